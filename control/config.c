@@ -1,0 +1,1086 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sottod configuration: YAML (libyaml document API) into struct sotto_config.
+ *
+ * The loader is strict on purpose: unknown keys, duplicate keys, wrong node
+ * types and out-of-range values are all errors, because a misspelt key that
+ * is silently ignored leaves a relay running with a default the operator
+ * believed they had changed. Every error carries name:line:column and what
+ * was expected, and loading goes on so one run of --check-config shows them
+ * all. Secret values are never echoed into a message.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#define SECRET_MIN 16
+#define SECRET_MAX 255
+#define SECRET_ENV "SOTTO_TURN_SECRET"
+#define DEFAULT_TURN_PORT 3478
+/* 1 TB/s: far above any NIC, low enough that k/M suffixes cannot overflow. */
+#define BANDWIDTH_MAX 1000000000000ULL
+
+/* Where a key was given, for checks that involve more than one value. */
+struct seen {
+	bool set;
+	yaml_mark_t mark;
+};
+
+struct ctx {
+	struct sotto_config *cfg;
+	const char *name;
+	FILE *errs;
+	int nerr;
+	yaml_document_t *doc;
+
+	/* Secrets from turn.auth.secrets and turn.auth.secret_file. */
+	char **secrets;
+	unsigned n_secrets;
+	bool secrets_given;
+
+	struct seen turn, port_min, port_max, lt_default, lt_max;
+};
+
+static void __attribute__((format(printf, 5, 6)))
+report(struct ctx *c, const char *name, size_t line, size_t col,
+       const char *fmt, ...)
+{
+	va_list ap;
+
+	c->nerr++;
+	if (c->errs == NULL)
+		return;
+	fprintf(c->errs, "%s:%zu:%zu: error: ", name, line, col);
+	va_start(ap, fmt);
+	vfprintf(c->errs, fmt, ap);
+	va_end(ap);
+	fputc('\n', c->errs);
+}
+
+/* libyaml marks are 0-based; editors and compilers count from 1. */
+#define err_at(c, mark, ...)                                                  \
+	report((c), (c)->name, (mark).line + 1, (mark).column + 1, __VA_ARGS__)
+#define err_node(c, node, ...) err_at((c), (node)->start_mark, __VA_ARGS__)
+
+static bool
+is_scalar(const yaml_node_t *n)
+{
+	return n->type == YAML_SCALAR_NODE;
+}
+
+static const char *
+scalar(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+/* A scalar holding a NUL byte ("\0" escape) would be cut short by C. */
+static bool
+scalar_has_nul(const yaml_node_t *n)
+{
+	return strlen(scalar(n)) != n->data.scalar.length;
+}
+
+static bool
+scalar_is_printable(const yaml_node_t *n)
+{
+	for (size_t i = 0; i < n->data.scalar.length; i++) {
+		unsigned char ch = n->data.scalar.value[i];
+		if (ch < 0x20 || ch == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* ---- value parsers ---------------------------------------------------- */
+
+/* Plain decimal only: no sign, no hex, no trailing junk. Returns the number
+ * of digits consumed or 0. */
+static size_t
+parse_decimal(const char *s, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	*out = 0;
+	for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
+		unsigned d = (unsigned)(s[i] - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return 0;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return i;
+}
+
+static int
+get_uint(struct ctx *c, const char *path, yaml_node_t *n, uint64_t min,
+	 uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+	size_t len;
+
+	if (is_scalar(n)) {
+		len = parse_decimal(scalar(n), &v);
+		if (len > 0 && len == n->data.scalar.length && v >= min &&
+		    v <= max) {
+			*out = v;
+			return 0;
+		}
+	}
+	err_node(c, n, "expected an integer from %llu to %llu for %s",
+		 (unsigned long long)min, (unsigned long long)max, path);
+	return -EINVAL;
+}
+
+/* Index of n's value in names[], or -1 after reporting the choices. */
+static int
+get_enum(struct ctx *c, const char *path, yaml_node_t *n,
+	 const char *const *names, unsigned count)
+{
+	char choices[128] = "";
+
+	if (is_scalar(n)) {
+		for (unsigned i = 0; i < count; i++)
+			if (strcmp(scalar(n), names[i]) == 0)
+				return (int)i;
+	}
+	for (unsigned i = 0; i < count; i++) {
+		strncat(choices, names[i], sizeof(choices) - strlen(choices) - 1);
+		if (i + 1 < count)
+			strncat(choices, ", ",
+				sizeof(choices) - strlen(choices) - 1);
+	}
+	err_node(c, n, "expected one of %s for %s", choices, path);
+	return -1;
+}
+
+static int
+get_string(struct ctx *c, const char *path, yaml_node_t *n, size_t min,
+	   size_t max, char *dst, size_t dstlen)
+{
+	if (!is_scalar(n) || scalar_has_nul(n) || !scalar_is_printable(n) ||
+	    n->data.scalar.length < min || n->data.scalar.length > max ||
+	    n->data.scalar.length >= dstlen) {
+		err_node(c, n,
+			 "expected a string of %zu to %zu printable characters for %s",
+			 min, max, path);
+		return -EINVAL;
+	}
+	memcpy(dst, scalar(n), n->data.scalar.length + 1);
+	return 0;
+}
+
+/* A bare IP address, no port and no brackets. */
+static int
+parse_ip(struct sotto_addr *a, const char *s)
+{
+	uint8_t buf[16];
+
+	if (inet_pton(AF_INET, s, buf) == 1) {
+		uint32_t v4;
+		memcpy(&v4, buf, 4);
+		sotto_addr_v4(a, v4, 0);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, s, buf) == 1) {
+		sotto_addr_v6(a, buf, 0);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static bool
+addr_is_unspecified(const struct sotto_addr *a)
+{
+	static const uint8_t zero[16];
+
+	return memcmp(a->ip, zero, a->family == AF_INET ? 4 : 16) == 0;
+}
+
+/*
+ * "10.0.0.0/8", "::1/128" or a bare address (a host route). Kept private to
+ * the config module: peer_policy.c owns the public sotto_cidr_parse. On
+ * failure *why says what was wrong, for the error message.
+ */
+static int
+config_parse_cidr(struct sotto_cidr *cidr, const char *s, const char **why)
+{
+	char ip[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	uint64_t prefix;
+	unsigned bits;
+
+	*why = "expected an IP address or CIDR";
+	if (n == 0 || n >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, s, n);
+	ip[n] = '\0';
+	memset(cidr, 0, sizeof(*cidr));
+	if (parse_ip(&cidr->addr, ip) < 0)
+		return -EINVAL;
+	bits = cidr->addr.family == AF_INET ? 32 : 128;
+	prefix = bits;
+	if (slash != NULL) {
+		size_t len = parse_decimal(slash + 1, &prefix);
+		if (len == 0 || len > 3 || slash[1 + len] != '\0')
+			return -EINVAL;
+		if (prefix > bits) {
+			*why = cidr->addr.family == AF_INET ?
+				       "CIDR prefix too long: expected /0 to /32" :
+				       "CIDR prefix too long: expected /0 to /128";
+			return -EINVAL;
+		}
+	}
+	/* A set host bit is almost always a typo ("10.1.0.0/8" meant as
+	 * /16?); guessing which was meant could open a wider range. */
+	for (unsigned i = 0; i < bits / 8; i++) {
+		unsigned keep = prefix >= (i + 1) * 8 ? 8 :
+				prefix <= i * 8	       ? 0 :
+							 (unsigned)(prefix - i * 8);
+		uint8_t mask = (uint8_t)(0xff00 >> keep);
+		if (cidr->addr.ip[i] & ~mask) {
+			*why = "host bits set in CIDR (expected the first address of the network)";
+			return -EINVAL;
+		}
+	}
+	cidr->prefix = (uint8_t)prefix;
+	return 0;
+}
+
+/* ---- secrets ---------------------------------------------------------- */
+
+static void
+secret_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+static void
+secrets_free(char **v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		secret_free(v[i]);
+	free(v);
+}
+
+static bool
+secret_len_ok(size_t len)
+{
+	return len >= SECRET_MIN && len <= SECRET_MAX;
+}
+
+static int
+secret_add(struct ctx *c, const char *s, size_t len)
+{
+	char **v = realloc(c->secrets, (c->n_secrets + 1) * sizeof(*v));
+	char *dup;
+
+	if (v == NULL)
+		return -ENOMEM;
+	c->secrets = v;
+	dup = strndup(s, len);
+	if (dup == NULL)
+		return -ENOMEM;
+	c->secrets[c->n_secrets++] = dup;
+	return 0;
+}
+
+static void
+oom(struct ctx *c, yaml_node_t *n)
+{
+	err_node(c, n, "out of memory");
+}
+
+static void
+key_secrets(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	c->secrets_given = true;
+	if (n->type != YAML_SEQUENCE_NODE) {
+		err_node(c, n, "expected a list of secrets for %s", path);
+		return;
+	}
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		yaml_node_t *s = yaml_document_get_node(c->doc, *it);
+
+		if (!is_scalar(s) || scalar_has_nul(s) ||
+		    !secret_len_ok(s->data.scalar.length)) {
+			err_node(c, s,
+				 "expected a secret string of %d to %d characters in %s",
+				 SECRET_MIN, SECRET_MAX, path);
+			continue;
+		}
+		if (secret_add(c, scalar(s), s->data.scalar.length) < 0)
+			oom(c, s);
+	}
+}
+
+static void
+trim(char **s, size_t *len)
+{
+	while (*len > 0 && (**s == ' ' || **s == '\t')) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t' ||
+			    (*s)[*len - 1] == '\r' || (*s)[*len - 1] == '\n'))
+		(*len)--;
+}
+
+/* One secret a line; blank lines and lines starting with # are skipped.
+ * Errors in the file point into the file itself, not the YAML. */
+static void
+key_secret_file(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	char iobuf[4096];
+	size_t cap = 1024, lineno = 0;
+	char *line;
+	ssize_t got;
+	FILE *f;
+
+	c->secrets_given = true;
+	if (!is_scalar(n) || n->data.scalar.length == 0 || scalar_has_nul(n)) {
+		err_node(c, n, "expected a file path for %s", path);
+		return;
+	}
+	f = fopen(scalar(n), "re");
+	if (f == NULL) {
+		err_node(c, n, "cannot open %s \"%s\": %s", path, scalar(n),
+			 strerror(errno));
+		return;
+	}
+	/* Our own buffers, so they can be wiped: getline only reallocates
+	 * for lines too long to be a valid secret anyway. */
+	setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
+	line = malloc(cap);
+	if (line == NULL) {
+		oom(c, n);
+		fclose(f);
+		return;
+	}
+	while ((got = getline(&line, &cap, f)) >= 0) {
+		char *s = line;
+		size_t len = (size_t)got;
+
+		lineno++;
+		trim(&s, &len);
+		if (len == 0 || s[0] == '#')
+			continue;
+		if (!secret_len_ok(len) || memchr(s, '\0', len) != NULL) {
+			report(c, scalar(n), lineno, (size_t)(s - line) + 1,
+			       "expected a secret of %d to %d characters",
+			       SECRET_MIN, SECRET_MAX);
+			continue;
+		}
+		if (secret_add(c, s, len) < 0)
+			oom(c, n);
+	}
+	if (ferror(f))
+		err_node(c, n, "cannot read %s \"%s\": %s", path, scalar(n),
+			 strerror(errno));
+	explicit_bzero(line, cap);
+	free(line);
+	fclose(f);
+	explicit_bzero(iobuf, sizeof(iobuf));
+}
+
+/* ---- address lists ---------------------------------------------------- */
+
+static bool
+list_check(struct ctx *c, const char *path, yaml_node_t *n, const char *what,
+	   unsigned min, unsigned max)
+{
+	size_t count;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		err_node(c, n, "expected a list of %s for %s", what, path);
+		return false;
+	}
+	count = (size_t)(n->data.sequence.items.top -
+			 n->data.sequence.items.start);
+	if (count < min || count > max) {
+		err_node(c, n, "expected a list of %u to %u %s for %s", min,
+			 max, what, path);
+		return false;
+	}
+	return true;
+}
+
+static bool
+addr_in(const struct sotto_addr *v, unsigned n, const struct sotto_addr *a)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (sotto_addr_eq(&v[i], a))
+			return true;
+	return false;
+}
+
+static void
+key_listen(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	struct sotto_addr v[CONFIG_MAX_ADDRS];
+	unsigned count = 0;
+	int bad = 0;
+
+	if (!list_check(c, path, n, "ip:port addresses", 1, CONFIG_MAX_ADDRS))
+		return;
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		yaml_node_t *s = yaml_document_get_node(c->doc, *it);
+		struct sotto_addr a;
+
+		if (!is_scalar(s) || scalar_has_nul(s) ||
+		    sotto_addr_parse(&a, scalar(s), DEFAULT_TURN_PORT) < 0 ||
+		    a.port == 0) {
+			err_node(c, s,
+				 "expected an address \"ip:port\" or \"[ipv6]:port\" with a port from 1 to 65535 in %s",
+				 path);
+			bad++;
+			continue;
+		}
+		if (addr_in(v, count, &a)) {
+			err_node(c, s, "duplicate address in %s", path);
+			bad++;
+			continue;
+		}
+		v[count++] = a;
+	}
+	if (bad)
+		return;
+	memcpy(c->cfg->turn.listen, v, count * sizeof(v[0]));
+	c->cfg->turn.n_listen = count;
+}
+
+static void
+key_relay_addresses(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	struct sotto_addr v[CONFIG_MAX_ADDRS];
+	unsigned count = 0;
+	int bad = 0;
+
+	if (!list_check(c, path, n, "IP addresses", 1, CONFIG_MAX_ADDRS))
+		return;
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		yaml_node_t *s = yaml_document_get_node(c->doc, *it);
+		struct sotto_addr a;
+
+		if (!is_scalar(s) || scalar_has_nul(s) ||
+		    parse_ip(&a, scalar(s)) < 0) {
+			err_node(c, s,
+				 "expected an IP address without a port in %s",
+				 path);
+			bad++;
+			continue;
+		}
+		/* The relayed address goes to clients in
+		 * XOR-RELAYED-ADDRESS; a wildcard is not reachable. */
+		if (addr_is_unspecified(&a)) {
+			err_node(c, s,
+				 "expected a specific IP address, not the unspecified address, in %s",
+				 path);
+			bad++;
+			continue;
+		}
+		if (addr_in(v, count, &a)) {
+			err_node(c, s, "duplicate address in %s", path);
+			bad++;
+			continue;
+		}
+		v[count++] = a;
+	}
+	if (bad)
+		return;
+	memcpy(c->cfg->turn.relay, v, count * sizeof(v[0]));
+	c->cfg->turn.n_relay = count;
+}
+
+static void
+cidr_list(struct ctx *c, const char *path, yaml_node_t *n,
+	  struct sotto_cidr **dst, unsigned *n_dst)
+{
+	struct sotto_cidr *v;
+	size_t count;
+	unsigned ok = 0;
+	int bad = 0;
+
+	if (n->type != YAML_SEQUENCE_NODE) {
+		err_node(c, n, "expected a list of IP addresses or CIDRs for %s",
+			 path);
+		return;
+	}
+	count = (size_t)(n->data.sequence.items.top -
+			 n->data.sequence.items.start);
+	v = calloc(count ? count : 1, sizeof(*v));
+	if (v == NULL) {
+		oom(c, n);
+		return;
+	}
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		yaml_node_t *s = yaml_document_get_node(c->doc, *it);
+		const char *why = "expected an IP address or CIDR";
+
+		if (!is_scalar(s) || scalar_has_nul(s) ||
+		    config_parse_cidr(&v[ok], scalar(s), &why) < 0) {
+			err_node(c, s, "%s in %s", why, path);
+			bad++;
+			continue;
+		}
+		ok++;
+	}
+	if (bad) {
+		free(v);
+		return;
+	}
+	free(*dst);
+	*dst = v;
+	*n_dst = ok;
+}
+
+static void
+key_allow(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	cidr_list(c, path, n, &c->cfg->turn.allow, &c->cfg->turn.n_allow);
+}
+
+static void
+key_deny(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	cidr_list(c, path, n, &c->cfg->turn.deny, &c->cfg->turn.n_deny);
+}
+
+/* ---- scalar keys ------------------------------------------------------ */
+
+static void
+key_log_level(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	static const char *const names[] = { "error", "warn", "info", "debug" };
+	int i = get_enum(c, path, n, names, 4);
+
+	if (i >= 0)
+		c->cfg->log_level = (enum log_level)i;
+}
+
+static void
+key_driver(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	static const char *const names[] = { "udp", "dpdk" };
+	int i = get_enum(c, path, n, names, 2);
+
+	if (i >= 0)
+		c->cfg->dataplane.driver = i == 0 ? DP_DRIVER_UDP :
+						    DP_DRIVER_DPDK;
+}
+
+static void
+key_idle(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	static const char *const names[] = { "adaptive", "poll" };
+	int i = get_enum(c, path, n, names, 2);
+
+	if (i >= 0)
+		c->cfg->dataplane.idle = i == 0 ? DP_IDLE_ADAPTIVE :
+						  DP_IDLE_POLL;
+}
+
+static void
+key_ring_size(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	uint64_t v;
+
+	/* rte_ring needs a power of two unless created with RING_F_EXACT_SZ. */
+	if (!is_scalar(n) || parse_decimal(scalar(n), &v) !=
+				     n->data.scalar.length ||
+	    n->data.scalar.length == 0 || v < 256 || v > 65536 ||
+	    (v & (v - 1)) != 0) {
+		err_node(c, n,
+			 "expected a power of two from 256 to 65536 for %s",
+			 path);
+		return;
+	}
+	c->cfg->dataplane.ring_size = (uint32_t)v;
+}
+
+static void
+key_realm(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	get_string(c, path, n, 1, sizeof(c->cfg->turn.realm) - 1,
+		   c->cfg->turn.realm, sizeof(c->cfg->turn.realm));
+}
+
+static void
+key_software(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	get_string(c, path, n, 0, sizeof(c->cfg->turn.software) - 1,
+		   c->cfg->turn.software, sizeof(c->cfg->turn.software));
+}
+
+/* Plain integer with an optional k or M suffix (powers of 1000). */
+static void
+key_bandwidth(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	uint64_t v, mult = 1;
+	size_t len;
+
+	if (!is_scalar(n))
+		goto bad;
+	len = parse_decimal(scalar(n), &v);
+	if (len == 0)
+		goto bad;
+	if (len + 1 == n->data.scalar.length && scalar(n)[len] == 'k')
+		mult = 1000;
+	else if (len + 1 == n->data.scalar.length && scalar(n)[len] == 'M')
+		mult = 1000000;
+	else if (len != n->data.scalar.length)
+		goto bad;
+	if (v > BANDWIDTH_MAX / mult)
+		goto bad;
+	c->cfg->turn.bandwidth = v * mult;
+	return;
+bad:
+	err_node(c, n,
+		 "expected bytes per second from 0 to %llu, as an integer with an optional k or M suffix, for %s",
+		 (unsigned long long)BANDWIDTH_MAX, path);
+}
+
+/* ---- the schema ------------------------------------------------------- */
+
+enum key_kind { K_MAP, K_UINT, K_FN };
+
+struct key_spec {
+	const char *name;
+	enum key_kind kind;
+	/* K_UINT: range and destination (size 2 or 4 bytes). */
+	uint64_t min, max;
+	void *dst;
+	unsigned size;
+	/* K_FN */
+	void (*fn)(struct ctx *c, const char *path, yaml_node_t *n);
+	/* K_MAP: children, NULL-name terminated; secret: do not echo
+	 * unknown key names, they may be misplaced secrets. */
+	const struct key_spec *sub;
+	bool secret;
+	/* Records where the key (K_MAP) or value (others) was. */
+	struct seen *seen;
+};
+
+#define UINT_KEY(n, lo, hi, field, ...)                                       \
+	{ .name = (n), .kind = K_UINT, .min = (lo), .max = (hi),              \
+	  .dst = &(field), .size = sizeof(field), __VA_ARGS__ }
+#define FN_KEY(n, f) { .name = (n), .kind = K_FN, .fn = (f) }
+#define MAP_KEY(n, s, ...) { .name = (n), .kind = K_MAP, .sub = (s), __VA_ARGS__ }
+
+static void parse_map(struct ctx *c, const char *path, yaml_node_t *n,
+		      const struct key_spec *keys, bool secret);
+
+static void
+parse_value(struct ctx *c, const char *path, const struct key_spec *k,
+	    yaml_node_t *key, yaml_node_t *val)
+{
+	uint64_t v;
+
+	if (k->seen != NULL) {
+		k->seen->set = true;
+		k->seen->mark = k->kind == K_MAP ? key->start_mark :
+						   val->start_mark;
+	}
+	switch (k->kind) {
+	case K_MAP:
+		parse_map(c, path, val, k->sub, k->secret);
+		break;
+	case K_UINT:
+		if (get_uint(c, path, val, k->min, k->max, &v) < 0)
+			break;
+		if (k->size == sizeof(uint16_t))
+			*(uint16_t *)k->dst = (uint16_t)v;
+		else
+			*(uint32_t *)k->dst = (uint32_t)v;
+		break;
+	case K_FN:
+		k->fn(c, path, val);
+		break;
+	}
+}
+
+static void
+parse_map(struct ctx *c, const char *path, yaml_node_t *n,
+	  const struct key_spec *keys, bool secret)
+{
+	const char *where = path[0] ? path : "the top level";
+	const char *in = path[0] ? "in" : "at";
+
+	if (n->type != YAML_MAPPING_NODE) {
+		err_node(c, n, "expected a mapping for %s", where);
+		return;
+	}
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+	     p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *key = yaml_document_get_node(c->doc, p->key);
+		yaml_node_t *val = yaml_document_get_node(c->doc, p->value);
+		const struct key_spec *k;
+		char sub[128];
+		bool dup = false;
+
+		if (!is_scalar(key) || scalar_has_nul(key)) {
+			err_node(c, key, "expected a key name %s %s", in,
+				 where);
+			continue;
+		}
+		for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < p;
+		     q++) {
+			yaml_node_t *prev =
+				yaml_document_get_node(c->doc, q->key);
+			if (is_scalar(prev) &&
+			    strcmp(scalar(prev), scalar(key)) == 0) {
+				dup = true;
+				break;
+			}
+		}
+		for (k = keys; k->name != NULL; k++)
+			if (strcmp(k->name, scalar(key)) == 0)
+				break;
+		if (k->name == NULL) {
+			if (secret)
+				err_node(c, key,
+					 "unknown key %s %s (name not shown: this section holds secrets)",
+					 in, where);
+			else
+				err_node(c, key, "unknown key \"%s\" %s %s",
+					 scalar(key), in, where);
+			continue;
+		}
+		if (dup) {
+			err_node(c, key, "duplicate key \"%s\" %s %s", k->name,
+				 in, where);
+			continue;
+		}
+		snprintf(sub, sizeof(sub), "%s%s%s", path, path[0] ? "." : "",
+			 k->name);
+		parse_value(c, sub, k, key, val);
+	}
+}
+
+static void
+parse_root(struct ctx *c, yaml_node_t *root)
+{
+	struct sotto_config *cfg = c->cfg;
+	const struct key_spec dataplane[] = {
+		FN_KEY("driver", key_driver),
+		UINT_KEY("workers", 1, 16, cfg->dataplane.workers),
+		FN_KEY("idle", key_idle),
+		UINT_KEY("mbufs", 1024, 1048576, cfg->dataplane.mbufs),
+		FN_KEY("ring_size", key_ring_size),
+		{ 0 },
+	};
+	const struct key_spec relay[] = {
+		FN_KEY("addresses", key_relay_addresses),
+		UINT_KEY("port_min", 1024, 65535, cfg->turn.port_min,
+			 .seen = &c->port_min),
+		UINT_KEY("port_max", 1024, 65535, cfg->turn.port_max,
+			 .seen = &c->port_max),
+		{ 0 },
+	};
+	const struct key_spec auth[] = {
+		FN_KEY("secrets", key_secrets),
+		FN_KEY("secret_file", key_secret_file),
+		UINT_KEY("nonce_lifetime", 30, 86400, cfg->turn.nonce_lifetime),
+		{ 0 },
+	};
+	const struct key_spec lifetime[] = {
+		UINT_KEY("default", 60, 86400, cfg->turn.default_lifetime,
+			 .seen = &c->lt_default),
+		UINT_KEY("max", 60, 86400, cfg->turn.max_lifetime,
+			 .seen = &c->lt_max),
+		{ 0 },
+	};
+	const struct key_spec limits[] = {
+		UINT_KEY("allocations", 1, 10000000, cfg->turn.max_allocations),
+		UINT_KEY("allocations_per_user", 1, 10000000,
+			 cfg->turn.max_allocations_per_user),
+		UINT_KEY("permissions_per_allocation", 1, 1024,
+			 cfg->turn.max_permissions),
+		FN_KEY("bandwidth", key_bandwidth),
+		UINT_KEY("requests_per_source", 0, 1000000,
+			 cfg->turn.requests_per_source),
+		{ 0 },
+	};
+	const struct key_spec peers[] = {
+		FN_KEY("allow", key_allow),
+		FN_KEY("deny", key_deny),
+		{ 0 },
+	};
+	const struct key_spec turn[] = {
+		FN_KEY("listen", key_listen),
+		MAP_KEY("relay", relay),
+		FN_KEY("realm", key_realm),
+		FN_KEY("software", key_software),
+		MAP_KEY("auth", auth, .secret = true),
+		MAP_KEY("lifetime", lifetime),
+		MAP_KEY("limits", limits),
+		MAP_KEY("peers", peers),
+		{ 0 },
+	};
+	const struct key_spec top[] = {
+		FN_KEY("log_level", key_log_level),
+		MAP_KEY("dataplane", dataplane),
+		MAP_KEY("turn", turn, .seen = &c->turn),
+		{ 0 },
+	};
+
+	parse_map(c, "", root, top, false);
+}
+
+/* Checks that need more than one value, done once everything is read. */
+static void
+check_cross(struct ctx *c)
+{
+	struct sotto_config *cfg = c->cfg;
+
+	if (cfg->turn.port_min > cfg->turn.port_max) {
+		yaml_mark_t m = c->port_min.set ? c->port_min.mark :
+						  c->port_max.mark;
+		err_at(c, m,
+		       "turn.relay.port_min (%u) must not be above turn.relay.port_max (%u)",
+		       cfg->turn.port_min, cfg->turn.port_max);
+	}
+	if (cfg->turn.default_lifetime > cfg->turn.max_lifetime) {
+		yaml_mark_t m = c->lt_default.set ? c->lt_default.mark :
+						    c->lt_max.mark;
+		err_at(c, m,
+		       "turn.lifetime.default (%u) must not be above turn.lifetime.max (%u)",
+		       cfg->turn.default_lifetime, cfg->turn.max_lifetime);
+	}
+}
+
+static void
+apply_secrets(struct ctx *c)
+{
+	struct sotto_config *cfg = c->cfg;
+	const char *env = getenv(SECRET_ENV);
+
+	if (c->secrets_given) {
+		secrets_free(cfg->turn.secrets, cfg->turn.n_secrets);
+		cfg->turn.secrets = c->secrets;
+		cfg->turn.n_secrets = c->n_secrets;
+		c->secrets = NULL;
+		c->n_secrets = 0;
+	}
+	/* The environment wins so a container can inject the secret
+	 * without writing it into a file. */
+	if (env != NULL && env[0] != '\0') {
+		char **v;
+
+		if (!secret_len_ok(strlen(env))) {
+			report(c, SECRET_ENV, 1, 1,
+			       "expected a secret of %d to %d characters",
+			       SECRET_MIN, SECRET_MAX);
+			return;
+		}
+		v = calloc(1, sizeof(*v));
+		if (v == NULL || (v[0] = strdup(env)) == NULL) {
+			free(v);
+			report(c, SECRET_ENV, 1, 1, "out of memory");
+			return;
+		}
+		secrets_free(cfg->turn.secrets, cfg->turn.n_secrets);
+		cfg->turn.secrets = v;
+		cfg->turn.n_secrets = 1;
+	}
+	if (cfg->turn.n_secrets == 0) {
+		yaml_mark_t m = { 0 };
+
+		if (c->turn.set)
+			m = c->turn.mark;
+		err_at(c, m,
+		       "no TURN secret: set turn.auth.secrets, turn.auth.secret_file or " SECRET_ENV);
+	}
+}
+
+/* libyaml frees without clearing; the document may hold secrets. */
+static void
+document_wipe(yaml_document_t *doc)
+{
+	for (yaml_node_t *n = doc->nodes.start; n < doc->nodes.top; n++)
+		if (n->type == YAML_SCALAR_NODE)
+			explicit_bzero(n->data.scalar.value,
+				       n->data.scalar.length);
+}
+
+static void
+parser_wipe(yaml_parser_t *p)
+{
+	if (p->raw_buffer.start != NULL)
+		explicit_bzero(p->raw_buffer.start,
+			       (size_t)(p->raw_buffer.end - p->raw_buffer.start));
+	if (p->buffer.start != NULL)
+		explicit_bzero(p->buffer.start,
+			       (size_t)(p->buffer.end - p->buffer.start));
+}
+
+static void
+syntax_error(struct ctx *c, yaml_parser_t *p)
+{
+	const char *what = p->problem ? p->problem : "unreadable input";
+
+	if (p->error == YAML_MEMORY_ERROR) {
+		report(c, c->name, 1, 1, "out of memory");
+	} else if (p->error == YAML_READER_ERROR) {
+		/* Bad encoding: libyaml has only a byte offset here. */
+		report(c, c->name, 1, 1, "invalid YAML input at byte %zu: %s",
+		       p->problem_offset, what);
+	} else if (p->context != NULL) {
+		err_at(c, p->problem_mark, "invalid YAML: %s %s (line %zu)",
+		       what, p->context, p->context_mark.line + 1);
+	} else {
+		err_at(c, p->problem_mark, "invalid YAML: %s", what);
+	}
+}
+
+static int
+load(struct sotto_config *cfg, const char *name, yaml_parser_t *p, FILE *errs)
+{
+	struct ctx c = { .cfg = cfg, .name = name, .errs = errs };
+	yaml_document_t doc, extra;
+	yaml_node_t *root;
+
+	if (!yaml_parser_load(p, &doc)) {
+		syntax_error(&c, p);
+		parser_wipe(p);
+		return c.nerr;
+	}
+	c.doc = &doc;
+	root = yaml_document_get_root_node(&doc);
+	if (root != NULL)
+		parse_root(&c, root);
+
+	/* A second document would otherwise be ignored without a word. */
+	if (!yaml_parser_load(p, &extra)) {
+		syntax_error(&c, p);
+	} else {
+		yaml_node_t *r = yaml_document_get_root_node(&extra);
+		if (r != NULL)
+			err_node(&c, r, "expected a single YAML document");
+		document_wipe(&extra);
+		yaml_document_delete(&extra);
+	}
+	parser_wipe(p);
+
+	check_cross(&c);
+	apply_secrets(&c);
+
+	secrets_free(c.secrets, c.n_secrets);
+	document_wipe(&doc);
+	yaml_document_delete(&doc);
+	return c.nerr;
+}
+
+void
+config_defaults(struct sotto_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->log_level = LOG_LVL_INFO;
+
+	cfg->dataplane.driver = DP_DRIVER_UDP;
+	cfg->dataplane.workers = 1;
+	cfg->dataplane.idle = DP_IDLE_ADAPTIVE;
+	cfg->dataplane.mbufs = 16384;
+	cfg->dataplane.ring_size = 4096;
+
+	sotto_addr_v4(&cfg->turn.listen[0], htonl(INADDR_LOOPBACK),
+		      DEFAULT_TURN_PORT);
+	cfg->turn.n_listen = 1;
+	sotto_addr_v4(&cfg->turn.relay[0], htonl(INADDR_LOOPBACK), 0);
+	cfg->turn.n_relay = 1;
+	cfg->turn.port_min = 49152;
+	cfg->turn.port_max = 65535;
+	strcpy(cfg->turn.realm, "sotto");
+	/* No SOFTWARE attribute: a version string only helps attackers. */
+	cfg->turn.software[0] = '\0';
+
+	cfg->turn.nonce_lifetime = 600;
+	cfg->turn.default_lifetime = 600;
+	cfg->turn.max_lifetime = 3600;
+
+	cfg->turn.max_allocations = 100000;
+	cfg->turn.max_allocations_per_user = 10;
+	cfg->turn.max_permissions = 32;
+	cfg->turn.bandwidth = 0;
+	cfg->turn.requests_per_source = 50;
+	/* No allow entries: peers are limited by the built-in deny policy. */
+}
+
+int
+config_load_buffer(struct sotto_config *cfg, const char *name,
+		   const char *buf, size_t len, FILE *errs)
+{
+	yaml_parser_t p;
+	int n;
+
+	if (!yaml_parser_initialize(&p)) {
+		if (errs != NULL)
+			fprintf(errs, "%s:1:1: error: out of memory\n", name);
+		return 1;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	n = load(cfg, name, &p, errs);
+	yaml_parser_delete(&p);
+	return n;
+}
+
+int
+config_load_file(struct sotto_config *cfg, const char *path, FILE *errs)
+{
+	char iobuf[4096];
+	yaml_parser_t p;
+	FILE *f;
+	int n;
+
+	f = fopen(path, "re");
+	if (f == NULL) {
+		if (errs != NULL)
+			fprintf(errs, "%s:1:1: error: cannot open: %s\n", path,
+				strerror(errno));
+		return 1;
+	}
+	/* The file may hold secrets: keep stdio's copy where we can wipe it. */
+	setvbuf(f, iobuf, _IOFBF, sizeof(iobuf));
+	if (!yaml_parser_initialize(&p)) {
+		if (errs != NULL)
+			fprintf(errs, "%s:1:1: error: out of memory\n", path);
+		fclose(f);
+		return 1;
+	}
+	yaml_parser_set_input_file(&p, f);
+	n = load(cfg, path, &p, errs);
+	yaml_parser_delete(&p);
+	fclose(f);
+	explicit_bzero(iobuf, sizeof(iobuf));
+	return n;
+}
+
+void
+config_free(struct sotto_config *cfg)
+{
+	secrets_free(cfg->turn.secrets, cfg->turn.n_secrets);
+	cfg->turn.secrets = NULL;
+	cfg->turn.n_secrets = 0;
+	free(cfg->turn.allow);
+	cfg->turn.allow = NULL;
+	cfg->turn.n_allow = 0;
+	free(cfg->turn.deny);
+	cfg->turn.deny = NULL;
+	cfg->turn.n_deny = 0;
+}

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * sottod: the sotto media gateway daemon.
+ *
+ *   sottod [-c FILE]               run (no -c: the embedded configs/sotto.yaml)
+ *   sottod --check-config [-c FILE] validate the config and exit
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_log.h>
+
+#include "config.h"
+#include "ctl_loop.h"
+#include "dp.h"
+#include "log.h"
+#include "turn_server.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sottod [-c FILE] [--check-config]\n"
+		"  -c, --config FILE   configuration (default: the embedded "
+		"configs/sotto.yaml)\n"
+		"      --check-config  validate the configuration and exit\n"
+		"  -h, --help          this text\n"
+		"  -V, --version       print the version\n");
+}
+
+/*
+ * EAL arguments for the udp driver: no hugepages, no PCI, no shared config
+ * files, so it starts unprivileged. Lcore 0 is the control thread, 1..N the
+ * workers; kernel sockets do the I/O, so lcores float over all CPUs rather
+ * than being pinned.
+ */
+static int
+eal_start(const struct sotto_config *cfg)
+{
+	char lcores[256], mem[32];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t off = 0;
+
+	if (ncpu < 1)
+		ncpu = 1;
+	for (unsigned i = 0; i <= cfg->dataplane.workers; i++)
+		off += (size_t)snprintf(lcores + off, sizeof(lcores) - off,
+					"%s%u@(0-%ld)", i ? "," : "", i,
+					ncpu - 1);
+	/* pool (2.3 KB an mbuf) plus tables, rings and slack */
+	snprintf(mem, sizeof(mem), "%u",
+		 128 + cfg->dataplane.mbufs * 3 / 1024 +
+			 cfg->turn.max_allocations / 1024);
+
+	char *argv[] = {
+		"sottod", "--no-huge", "--no-pci", "--no-shconf",
+		"--no-telemetry", "-m", mem, "--lcores", lcores,
+		"--log-level", cfg->log_level >= LOG_LVL_DEBUG ? "*:info"
+							       : "*:warning",
+		NULL,
+	};
+	int argc = (int)(sizeof(argv) / sizeof(argv[0])) - 1;
+
+	if (rte_eal_init(argc, argv) < 0) {
+		log_err("main", "EAL init failed: %s", rte_strerror(rte_errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+log_config(const struct sotto_config *cfg)
+{
+	char a[SOTTO_ADDRSTRLEN];
+
+	for (unsigned i = 0; i < cfg->turn.n_listen; i++)
+		log_info("main", "TURN/STUN on %s/udp",
+			 sotto_addr_str(&cfg->turn.listen[i], a, sizeof(a)));
+	for (unsigned i = 0; i < cfg->turn.n_relay; i++) {
+		struct sotto_addr r = cfg->turn.relay[i];
+		r.port = 0;
+		sotto_addr_str(&r, a, sizeof(a));
+		*strrchr(a, ':') = '\0';
+		log_info("main", "relay addresses on %s ports %u-%u", a,
+			 cfg->turn.port_min, cfg->turn.port_max);
+	}
+	log_info("main", "%u TURN secret(s), %u peer allow and %u deny "
+		 "entries, driver %s, %u worker(s), idle %s",
+		 cfg->turn.n_secrets, cfg->turn.n_allow, cfg->turn.n_deny,
+		 cfg->dataplane.driver == DP_DRIVER_UDP ? "udp" : "dpdk",
+		 cfg->dataplane.workers,
+		 cfg->dataplane.idle == DP_IDLE_POLL ? "poll" : "adaptive");
+}
+
+static void
+log_counters(struct dp_ctx *dp, struct turn_server *ts)
+{
+	uint64_t c[DP_N_COUNTERS], t[TURN_N_STATS];
+
+	dp_ctx_counters(dp, c);
+	turn_server_stats(ts, t);
+	log_info("main", "relayed %" PRIu64 " to peers, %" PRIu64
+		 " to clients; %" PRIu64 " requests, %" PRIu64
+		 " allocations created",
+		 c[DP_RELAY_TO_PEER], c[DP_RELAY_TO_CLIENT],
+		 t[TURN_STAT_REQUESTS], t[TURN_STAT_ALLOCATIONS_CREATED]);
+	for (unsigned i = 0; i < DP_N_DROPS; i++)
+		if (c[i])
+			log_info("main", "dropped %" PRIu64 " packets: %s", c[i],
+				 dp_counter_names[i]);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL;
+	bool check_only = false;
+	struct sotto_config cfg;
+	struct dp_ctx dp;
+	struct turn_server *ts;
+	sigset_t mask;
+	int opt, errs, ret = 1;
+
+	while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 'C': check_only = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("sottod %s\n", SOTTO_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	config_defaults(&cfg);
+	errs = path ? config_load_file(&cfg, path, stderr)
+		    : config_load_buffer(&cfg, "<embedded configs/sotto.yaml>",
+					 sotto_default_config,
+					 sotto_default_config_len, stderr);
+	if (errs == 0 && cfg.dataplane.driver == DP_DRIVER_DPDK) {
+		fprintf(stderr, "%s: error: dataplane.driver dpdk is not "
+			"available in this build; use udp\n",
+			path ? path : "<embedded>");
+		errs++;
+	}
+	if (errs) {
+		fprintf(stderr, "sottod: %d error%s in the configuration; not "
+			"starting\n", errs, errs == 1 ? "" : "s");
+		config_free(&cfg);
+		return 1;
+	}
+	if (check_only) {
+		printf("%s: configuration OK\n", path ? path : "<embedded>");
+		config_free(&cfg);
+		return 0;
+	}
+	log_threshold = cfg.log_level;
+
+	/* Every thread (EAL lcores included) inherits this mask, so the
+	 * signals reach only the control loop's signalfd. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (eal_start(&cfg) < 0)
+		goto out_cfg;
+	ret = dp_ctx_init(&dp, &cfg, &dp_udp_ops);
+	if (ret < 0) {
+		log_err("main", "dataplane init: %s", strerror(-ret));
+		ret = 1;
+		goto out_eal;
+	}
+	ts = turn_server_new(&cfg, &dp);
+	if (ts == NULL) {
+		log_err("main", "TURN server init: %s", strerror(errno));
+		ret = 1;
+		goto out_dp;
+	}
+	ret = dp_ctx_start(&dp);
+	if (ret < 0) {
+		log_err("main", "cannot start workers: %s", strerror(-ret));
+		ret = 1;
+		goto out_ts;
+	}
+	log_config(&cfg);
+	log_info("main", "sottod %s ready", SOTTO_VERSION);
+
+	ret = ctl_loop_run(&dp, ts) < 0 ? 1 : 0;
+
+	dp_ctx_stop(&dp);
+	log_counters(&dp, ts);
+	log_info("main", "releasing %u allocation(s)",
+		 turn_server_allocations(ts));
+out_ts:
+	turn_server_free(ts);
+	/* workers are stopped: deferred frees and relay closes run now */
+	dp_tables_reclaim(&dp.tables);
+out_dp:
+	dp_ctx_fini(&dp);
+out_eal:
+	rte_eal_cleanup();
+out_cfg:
+	config_free(&cfg);
+	if (ret == 0)
+		log_info("main", "stopped");
+	return ret;
+}

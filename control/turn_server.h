@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SOTTO_TURN_SERVER_H
+#define SOTTO_TURN_SERVER_H
+
+/*
+ * STUN/TURN request logic (RFC 8489, RFC 8656), run on the control thread.
+ * It owns allocations, permissions and channels and publishes what the fast
+ * path needs into the dataplane tables (dp.h). It never touches the wire:
+ * the control loop hands it a message and sends what it returns.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "config.h"
+#include "dp.h"
+
+struct turn_server;
+
+/* A packet to send: a response to the client, or a Send indication's data
+ * relayed to its peer. */
+struct turn_tx {
+	struct sotto_addr src;   /* local address to send from */
+	struct sotto_addr dst;
+	uint32_t sock;           /* udp driver socket slot */
+	const uint8_t *data;
+	size_t len;
+};
+
+#define TURN_FOREACH_STAT(X)                                                  \
+	X(REQUESTS, "requests")                                               \
+	X(BINDING, "binding")                                                 \
+	X(ALLOCATE, "allocate")                                               \
+	X(REFRESH, "refresh")                                                 \
+	X(CREATE_PERMISSION, "create_permission")                             \
+	X(CHANNEL_BIND, "channel_bind")                                       \
+	X(SEND_INDICATION, "send_indication")                                 \
+	X(AUTH_CHALLENGE, "auth_challenge")                                   \
+	X(AUTH_FAILED, "auth_failed")                                         \
+	X(STALE_NONCE, "stale_nonce")                                         \
+	X(PEER_DENIED, "peer_denied")                                         \
+	X(QUOTA, "quota")                                                     \
+	X(RATE_LIMITED, "rate_limited")                                       \
+	X(MALFORMED, "malformed")                                             \
+	X(BAD_FINGERPRINT, "bad_fingerprint")                                 \
+	X(ERRORS, "error_responses")                                          \
+	X(ALLOCATIONS_CREATED, "allocations_created")                         \
+	X(ALLOCATIONS_EXPIRED, "allocations_expired")                         \
+	X(PERMISSIONS_EXPIRED, "permissions_expired")                         \
+	X(CHANNELS_EXPIRED, "channels_expired")
+
+enum turn_stat {
+#define X(name, str) TURN_STAT_##name,
+	TURN_FOREACH_STAT(X)
+#undef X
+	TURN_N_STATS
+};
+extern const char *const turn_stat_names[TURN_N_STATS];
+
+struct turn_server *turn_server_new(const struct sotto_config *cfg,
+				    struct dp_ctx *dp);
+/* Releases every allocation (unpublish + relay_close after grace). */
+void turn_server_free(struct turn_server *ts);
+
+/*
+ * One datagram that arrived at a TURN listener (to, sock) from a client
+ * (from). Writes at most one packet to send into *tx, its bytes in buf.
+ * Returns 1 if *tx is to be sent, 0 if nothing is (dropped and counted).
+ * now_ms: CLOCK_REALTIME in milliseconds (REST expiries are unix time).
+ */
+int turn_server_handle(struct turn_server *ts, const uint8_t *pkt, size_t len,
+		       const struct sotto_addr *from,
+		       const struct sotto_addr *to, uint32_t sock,
+		       uint64_t now_ms, uint8_t *buf, size_t cap,
+		       struct turn_tx *tx);
+
+/* Expires permissions (300 s), channels (600 s) and allocations. */
+void turn_server_tick(struct turn_server *ts, uint64_t now_ms);
+
+uint32_t turn_server_allocations(const struct turn_server *ts);
+void turn_server_stats(const struct turn_server *ts,
+		       uint64_t out[TURN_N_STATS]);
+
+#endif

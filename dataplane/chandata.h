@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SOTTO_CHANDATA_H
+#define SOTTO_CHANDATA_H
+
+/* TURN ChannelData framing, RFC 8656 §12.4. */
+#include <stddef.h>
+#include <stdint.h>
+
+#define CHANDATA_HDR_LEN 4
+#define TURN_CHANNEL_MIN 0x4000
+#define TURN_CHANNEL_MAX 0x4FFF
+
+static inline int turn_channel_valid(uint16_t ch)
+{
+	return ch >= TURN_CHANNEL_MIN && ch <= TURN_CHANNEL_MAX;
+}
+
+/*
+ * Parses a ChannelData message received over UDP: the datagram may carry up
+ * to 3 padding bytes after the data (RFC 8656 §12.5), never less data than
+ * the length field says. Returns the data length, or -1.
+ */
+static inline int chandata_parse(const uint8_t *p, size_t len, uint16_t *chan)
+{
+	if (len < CHANDATA_HDR_LEN)
+		return -1;
+	uint16_t ch = (uint16_t)(p[0] << 8 | p[1]);
+	uint16_t dlen = (uint16_t)(p[2] << 8 | p[3]);
+	if (!turn_channel_valid(ch))
+		return -1;
+	if ((size_t)dlen + CHANDATA_HDR_LEN > len ||
+	    len - dlen - CHANDATA_HDR_LEN > 3)
+		return -1;
+	*chan = ch;
+	return dlen;
+}
+
+static inline void chandata_write_hdr(uint8_t *p, uint16_t chan, uint16_t dlen)
+{
+	p[0] = (uint8_t)(chan >> 8);
+	p[1] = (uint8_t)chan;
+	p[2] = (uint8_t)(dlen >> 8);
+	p[3] = (uint8_t)dlen;
+}
+
+#endif

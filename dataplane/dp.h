@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SOTTO_DP_H
+#define SOTTO_DP_H
+
+/*
+ * The dataplane: packet metadata, the lock-free tables workers read, the
+ * rings between workers and the control thread, per-worker counters, and the
+ * port driver ops table. See docs/architecture.md.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_common.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_rcu_qsbr.h>
+
+#include "addr.h"
+#include "bucket.h"
+
+#define DP_MAX_WORKERS 16
+#define DP_BURST 32
+
+/* Counters, per worker, summed by the control thread. Drop reasons come
+ * first so metrics can label them. */
+#define DP_FOREACH_DROP(X)                                                    \
+	X(DROP_MALFORMED, "malformed")                                        \
+	X(DROP_UNKNOWN_CLASS, "unknown_class")                                \
+	X(DROP_NO_ALLOCATION, "no_allocation")                                \
+	X(DROP_NO_CHANNEL, "no_channel")                                      \
+	X(DROP_NO_PERMISSION, "no_permission")                                \
+	X(DROP_BANDWIDTH, "bandwidth")                                        \
+	X(DROP_EXCEPTION_FULL, "exception_ring_full")                         \
+	X(DROP_NO_MBUF, "no_mbuf")                                            \
+	X(DROP_NO_ROOM, "no_headroom")                                        \
+	X(DROP_TX_FAILED, "tx_failed")
+
+#define DP_FOREACH_COUNTER(X)                                                 \
+	DP_FOREACH_DROP(X)                                                    \
+	X(RX_PACKETS, "rx_packets")                                           \
+	X(RX_BYTES, "rx_bytes")                                               \
+	X(TX_PACKETS, "tx_packets")                                           \
+	X(TX_BYTES, "tx_bytes")                                               \
+	X(RELAY_TO_PEER, "relayed_to_peer")                                   \
+	X(RELAY_TO_CLIENT, "relayed_to_client")                               \
+	X(EXCEPTIONS, "exceptions")                                           \
+	X(LOOPS, "loops")                                                     \
+	X(BUSY_LOOPS, "busy_loops")
+
+enum dp_counter {
+#define X(name, str) DP_##name,
+	DP_FOREACH_COUNTER(X)
+#undef X
+	DP_N_COUNTERS
+};
+#define DP_N_DROPS (DP_DROP_TX_FAILED + 1)
+
+extern const char *const dp_counter_names[DP_N_COUNTERS];
+
+/* What a socket (udp driver) or local address (dpdk driver) is for. */
+enum dp_sock_kind { DP_SOCK_LISTENER = 1, DP_SOCK_RELAY = 2 };
+
+/*
+ * Per-packet metadata in the mbuf private area. Addresses are as on the
+ * wire: on receive src is the remote end and dst the local address; on
+ * transmit src is the local address to send from and dst the remote end.
+ */
+struct dp_meta {
+	struct sotto_addr src;
+	struct sotto_addr dst;
+	uint32_t sock;       /* udp driver: socket slot in/out */
+	uint16_t worker;     /* worker that received it / is to send it */
+	uint8_t sock_kind;   /* enum dp_sock_kind of the receiving socket */
+	uint8_t flags;       /* DP_META_F_* */
+	uint8_t drv[160];    /* driver scratch (udp: msghdr, iovec, sockaddr) */
+};
+
+/* Control → worker packets that are driver commands, not data (udp driver:
+ * arm receive on a new socket, or cancel it and close). They travel in the
+ * worker's tx ring so they stay in order with the packets before them. */
+#define DP_META_F_ARM 0x01
+#define DP_META_F_CLOSE 0x02
+
+#define DP_MBUF_PRIV_SIZE RTE_ALIGN(sizeof(struct dp_meta), RTE_MBUF_PRIV_ALIGN)
+
+static inline struct dp_meta *
+dp_meta(struct rte_mbuf *m)
+{
+	return (struct dp_meta *)rte_mbuf_to_priv(m);
+}
+
+/* ---- allocation state, as workers see it ---- */
+
+struct dp_chan {
+	uint16_t num;
+	struct sotto_addr peer;
+};
+
+/* Permissions and channels of one allocation, replaced as a whole (RCU). */
+struct dp_peerset {
+	uint16_t n_perms;
+	uint16_t n_chans;
+	struct dp_chan *chans;         /* points after perms[] */
+	struct sotto_addr perms[];     /* IPs (port 0), normalised */
+};
+
+enum { DP_DIR_TO_PEER, DP_DIR_TO_CLIENT };
+
+struct dp_alloc {
+	struct sotto_addr relay;       /* relayed transport address */
+	struct sotto_addr client;      /* client's address (5-tuple) */
+	struct sotto_addr listener;    /* server address the client uses */
+	uint32_t relay_sock;           /* udp driver socket slot */
+	uint32_t listener_sock;
+	struct dp_peerset *peers;      /* RCU-published; __atomic acquire */
+	/* one writer each: the worker that receives that direction */
+	struct dp_bucket bucket[2] __rte_cache_aligned;
+	void *owner;                   /* control's state, opaque here */
+};
+
+struct dp_client_key {
+	struct sotto_addr client;
+	struct sotto_addr listener;
+};
+
+struct rte_hash;
+struct rte_rcu_qsbr_dq;
+
+struct dp_tables {
+	struct rte_hash *by_client;    /* dp_client_key → dp_alloc */
+	struct rte_hash *by_relay;     /* sotto_addr (relayed) → dp_alloc */
+	struct rte_rcu_qsbr *qsv;
+	struct rte_rcu_qsbr_dq *dq;
+	uint32_t max_allocs;
+};
+
+/* ---- workers and rings ---- */
+
+struct dp_ctx;
+
+struct dp_worker {
+	uint16_t id;
+	struct dp_ctx *dp;
+	struct rte_ring *tx_ring;      /* control → worker: to transmit (SP/SC) */
+	int wake_fd;                   /* eventfd: wakes a sleeping worker */
+	uint32_t sleeping;             /* set while blocked; __atomic */
+	void *drv;                     /* driver per-worker state */
+	uint64_t hz;                   /* TSC ticks per second */
+	uint64_t tid_seq;              /* Data indication transaction ids */
+	uint64_t ctr[DP_N_COUNTERS] __rte_cache_aligned;
+} __rte_cache_aligned;
+
+struct sotto_config;
+
+struct dp_port_ops {
+	const char *name;
+	/* control thread, before workers start: open listeners etc. */
+	int (*init)(struct dp_ctx *dp, const struct sotto_config *cfg);
+	void (*fini)(struct dp_ctx *dp);
+	/* the worker's whole loop; returns when dp->quit is set */
+	int (*worker_run)(struct dp_worker *w);
+	/* control: reserve a relayed address on ip. ip->port says which
+	 * port: DP_PORT_ANY, DP_PORT_EVEN (RFC 8656 EVEN-PORT), or exactly
+	 * that one. 0, -EINVAL (not a relay IP), -EADDRINUSE, -ENOSPC. */
+	int (*relay_open)(struct dp_ctx *dp, const struct sotto_addr *ip,
+			  struct sotto_addr *relay, uint32_t *sock);
+	/* control: release it; called only after an RCU grace period since
+	 * the allocation left the tables. */
+	void (*relay_close)(struct dp_ctx *dp, uint32_t sock);
+};
+
+#define DP_PORT_ANY 0
+#define DP_PORT_EVEN 1
+
+struct dp_ctx {
+	struct dp_tables tables;
+	const struct sotto_config *cfg;
+	struct rte_mempool *pool;
+	struct rte_ring *exc_ring;     /* workers → control (MP/SC) */
+	int exc_fd;                    /* eventfd the control loop waits on */
+	uint32_t ctl_sleeping;         /* control is blocked; __atomic */
+	uint16_t n_workers;
+	struct dp_worker *workers;
+	const struct dp_port_ops *ops;
+	void *drv;
+	uint32_t quit;                 /* __atomic */
+	int idle_poll;                 /* 1 = busy poll, 0 = adaptive */
+	uint64_t bandwidth;            /* per-direction cap, bytes/s (0 = none) */
+	uint64_t tx_ring_full;         /* control's packets a worker ring refused */
+};
+
+/* ---- control-side API (one thread) ---- */
+
+int dp_tables_init(struct dp_tables *t, uint32_t max_allocs,
+		   uint16_t n_workers);
+void dp_tables_fini(struct dp_tables *t);
+
+/* Inserts a into both tables. 0, -EEXIST, -ENOSPC. */
+int dp_alloc_publish(struct dp_tables *t, struct dp_alloc *a);
+/* Removes a from the tables; after the grace period done(arg) runs (the
+ * caller frees a there, and closes its relay). */
+int dp_alloc_unpublish(struct dp_tables *t, struct dp_alloc *a,
+		       void (*done)(void *), void *arg);
+/* Replaces a's peer set; the old one is freed after the grace period. */
+int dp_peers_publish(struct dp_tables *t, struct dp_alloc *a,
+		     struct dp_peerset *ps);
+struct dp_peerset *dp_peerset_new(uint16_t n_perms, uint16_t n_chans);
+/* Runs due deferred work; called from the control loop's timer. */
+void dp_tables_reclaim(struct dp_tables *t);
+
+/* Creates mempool, rings, eventfds, tables; then ops->init. */
+int dp_ctx_init(struct dp_ctx *dp, const struct sotto_config *cfg,
+		const struct dp_port_ops *ops);
+int dp_ctx_start(struct dp_ctx *dp);   /* launches the workers */
+void dp_ctx_stop(struct dp_ctx *dp);   /* sets quit, wakes, joins */
+void dp_ctx_fini(struct dp_ctx *dp);
+
+/* Control → worker: queue packets for transmit and wake the worker.
+ * Takes ownership; returns how many were queued (the rest are freed). */
+unsigned dp_ctx_transmit(struct dp_ctx *dp, uint16_t worker,
+			 struct rte_mbuf **pkts, unsigned n);
+/* Sums counters over workers into out[DP_N_COUNTERS]. */
+void dp_ctx_counters(const struct dp_ctx *dp, uint64_t *out);
+
+/* ---- worker-side helpers, used by drivers' loops ---- */
+
+/*
+ * The fast path over one received burst. Packets it relays are put in
+ * tx[] (meta src/dst/sock set for transmit), packets for the control thread
+ * go to the exception ring, the rest are dropped and counted. Returns the
+ * number of packets in tx.
+ */
+uint16_t dp_fastpath(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
+		     struct rte_mbuf **tx);
+
+/* Dequeues control's packets for this worker into tx; returns count. */
+static inline uint16_t
+dp_worker_take_tx(struct dp_worker *w, struct rte_mbuf **tx, uint16_t n)
+{
+	return (uint16_t)rte_ring_sc_dequeue_burst(w->tx_ring, (void **)tx, n,
+						   NULL);
+}
+
+/* Reports a quiescent state: the worker holds no table pointers now. */
+static inline void
+dp_worker_quiescent(struct dp_worker *w)
+{
+	rte_rcu_qsbr_quiescent(w->dp->tables.qsv, w->id);
+}
+
+/*
+ * Before and after blocking in the kernel. sleep_begin takes the worker
+ * offline for RCU and tells the control thread to wake it; it returns false
+ * if packets are already waiting (then call sleep_end and do not block).
+ */
+bool dp_worker_sleep_begin(struct dp_worker *w);
+void dp_worker_sleep_end(struct dp_worker *w);
+
+static inline bool
+dp_quit(const struct dp_ctx *dp)
+{
+	return __atomic_load_n(&dp->quit, __ATOMIC_RELAXED) != 0;
+}
+
+extern const struct dp_port_ops dp_udp_ops;
+
+#endif

@@ -1,0 +1,631 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The udp port driver: kernel UDP sockets driven by io_uring.
+ *
+ * Each worker owns one io_uring with a provided-buffer ring whose buffers
+ * are mbuf data areas, so a multishot recvmsg lands the datagram straight in
+ * an mbuf and the fast path is the same as on DPDK ports. Every worker has
+ * its own SO_REUSEPORT socket on each TURN listener (the kernel spreads
+ * clients by 4-tuple hash); every relayed address is one bound socket whose
+ * receive is armed on worker (slot % workers). Any worker may send on any
+ * socket: sendmsg from io_uring takes its own file reference at submit time,
+ * and a relay socket is closed only after an RCU grace period, by its owner,
+ * in order with the packets queued to it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <liburing.h>
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_random.h>
+
+#include "config.h"
+#include "dp.h"
+
+#define UDP_RING_ENTRIES 4096
+#define UDP_NBUFS 2048          /* provided buffers per worker */
+#define UDP_BGID 1
+#define UDP_SPIN_LOOPS 64       /* adaptive idle: empty loops before sleeping */
+
+/* user_data: low 3 bits say what completed */
+enum { OP_RECV = 1, OP_SEND = 2, OP_WAKE = 3, OP_CANCEL = 4 };
+#define OP_MASK 7ull
+
+enum { SOCK_FREE = 0, SOCK_OPEN = 1, SOCK_CLOSING = 2 };
+
+struct udp_sock {
+	int fd;
+	uint8_t kind;       /* enum dp_sock_kind */
+	uint32_t state;     /* SOCK_*; __atomic */
+	struct sotto_addr local;
+};
+
+struct udp_drv {
+	struct udp_sock *socks;
+	uint32_t n_socks;
+	uint32_t relay_base;        /* first relay slot */
+	uint32_t range;             /* ports per relay IP */
+	uint16_t port_min;
+	unsigned n_relay;
+	struct sotto_addr relay_ip[CONFIG_MAX_ADDRS];
+	uint32_t cursor[CONFIG_MAX_ADDRS];
+};
+
+struct udp_tx_hdr {
+	struct msghdr msg;
+	struct iovec iov;
+	union sotto_sockaddr to;
+};
+_Static_assert(sizeof(struct udp_tx_hdr) <= sizeof(((struct dp_meta *)0)->drv),
+	       "udp tx header must fit the mbuf metadata scratch area");
+
+struct udp_worker {
+	struct io_uring ring;
+	struct io_uring_buf_ring *br;
+	size_t br_size;
+	struct rte_mbuf *bufs[UDP_NBUFS];
+	uint16_t missing[UDP_NBUFS];  /* bids waiting for an mbuf */
+	unsigned n_missing;
+	struct msghdr rx_msg;         /* multishot recvmsg layout */
+	uint64_t wake_val;
+	unsigned rx_armed;            /* sockets with receive armed */
+};
+
+static inline uint64_t
+ud_recv(uint32_t slot)
+{
+	return ((uint64_t)slot << 3) | OP_RECV;
+}
+
+static struct udp_drv *
+drv_of(struct dp_ctx *dp)
+{
+	return dp->drv;
+}
+
+static int
+open_socket(const struct sotto_addr *a, bool reuseport, int *fdp)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sotto_addr_to_sockaddr(a, &ss);
+	int one = 1;
+	int fd = socket(a->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (a->family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (reuseport &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
+		goto fail;
+	*fdp = fd;
+	return 0;
+fail:;
+	int err = -errno;
+	close(fd);
+	return err;
+}
+
+static int
+udp_init(struct dp_ctx *dp, const struct sotto_config *cfg)
+{
+	struct udp_drv *u = calloc(1, sizeof(*u));
+	uint32_t n_listen_slots = cfg->turn.n_listen * dp->n_workers;
+	int ret;
+
+	if (u == NULL)
+		return -ENOMEM;
+	dp->drv = u;
+	u->range = (uint32_t)(cfg->turn.port_max - cfg->turn.port_min) + 1;
+	u->port_min = cfg->turn.port_min;
+	u->n_relay = cfg->turn.n_relay;
+	memcpy(u->relay_ip, cfg->turn.relay, sizeof(u->relay_ip));
+	u->relay_base = n_listen_slots;
+	u->n_socks = n_listen_slots + u->n_relay * u->range;
+	u->socks = calloc(u->n_socks, sizeof(*u->socks));
+	if (u->socks == NULL)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < u->n_socks; i++)
+		u->socks[i].fd = -1;
+	for (unsigned i = 0; i < u->n_relay; i++)
+		u->cursor[i] = (uint32_t)(rte_rand() % u->range);
+
+	/* listener slot i * workers + w belongs to worker w */
+	for (unsigned i = 0; i < cfg->turn.n_listen; i++) {
+		/* SO_REUSEPORT would let a second sottod share the port
+		 * silently: first make sure nobody holds it */
+		int probe;
+		ret = open_socket(&cfg->turn.listen[i], false, &probe);
+		if (ret == 0)
+			close(probe);
+		for (uint16_t w = 0; ret == 0 && w < dp->n_workers; w++) {
+			struct udp_sock *s = &u->socks[i * dp->n_workers + w];
+			ret = open_socket(&cfg->turn.listen[i], true, &s->fd);
+			if (ret == 0) {
+				s->kind = DP_SOCK_LISTENER;
+				s->local = cfg->turn.listen[i];
+				s->state = SOCK_OPEN;
+			}
+		}
+		if (ret < 0) {
+				char b[SOTTO_ADDRSTRLEN];
+			fprintf(stderr, "udp: cannot listen on %s: %s\n",
+				sotto_addr_str(&cfg->turn.listen[i], b,
+					       sizeof(b)),
+				strerror(-ret));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static void
+udp_fini(struct dp_ctx *dp)
+{
+	struct udp_drv *u = drv_of(dp);
+
+	if (u == NULL)
+		return;
+	for (uint32_t i = 0; u->socks && i < u->n_socks; i++)
+		if (u->socks[i].fd >= 0)
+			close(u->socks[i].fd);
+	free(u->socks);
+	free(u);
+	dp->drv = NULL;
+}
+
+static uint16_t
+owner_of(struct dp_ctx *dp, uint32_t slot)
+{
+	return (uint16_t)(slot % dp->n_workers);
+}
+
+static int
+send_cmd(struct dp_ctx *dp, uint32_t slot, uint8_t flag)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp->pool);
+
+	if (m == NULL)
+		return -ENOMEM;
+	struct dp_meta *meta = dp_meta(m);
+	meta->flags = flag;
+	meta->sock = slot;
+	return dp_ctx_transmit(dp, owner_of(dp, slot), &m, 1) == 1 ? 0 : -ENOBUFS;
+}
+
+/* Opens the relay socket for slot; 0, or -errno from bind. */
+static int
+open_relay_slot(struct dp_ctx *dp, struct udp_drv *u, unsigned k, uint32_t off,
+		struct sotto_addr *relay, uint32_t *sockp)
+{
+	uint32_t slot = u->relay_base + k * u->range + off;
+	struct udp_sock *s = &u->socks[slot];
+	struct sotto_addr a = u->relay_ip[k];
+	int fd, ret;
+
+	if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SOCK_FREE)
+		return -EADDRINUSE; /* in use, or its close is still pending */
+	a.port = (uint16_t)(u->port_min + off);
+	ret = open_socket(&a, false, &fd);
+	if (ret < 0)
+		return ret; /* e.g. taken by another process */
+	s->fd = fd;
+	s->kind = DP_SOCK_RELAY;
+	s->local = a;
+	__atomic_store_n(&s->state, SOCK_OPEN, __ATOMIC_RELEASE);
+	if (send_cmd(dp, slot, DP_META_F_ARM) < 0) {
+		close(fd);
+		s->fd = -1;
+		__atomic_store_n(&s->state, SOCK_FREE, __ATOMIC_RELEASE);
+		return -ENOBUFS;
+	}
+	*relay = a;
+	*sockp = slot;
+	return 0;
+}
+
+static int
+udp_relay_open(struct dp_ctx *dp, const struct sotto_addr *ip,
+	       struct sotto_addr *relay, uint32_t *sockp)
+{
+	struct udp_drv *u = drv_of(dp);
+	unsigned k;
+
+	for (k = 0; k < u->n_relay; k++)
+		if (sotto_addr_ip_eq(&u->relay_ip[k], ip))
+			break;
+	if (k == u->n_relay)
+		return -EINVAL;
+
+	if (ip->port > DP_PORT_EVEN) {
+		if (ip->port < u->port_min ||
+		    (uint32_t)(ip->port - u->port_min) >= u->range)
+			return -EINVAL;
+		return open_relay_slot(dp, u, k, ip->port - u->port_min, relay,
+				       sockp);
+	}
+	for (uint32_t tries = 0; tries < u->range; tries++) {
+		uint32_t off = u->cursor[k];
+		u->cursor[k] = (off + 1) % u->range;
+		if (ip->port == DP_PORT_EVEN && ((u->port_min + off) & 1))
+			continue;
+		int ret = open_relay_slot(dp, u, k, off, relay, sockp);
+		if (ret == 0 || ret == -ENOBUFS)
+			return ret;
+	}
+	return -ENOSPC;
+}
+
+static void
+udp_relay_close(struct dp_ctx *dp, uint32_t slot)
+{
+	struct udp_drv *u = drv_of(dp);
+	struct udp_sock *s = &u->socks[slot];
+
+	__atomic_store_n(&s->state, SOCK_CLOSING, __ATOMIC_RELEASE);
+	if (send_cmd(dp, slot, DP_META_F_CLOSE) < 0) {
+		/* no mbuf to carry the command: the worker cannot be told, so
+		 * shut the socket down here; its pending receive then ends
+		 * and the worker closes it on that completion */
+		shutdown(s->fd, SHUT_RDWR);
+	}
+}
+
+/* ---- worker side ---- */
+
+static struct io_uring_sqe *
+get_sqe(struct udp_worker *uw)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&uw->ring);
+
+	if (sqe == NULL) {
+		io_uring_submit(&uw->ring);
+		sqe = io_uring_get_sqe(&uw->ring);
+	}
+	return sqe;
+}
+
+static void
+arm_recv(struct udp_worker *uw, struct udp_drv *u, uint32_t slot)
+{
+	struct io_uring_sqe *sqe = get_sqe(uw);
+
+	if (sqe == NULL)
+		return;
+	io_uring_prep_recvmsg_multishot(sqe, u->socks[slot].fd, &uw->rx_msg, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = UDP_BGID;
+	io_uring_sqe_set_data64(sqe, ud_recv(slot));
+	uw->rx_armed++;
+}
+
+static void
+arm_wake(struct dp_worker *w, struct udp_worker *uw)
+{
+	struct io_uring_sqe *sqe = get_sqe(uw);
+
+	if (sqe == NULL)
+		return;
+	io_uring_prep_read(sqe, w->wake_fd, &uw->wake_val, sizeof(uw->wake_val),
+			   0);
+	io_uring_sqe_set_data64(sqe, OP_WAKE);
+}
+
+static void
+provide(struct udp_worker *uw, struct rte_mbuf *m, uint16_t bid, int idx)
+{
+	uw->bufs[bid] = m;
+	io_uring_buf_ring_add(uw->br, rte_pktmbuf_mtod(m, void *),
+			      rte_pktmbuf_tailroom(m), bid,
+			      io_uring_buf_ring_mask(UDP_NBUFS), idx);
+}
+
+/* Gives the kernel fresh mbufs for buffers it has used. */
+static void
+refill(struct dp_worker *w, struct udp_worker *uw)
+{
+	int added = 0;
+
+	while (uw->n_missing > 0) {
+		struct rte_mbuf *m = rte_pktmbuf_alloc(w->dp->pool);
+		if (m == NULL) {
+			w->ctr[DP_DROP_NO_MBUF]++;
+			break;
+		}
+		provide(uw, m, uw->missing[--uw->n_missing], added++);
+	}
+	if (added)
+		io_uring_buf_ring_advance(uw->br, added);
+}
+
+static int
+setup_worker(struct dp_worker *w, struct udp_worker *uw)
+{
+	struct io_uring_params p = {
+		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
+			 IORING_SETUP_CQSIZE,
+		.cq_entries = UDP_RING_ENTRIES * 4,
+	};
+	struct io_uring_buf_reg reg = { 0 };
+	int ret;
+
+	ret = io_uring_queue_init_params(UDP_RING_ENTRIES, &uw->ring, &p);
+	if (ret < 0)
+		return ret;
+	uw->br_size = UDP_NBUFS * sizeof(struct io_uring_buf);
+	uw->br = mmap(NULL, uw->br_size, PROT_READ | PROT_WRITE,
+		      MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+	if (uw->br == MAP_FAILED)
+		return -errno;
+	io_uring_buf_ring_init(uw->br);
+	reg.ring_addr = (uint64_t)(uintptr_t)uw->br;
+	reg.ring_entries = UDP_NBUFS;
+	reg.bgid = UDP_BGID;
+	ret = io_uring_register_buf_ring(&uw->ring, &reg, 0);
+	if (ret < 0)
+		return ret;
+	for (uint16_t i = 0; i < UDP_NBUFS; i++)
+		uw->missing[uw->n_missing++] = (uint16_t)(UDP_NBUFS - 1 - i);
+	refill(w, uw);
+
+	/* multishot recvmsg puts the source address ahead of the payload */
+	uw->rx_msg.msg_namelen = sizeof(struct sockaddr_in6);
+	uw->rx_msg.msg_controllen = 0;
+	return 0;
+}
+
+static void
+teardown_worker(struct udp_worker *uw)
+{
+	io_uring_queue_exit(&uw->ring);
+	if (uw->br && uw->br != MAP_FAILED)
+		munmap(uw->br, uw->br_size);
+	for (unsigned i = 0; i < UDP_NBUFS; i++)
+		if (uw->bufs[i])
+			rte_pktmbuf_free(uw->bufs[i]);
+}
+
+static void
+queue_send(struct dp_worker *w, struct udp_worker *uw, struct udp_drv *u,
+	   struct rte_mbuf *m)
+{
+	struct dp_meta *meta = dp_meta(m);
+	struct udp_tx_hdr *h = (struct udp_tx_hdr *)meta->drv;
+	struct io_uring_sqe *sqe;
+
+	if (unlikely(meta->sock >= u->n_socks || u->socks[meta->sock].fd < 0)) {
+		w->ctr[DP_DROP_TX_FAILED]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	sqe = get_sqe(uw);
+	if (unlikely(sqe == NULL)) {
+		w->ctr[DP_DROP_TX_FAILED]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	h->iov.iov_base = rte_pktmbuf_mtod(m, void *);
+	h->iov.iov_len = rte_pktmbuf_data_len(m);
+	memset(&h->msg, 0, sizeof(h->msg));
+	h->msg.msg_name = &h->to;
+	h->msg.msg_namelen = sotto_addr_to_sockaddr_u(&meta->dst, &h->to);
+	h->msg.msg_iov = &h->iov;
+	h->msg.msg_iovlen = 1;
+	io_uring_prep_sendmsg(sqe, u->socks[meta->sock].fd, &h->msg, 0);
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)m | OP_SEND);
+}
+
+/* A command from the control thread, carried in an mbuf. */
+static void
+run_cmd(struct udp_worker *uw, struct udp_drv *u, struct rte_mbuf *m)
+{
+	struct dp_meta *meta = dp_meta(m);
+	uint32_t slot = meta->sock;
+
+	if (meta->flags & DP_META_F_ARM) {
+		arm_recv(uw, u, slot);
+	} else if (meta->flags & DP_META_F_CLOSE) {
+		struct io_uring_sqe *sqe = get_sqe(uw);
+		if (sqe != NULL) {
+			io_uring_prep_cancel64(sqe, ud_recv(slot), 0);
+			io_uring_sqe_set_data64(sqe, OP_CANCEL);
+		}
+	}
+	rte_pktmbuf_free(m);
+}
+
+/* The receive on slot has ended for good. */
+static void
+recv_ended(struct dp_worker *w, struct udp_worker *uw, struct udp_drv *u,
+	   uint32_t slot, int res)
+{
+	struct udp_sock *s = &u->socks[slot];
+
+	uw->rx_armed--;
+	if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) == SOCK_CLOSING) {
+		close(s->fd);
+		s->fd = -1;
+		__atomic_store_n(&s->state, SOCK_FREE, __ATOMIC_RELEASE);
+		return;
+	}
+	/* out of buffers (-ENOBUFS) or a transient error: arm again */
+	(void)res;
+	if (!dp_quit(w->dp))
+		arm_recv(uw, u, slot);
+}
+
+static uint16_t
+reap(struct dp_worker *w, struct udp_worker *uw, struct udp_drv *u,
+     struct rte_mbuf **rx)
+{
+	struct io_uring_cqe *cqes[DP_BURST * 2];
+	uint16_t n_rx = 0;
+	unsigned n = io_uring_peek_batch_cqe(&uw->ring, cqes, DP_BURST * 2);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct io_uring_cqe *cqe = cqes[i];
+		uint64_t ud = cqe->user_data;
+		int res = cqe->res;
+
+		switch (ud & OP_MASK) {
+		case OP_RECV: {
+			uint32_t slot = (uint32_t)(ud >> 3);
+			if (cqe->flags & IORING_CQE_F_BUFFER) {
+				uint16_t bid = (uint16_t)(cqe->flags >>
+							  IORING_CQE_BUFFER_SHIFT);
+				struct rte_mbuf *m = uw->bufs[bid];
+				uw->bufs[bid] = NULL;
+				uw->missing[uw->n_missing++] = bid;
+				struct io_uring_recvmsg_out *o =
+					io_uring_recvmsg_validate(
+						rte_pktmbuf_mtod(m, void *), res,
+						&uw->rx_msg);
+				struct udp_sock *s = &u->socks[slot];
+				if (o == NULL || (o->flags & MSG_TRUNC) ||
+				    s->state != SOCK_OPEN) {
+					w->ctr[DP_DROP_MALFORMED]++;
+					rte_pktmbuf_free(m);
+				} else {
+					struct dp_meta *meta = dp_meta(m);
+					uint8_t *pl = io_uring_recvmsg_payload(
+						o, &uw->rx_msg);
+					uint32_t plen =
+						io_uring_recvmsg_payload_length(
+							o, res, &uw->rx_msg);
+					m->data_off += (uint16_t)(pl -
+						rte_pktmbuf_mtod(m, uint8_t *));
+					m->data_len = (uint16_t)plen;
+					m->pkt_len = plen;
+					sotto_addr_from_sockaddr(&meta->src,
+						io_uring_recvmsg_name(o));
+					meta->dst = s->local;
+					meta->sock = slot;
+					meta->sock_kind = s->kind;
+					meta->flags = 0;
+					rx[n_rx++] = m;
+				}
+			}
+			if (!(cqe->flags & IORING_CQE_F_MORE))
+				recv_ended(w, uw, u, slot, res);
+			break;
+		}
+		case OP_SEND: {
+			struct rte_mbuf *m = (struct rte_mbuf *)(uintptr_t)(ud & ~OP_MASK);
+			if (res >= 0) {
+				w->ctr[DP_TX_PACKETS]++;
+				w->ctr[DP_TX_BYTES] += (uint64_t)res;
+			} else {
+				w->ctr[DP_DROP_TX_FAILED]++;
+			}
+			rte_pktmbuf_free(m);
+			break;
+		}
+		case OP_WAKE:
+			if (!dp_quit(w->dp))
+				arm_wake(w, uw);
+			break;
+		default:
+			break;
+		}
+	}
+	io_uring_cq_advance(&uw->ring, n);
+	return n_rx;
+}
+
+static int
+udp_worker_run(struct dp_worker *w)
+{
+	struct dp_ctx *dp = w->dp;
+	struct udp_drv *u = drv_of(dp);
+	struct udp_worker *uw = rte_zmalloc("udp_worker", sizeof(*uw),
+					    RTE_CACHE_LINE_SIZE);
+	struct rte_mbuf *rx[DP_BURST * 2], *tx[DP_BURST * 2], *ctl[DP_BURST];
+	unsigned idle = 0;
+	int ret;
+
+	if (uw == NULL)
+		return -ENOMEM;
+	w->drv = uw;
+	ret = setup_worker(w, uw);
+	if (ret < 0) {
+		fprintf(stderr, "udp: worker %u: io_uring setup: %s\n", w->id,
+			strerror(-ret));
+		teardown_worker(uw);
+		rte_free(uw);
+		__atomic_store_n(&dp->quit, 1, __ATOMIC_SEQ_CST);
+		return ret;
+	}
+	/* this worker's listener sockets; relays are armed by command */
+	for (uint32_t s = 0; s < u->relay_base; s++)
+		if (owner_of(dp, s) == w->id && u->socks[s].state == SOCK_OPEN)
+			arm_recv(uw, u, s);
+	arm_wake(w, uw);
+	io_uring_submit(&uw->ring);
+
+	while (!dp_quit(dp)) {
+		uint16_t n_rx, n_tx, n_ctl;
+
+		w->ctr[DP_LOOPS]++;
+		n_rx = reap(w, uw, u, rx);
+		if (uw->n_missing)
+			refill(w, uw);
+		n_tx = n_rx ? dp_fastpath(w, rx, n_rx, tx) : 0;
+		for (uint16_t i = 0; i < n_tx; i++)
+			queue_send(w, uw, u, tx[i]);
+
+		n_ctl = dp_worker_take_tx(w, ctl, DP_BURST);
+		for (uint16_t i = 0; i < n_ctl; i++) {
+			if (dp_meta(ctl[i])->flags)
+				run_cmd(uw, u, ctl[i]);
+			else
+				queue_send(w, uw, u, ctl[i]);
+		}
+		dp_worker_quiescent(w);
+
+		if (n_rx || n_ctl) {
+			w->ctr[DP_BUSY_LOOPS]++;
+			idle = 0;
+			io_uring_submit_and_get_events(&uw->ring);
+			continue;
+		}
+		if (dp->idle_poll || ++idle < UDP_SPIN_LOOPS) {
+			io_uring_submit_and_get_events(&uw->ring);
+			continue;
+		}
+		/* adaptive idle: block in the kernel until a packet, a
+		 * completion, or the control thread's wake-up */
+		if (dp_worker_sleep_begin(w)) {
+			struct io_uring_cqe *cqe;
+			struct __kernel_timespec ts = { .tv_sec = 1 };
+			io_uring_submit_and_wait_timeout(&uw->ring, &cqe, 1, &ts,
+							 NULL);
+		}
+		dp_worker_sleep_end(w);
+		idle = 0;
+	}
+
+	teardown_worker(uw);
+	rte_free(uw);
+	w->drv = NULL;
+	return 0;
+}
+
+const struct dp_port_ops dp_udp_ops = {
+	.name = "udp",
+	.init = udp_init,
+	.fini = udp_fini,
+	.worker_run = udp_worker_run,
+	.relay_open = udp_relay_open,
+	.relay_close = udp_relay_close,
+};

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install every Debian package sotto needs to build, test and benchmark.
+# Idempotent: packages already present are left alone. Needs root (or sudo).
+set -euo pipefail
+
+pkgs=(
+	# build
+	build-essential pkg-config meson ninja-build clang llvm
+	libdpdk-dev dpdk liburing-dev libyaml-dev libssl-dev libsrtp2-dev libopus-dev
+	libnuma-dev libpcap-dev libbsd-dev libelf-dev libjansson-dev
+	# tests and benchmarks
+	coturn iproute2 procps psmisc valgrind python3 ca-certificates
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+# coturn's package would enable a system service; the tests run its client
+# tools only and the benchmark starts turnserver by hand on loopback.
+$SUDO mkdir -p /usr/sbin
+printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+$SUDO chmod +x /usr/sbin/policy-rc.d
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+$SUDO rm -f /usr/sbin/policy-rc.d

@@ -1,0 +1,698 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * control/config.c: defaults, the shipped YAML files, and that every bad
+ * input is reported at the right name:line:column without leaking secrets.
+ *
+ * Fixtures are read from the source tree: argv[1] if given, else the
+ * directory this file was compiled from.
+ */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "config.h"
+
+#define SOURCE_FILE __FILE__
+#define ENV "SOTTO_TURN_SECRET"
+#define ENV_SECRET "env-secret-0123456789-xyz"
+
+static char srcdir[PATH_MAX];
+
+static void
+set_srcdir(int argc, char **argv)
+{
+	const char *slash;
+
+	if (argc > 1) {
+		snprintf(srcdir, sizeof(srcdir), "%s/", argv[1]);
+		return;
+	}
+	/* Strip "test_config.c" from the compile-time path. */
+	slash = strrchr(SOURCE_FILE, '/');
+	if (slash == NULL)
+		snprintf(srcdir, sizeof(srcdir), "./");
+	else
+		snprintf(srcdir, sizeof(srcdir), "%.*s/",
+			 (int)(slash - SOURCE_FILE), SOURCE_FILE);
+}
+
+static const char *
+path(const char *rel)
+{
+	static char buf[4][PATH_MAX];
+	static int i;
+
+	i = (i + 1) % 4;
+	snprintf(buf[i], sizeof(buf[i]), "%s%s", srcdir, rel);
+	return buf[i];
+}
+
+/* Loads yaml into a fresh config; *out gets everything printed. */
+static int
+load_str(struct sotto_config *cfg, const char *yaml, char **out)
+{
+	size_t len;
+	FILE *f = open_memstream(out, &len);
+	int n;
+
+	config_defaults(cfg);
+	n = config_load_buffer(cfg, "t.yaml", yaml, strlen(yaml), f);
+	fclose(f);
+	return n;
+}
+
+static int
+load_path(struct sotto_config *cfg, const char *file, char **out)
+{
+	size_t len;
+	FILE *f = open_memstream(out, &len);
+	int n;
+
+	config_defaults(cfg);
+	n = config_load_file(cfg, file, f);
+	fclose(f);
+	return n;
+}
+
+static bool
+starts(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Exactly one error, at prefix ("t.yaml:L:C: error: "), mentioning what. */
+static void
+expect_one(const char *yaml, const char *prefix, const char *what)
+{
+	struct sotto_config cfg;
+	char *out = NULL;
+	int n = load_str(&cfg, yaml, &out);
+	int ok = n == 1 && starts(out, prefix) &&
+		 strstr(out, what) != NULL && strchr(out, '\n') ==
+						 out + strlen(out) - 1;
+
+	CHECK(ok);
+	if (!ok)
+		fprintf(stderr, "  yaml:\n%s  want %s...%s\n  got %d: %s\n",
+			yaml, prefix, what, n, out);
+	config_free(&cfg);
+	free(out);
+}
+
+static void
+expect_ok(const char *yaml)
+{
+	struct sotto_config cfg;
+	char *out = NULL;
+	int n = load_str(&cfg, yaml, &out);
+
+	CHECK_EQ(n, 0);
+	if (n != 0)
+		fprintf(stderr, "  yaml:\n%s  got: %s\n", yaml, out);
+	config_free(&cfg);
+	free(out);
+}
+
+static bool
+is_v4(const struct sotto_addr *a, const char *ip, uint16_t port)
+{
+	struct sotto_addr b;
+	uint32_t v;
+
+	inet_pton(AF_INET, ip, &v);
+	sotto_addr_v4(&b, v, port);
+	return sotto_addr_eq(a, &b);
+}
+
+static bool
+is_v6(const struct sotto_addr *a, const char *ip, uint16_t port)
+{
+	struct sotto_addr b;
+	uint8_t v[16];
+
+	inet_pton(AF_INET6, ip, v);
+	sotto_addr_v6(&b, v, port);
+	return sotto_addr_eq(a, &b);
+}
+
+static void
+test_defaults(void)
+{
+	struct sotto_config cfg;
+
+	config_defaults(&cfg);
+	CHECK_EQ(cfg.log_level, LOG_LVL_INFO);
+	CHECK_EQ(cfg.dataplane.driver, DP_DRIVER_UDP);
+	CHECK_EQ(cfg.dataplane.workers, 1);
+	CHECK_EQ(cfg.dataplane.idle, DP_IDLE_ADAPTIVE);
+	CHECK_EQ(cfg.dataplane.mbufs, 16384);
+	CHECK_EQ(cfg.dataplane.ring_size, 4096);
+	CHECK_EQ(cfg.turn.n_listen, 1);
+	CHECK(is_v4(&cfg.turn.listen[0], "127.0.0.1", 3478));
+	CHECK_EQ(cfg.turn.n_relay, 1);
+	CHECK(is_v4(&cfg.turn.relay[0], "127.0.0.1", 0));
+	CHECK_EQ(cfg.turn.port_min, 49152);
+	CHECK_EQ(cfg.turn.port_max, 65535);
+	CHECK(strcmp(cfg.turn.realm, "sotto") == 0);
+	CHECK(cfg.turn.software[0] == '\0');
+	/* Safe: no secret to guess, no peer exceptions. */
+	CHECK(cfg.turn.secrets == NULL);
+	CHECK_EQ(cfg.turn.n_secrets, 0);
+	CHECK_EQ(cfg.turn.nonce_lifetime, 600);
+	CHECK_EQ(cfg.turn.default_lifetime, 600);
+	CHECK_EQ(cfg.turn.max_lifetime, 3600);
+	CHECK_EQ(cfg.turn.max_allocations, 100000);
+	CHECK_EQ(cfg.turn.max_allocations_per_user, 10);
+	CHECK_EQ(cfg.turn.max_permissions, 32);
+	CHECK_EQ(cfg.turn.bandwidth, 0);
+	CHECK_EQ(cfg.turn.requests_per_source, 50);
+	CHECK_EQ(cfg.turn.n_allow, 0);
+	CHECK(cfg.turn.allow == NULL);
+	CHECK_EQ(cfg.turn.n_deny, 0);
+	config_free(&cfg);
+	config_free(&cfg); /* idempotent */
+}
+
+static void
+test_shipped_default(void)
+{
+	struct sotto_config cfg;
+	char *out = NULL;
+	int n;
+
+	unsetenv(ENV);
+	n = load_path(&cfg, path("../../configs/sotto.yaml"), &out);
+	setenv(ENV, ENV_SECRET, 1);
+
+	CHECK_EQ(n, 0);
+	CHECK(out[0] == '\0');
+	CHECK_EQ(cfg.dataplane.driver, DP_DRIVER_UDP);
+	CHECK_EQ(cfg.dataplane.workers, 1);
+	CHECK_EQ(cfg.dataplane.idle, DP_IDLE_ADAPTIVE);
+	CHECK_EQ(cfg.turn.n_listen, 2);
+	CHECK(is_v4(&cfg.turn.listen[0], "127.0.0.1", 3478));
+	CHECK(is_v6(&cfg.turn.listen[1], "::1", 3478));
+	CHECK_EQ(cfg.turn.n_relay, 2);
+	CHECK(is_v4(&cfg.turn.relay[0], "127.0.0.1", 0));
+	CHECK(is_v6(&cfg.turn.relay[1], "::1", 0));
+	CHECK(cfg.turn.port_min <= cfg.turn.port_max);
+	CHECK(strcmp(cfg.turn.realm, "sotto.local") == 0);
+	CHECK(cfg.turn.software[0] == '\0');
+	CHECK_EQ(cfg.turn.n_secrets, 1);
+	if (cfg.turn.n_secrets == 1)
+		CHECK(strcmp(cfg.turn.secrets[0],
+			     "sotto-dev-secret-change-me") == 0);
+	CHECK_EQ(cfg.turn.n_allow, 2);
+	if (cfg.turn.n_allow == 2) {
+		CHECK(is_v4(&cfg.turn.allow[0].addr, "127.0.0.0", 0));
+		CHECK_EQ(cfg.turn.allow[0].prefix, 8);
+		CHECK(is_v6(&cfg.turn.allow[1].addr, "::1", 0));
+		CHECK_EQ(cfg.turn.allow[1].prefix, 128);
+	}
+	CHECK_EQ(cfg.turn.n_deny, 0);
+	config_free(&cfg);
+	free(out);
+}
+
+static void
+test_production_example(void)
+{
+	struct sotto_config cfg;
+	char *out = NULL;
+	const char *file = path("../../configs/production.example.yaml");
+	char prefix[PATH_MAX + 32];
+	int n;
+
+	/* Its secret_file does not exist here: exactly that one error. */
+	n = load_path(&cfg, file, &out);
+	CHECK_EQ(n, 1);
+	snprintf(prefix, sizeof(prefix), "%s:", file);
+	CHECK(starts(out, prefix));
+	CHECK(strstr(out, "error: cannot open turn.auth.secret_file") != NULL);
+	CHECK_EQ(cfg.turn.n_allow, 0);
+	for (unsigned i = 0; i < cfg.turn.n_listen; i++)
+		CHECK(!is_v4(&cfg.turn.listen[i], "127.0.0.1", 3478));
+	CHECK_EQ(cfg.turn.bandwidth, 250000);
+	CHECK(cfg.turn.software[0] == '\0');
+	config_free(&cfg);
+	free(out);
+}
+
+static void
+test_good_file(void)
+{
+	struct sotto_config cfg;
+	char *out = NULL;
+	int n;
+
+	unsetenv(ENV);
+	n = load_path(&cfg, path("configs/good.yaml"), &out);
+	setenv(ENV, ENV_SECRET, 1);
+
+	CHECK_EQ(n, 0);
+	if (n)
+		fprintf(stderr, "%s", out);
+	CHECK_EQ(cfg.log_level, LOG_LVL_DEBUG);
+	CHECK_EQ(cfg.dataplane.driver, DP_DRIVER_DPDK);
+	CHECK_EQ(cfg.dataplane.workers, 8);
+	CHECK_EQ(cfg.dataplane.idle, DP_IDLE_POLL);
+	CHECK_EQ(cfg.dataplane.mbufs, 65536);
+	CHECK_EQ(cfg.dataplane.ring_size, 1024);
+	CHECK_EQ(cfg.turn.n_listen, 2);
+	CHECK(is_v4(&cfg.turn.listen[0], "192.0.2.1", 3478)); /* default port */
+	CHECK(is_v6(&cfg.turn.listen[1], "2001:db8::1", 5349));
+	CHECK_EQ(cfg.turn.n_relay, 2);
+	CHECK(is_v6(&cfg.turn.relay[1], "2001:db8::2", 0));
+	CHECK_EQ(cfg.turn.port_min, 40000);
+	CHECK_EQ(cfg.turn.port_max, 40100);
+	CHECK(strcmp(cfg.turn.realm, "example.org") == 0);
+	CHECK_EQ(cfg.turn.n_secrets, 2);
+	CHECK_EQ(cfg.turn.nonce_lifetime, 300);
+	CHECK_EQ(cfg.turn.default_lifetime, 120);
+	CHECK_EQ(cfg.turn.max_lifetime, 86400);
+	CHECK_EQ(cfg.turn.max_allocations, 5000);
+	CHECK_EQ(cfg.turn.max_allocations_per_user, 3);
+	CHECK_EQ(cfg.turn.max_permissions, 1024);
+	CHECK_EQ(cfg.turn.bandwidth, 2000000);
+	CHECK_EQ(cfg.turn.requests_per_source, 0);
+	CHECK_EQ(cfg.turn.n_allow, 3);
+	if (cfg.turn.n_allow == 3) {
+		CHECK_EQ(cfg.turn.allow[0].prefix, 24);
+		CHECK(is_v6(&cfg.turn.allow[1].addr, "2001:db8:1::", 0));
+		CHECK_EQ(cfg.turn.allow[1].prefix, 48);
+		CHECK(is_v4(&cfg.turn.allow[2].addr, "192.0.2.77", 0));
+		CHECK_EQ(cfg.turn.allow[2].prefix, 32);
+	}
+	CHECK_EQ(cfg.turn.n_deny, 2);
+	if (cfg.turn.n_deny == 2) {
+		CHECK_EQ(cfg.turn.deny[0].prefix, 0);
+		CHECK_EQ(cfg.turn.deny[1].addr.family, AF_INET6);
+	}
+	config_free(&cfg);
+	free(out);
+}
+
+static void
+test_small_values(void)
+{
+	struct sotto_config cfg;
+	char *out = NULL;
+
+	CHECK_EQ(load_str(&cfg, "turn:\n  limits:\n    bandwidth: 12k\n",
+			  &out), 0);
+	CHECK_EQ(cfg.turn.bandwidth, 12000);
+	config_free(&cfg);
+	free(out);
+
+	CHECK_EQ(load_str(&cfg, "turn:\n  limits:\n    bandwidth: 1000\n",
+			  &out), 0);
+	CHECK_EQ(cfg.turn.bandwidth, 1000);
+	config_free(&cfg);
+	free(out);
+
+	/* An empty document is all defaults. */
+	CHECK_EQ(load_str(&cfg, "", &out), 0);
+	CHECK_EQ(cfg.turn.n_listen, 1);
+	config_free(&cfg);
+	free(out);
+
+	expect_ok("dataplane:\n  ring_size: 256\n");
+	expect_ok("dataplane:\n  ring_size: 65536\n");
+	expect_ok("turn:\n  software: sotto\n");
+	expect_ok("turn:\n  listen: ['[::1]', 10.1.2.3:1]\n");
+	expect_ok("turn:\n  relay:\n    port_min: 50000\n    port_max: 50000\n");
+	expect_ok("turn:\n  lifetime:\n    default: 60\n    max: 60\n");
+	expect_ok("turn:\n  peers:\n    allow: []\n    deny: ['::/0', 0.0.0.0/0]\n");
+}
+
+struct bad {
+	const char *yaml;
+	const char *prefix;
+	const char *what;
+};
+
+static const struct bad bad_cases[] = {
+	/* unknown keys */
+	{ "foo: 1\n", "t.yaml:1:1: error: ",
+	  "unknown key \"foo\" at the top level" },
+	{ "turn:\n  limits:\n    foo: 1\n", "t.yaml:3:5: error: ",
+	  "unknown key \"foo\" in turn.limits" },
+	{ "dataplane:\n  driver: udp\n  wrokers: 2\n", "t.yaml:3:3: error: ",
+	  "unknown key \"wrokers\" in dataplane" },
+	/* types */
+	{ "dataplane: 3\n", "t.yaml:1:12: error: ",
+	  "expected a mapping for dataplane" },
+	{ "turn:\n", "t.yaml:1:6: error: ", "expected a mapping for turn" },
+	{ "- a\n- b\n", "t.yaml:1:1: error: ",
+	  "expected a mapping for the top level" },
+	{ "dataplane:\n  workers: [1]\n", "t.yaml:2:12: error: ",
+	  "expected an integer from 1 to 16 for dataplane.workers" },
+	{ "turn:\n  listen: 127.0.0.1:3478\n", "t.yaml:2:11: error: ",
+	  "expected a list of ip:port addresses for turn.listen" },
+	{ "turn:\n  realm: [a]\n", "t.yaml:2:10: error: ",
+	  "expected a string of 1 to 127" },
+	{ "turn:\n  peers:\n    allow: 10.0.0.0/8\n", "t.yaml:3:12: error: ",
+	  "expected a list of IP addresses or CIDRs for turn.peers.allow" },
+	{ "turn:\n  auth:\n    secrets: 0123456789abcdef0\n",
+	  "t.yaml:3:14: error: ", "expected a list of secrets" },
+	{ "{[a]: 1}\n", "t.yaml:1:2: error: ", "expected a key name" },
+	/* integers */
+	{ "dataplane:\n  workers: 17\n", "t.yaml:2:12: error: ",
+	  "expected an integer from 1 to 16 for dataplane.workers" },
+	{ "dataplane:\n  workers: 0\n", "t.yaml:2:12: error: ",
+	  "from 1 to 16" },
+	{ "dataplane:\n  workers: 12abc\n", "t.yaml:2:12: error: ",
+	  "from 1 to 16" },
+	{ "dataplane:\n  workers: -1\n", "t.yaml:2:12: error: ",
+	  "from 1 to 16" },
+	{ "dataplane:\n  workers: +1\n", "t.yaml:2:12: error: ",
+	  "from 1 to 16" },
+	{ "dataplane:\n  workers: 0x4\n", "t.yaml:2:12: error: ",
+	  "from 1 to 16" },
+	{ "dataplane:\n  workers: \"\"\n", "t.yaml:2:12: error: ",
+	  "from 1 to 16" },
+	{ "dataplane:\n  mbufs: 99999999999999999999999\n",
+	  "t.yaml:2:10: error: ", "from 1024 to 1048576 for dataplane.mbufs" },
+	{ "dataplane:\n  mbufs: 1023\n", "t.yaml:2:10: error: ",
+	  "from 1024 to 1048576" },
+	{ "dataplane:\n  ring_size: 1000\n", "t.yaml:2:14: error: ",
+	  "expected a power of two from 256 to 65536" },
+	{ "dataplane:\n  ring_size: 128\n", "t.yaml:2:14: error: ",
+	  "power of two" },
+	{ "dataplane:\n  ring_size: 131072\n", "t.yaml:2:14: error: ",
+	  "power of two" },
+	{ "turn:\n  relay:\n    port_min: 80\n", "t.yaml:3:15: error: ",
+	  "from 1024 to 65535 for turn.relay.port_min" },
+	{ "turn:\n  relay:\n    port_min: 50000\n    port_max: 40000\n",
+	  "t.yaml:3:15: error: ", "port_min (50000) must not be above" },
+	{ "turn:\n  relay:\n    port_max: 2000\n", "t.yaml:3:15: error: ",
+	  "port_min (49152) must not be above" },
+	{ "turn:\n  lifetime:\n    default: 7200\n", "t.yaml:3:14: error: ",
+	  "turn.lifetime.default (7200) must not be above" },
+	{ "turn:\n  lifetime:\n    max: 100000\n", "t.yaml:3:10: error: ",
+	  "from 60 to 86400 for turn.lifetime.max" },
+	{ "turn:\n  auth:\n    nonce_lifetime: 10\n", "t.yaml:3:21: error: ",
+	  "from 30 to 86400" },
+	{ "turn:\n  limits:\n    permissions_per_allocation: 1025\n",
+	  "t.yaml:3:33: error: ", "from 1 to 1024" },
+	{ "turn:\n  limits:\n    allocations: 10000001\n",
+	  "t.yaml:3:18: error: ", "from 1 to 10000000" },
+	{ "turn:\n  limits:\n    bandwidth: 2G\n", "t.yaml:3:16: error: ",
+	  "optional k or M suffix" },
+	{ "turn:\n  limits:\n    bandwidth: k\n", "t.yaml:3:16: error: ",
+	  "optional k or M suffix" },
+	{ "turn:\n  limits:\n    bandwidth: 1.5M\n", "t.yaml:3:16: error: ",
+	  "optional k or M suffix" },
+	{ "turn:\n  limits:\n    bandwidth: 1000001M\n",
+	  "t.yaml:3:16: error: ", "from 0 to 1000000000000" },
+	/* enums and strings */
+	{ "log_level: verbose\n", "t.yaml:1:12: error: ",
+	  "expected one of error, warn, info, debug for log_level" },
+	{ "dataplane:\n  driver: xdp\n", "t.yaml:2:11: error: ",
+	  "expected one of udp, dpdk for dataplane.driver" },
+	{ "dataplane:\n  idle: sleep\n", "t.yaml:2:9: error: ",
+	  "expected one of adaptive, poll" },
+	{ "turn:\n  realm: \"\"\n", "t.yaml:2:10: error: ",
+	  "expected a string of 1 to 127 printable characters for turn.realm" },
+	{ "turn:\n  realm: \"a\\nb\"\n", "t.yaml:2:10: error: ",
+	  "printable" },
+	{ "turn:\n  software: "
+	  "\"0123456789012345678901234567890123456789012345678901234567890123\"\n",
+	  "t.yaml:2:13: error: ", "0 to 63 printable characters" },
+	/* addresses */
+	{ "turn:\n  listen: [1.2.3.4:99999]\n", "t.yaml:2:12: error: ",
+	  "expected an address \"ip:port\"" },
+	{ "turn:\n  listen: [localhost:3478]\n", "t.yaml:2:12: error: ",
+	  "expected an address" },
+	{ "turn:\n  listen: [1.2.3.4:0]\n", "t.yaml:2:12: error: ",
+	  "port from 1 to 65535" },
+	{ "turn:\n  listen: []\n", "t.yaml:2:11: error: ",
+	  "expected a list of 1 to 8 ip:port addresses" },
+	{ "turn:\n  listen: [1.1.1.1:1, 1.1.1.1:2, 1.1.1.1:3, 1.1.1.1:4,"
+	  " 1.1.1.1:5, 1.1.1.1:6, 1.1.1.1:7, 1.1.1.1:8, 1.1.1.1:9]\n",
+	  "t.yaml:2:11: error: ", "1 to 8" },
+	{ "turn:\n  listen:\n    - 10.0.0.1:3478\n    - 10.0.0.1\n",
+	  "t.yaml:4:7: error: ", "duplicate address in turn.listen" },
+	{ "turn:\n  relay:\n    addresses: [1.2.3.4:5]\n",
+	  "t.yaml:3:17: error: ", "expected an IP address without a port" },
+	{ "turn:\n  relay:\n    addresses: [0.0.0.0]\n",
+	  "t.yaml:3:17: error: ", "not the unspecified address" },
+	{ "turn:\n  relay:\n    addresses: ['::']\n",
+	  "t.yaml:3:17: error: ", "not the unspecified address" },
+	/* CIDRs */
+	{ "turn:\n  peers:\n    allow: [10.0.0.1/8]\n", "t.yaml:3:13: error: ",
+	  "host bits set in CIDR" },
+	{ "turn:\n  peers:\n    deny: [10.0.0.0/33]\n", "t.yaml:3:12: error: ",
+	  "CIDR prefix too long: expected /0 to /32 in turn.peers.deny" },
+	{ "turn:\n  peers:\n    deny: ['::/129']\n", "t.yaml:3:12: error: ",
+	  "expected /0 to /128" },
+	{ "turn:\n  peers:\n    deny: ['fe80::1/10']\n", "t.yaml:3:12: error: ",
+	  "host bits set" },
+	{ "turn:\n  peers:\n    deny: [10.0.0.0/]\n", "t.yaml:3:12: error: ",
+	  "expected an IP address or CIDR" },
+	{ "turn:\n  peers:\n    deny: [10.0.0.0/8x]\n", "t.yaml:3:12: error: ",
+	  "expected an IP address or CIDR" },
+	{ "turn:\n  peers:\n    deny: [/8]\n", "t.yaml:3:12: error: ",
+	  "expected an IP address or CIDR" },
+	{ "turn:\n  peers:\n    deny: [example.com/8]\n",
+	  "t.yaml:3:12: error: ", "expected an IP address or CIDR" },
+	{ "turn:\n  peers:\n    deny:\n      - 10.0.0.0/8\n      - [a]\n",
+	  "t.yaml:5:9: error: ", "expected an IP address or CIDR" },
+	/* duplicates */
+	{ "turn:\n  realm: a\n  realm: b\n", "t.yaml:3:3: error: ",
+	  "duplicate key \"realm\" in turn" },
+	{ "log_level: info\nlog_level: info\n", "t.yaml:2:1: error: ",
+	  "duplicate key \"log_level\" at the top level" },
+	/* YAML itself */
+	{ "turn:\n  realm: [a\n", "t.yaml:3:1: error: ", "invalid YAML" },
+	{ "turn: {realm: a\n", "t.yaml:2:1: error: ", "invalid YAML" },
+	{ "a: *nothing\n", "t.yaml:1:4: error: ", "invalid YAML" },
+	{ "log_level: info\n---\nlog_level: debug\n", "t.yaml:3:1: error: ",
+	  "expected a single YAML document" },
+	{ "turn:\n\trealm: a\n", "t.yaml:2:1: error: ", "invalid YAML" },
+};
+
+static void
+test_bad(void)
+{
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++)
+		expect_one(bad_cases[i].yaml, bad_cases[i].prefix,
+			   bad_cases[i].what);
+}
+
+/* A bad value leaves the config unusable but must not crash or leak. */
+static void
+test_many_errors(void)
+{
+	struct sotto_config cfg;
+	char *out = NULL;
+	const char *file = path("configs/bad_many.yaml");
+	char want[PATH_MAX + 64];
+	const char *l;
+	int n = load_path(&cfg, file, &out);
+
+	static const char *const where[] = { "1:12", "3:12", "4:3", "7:3",
+					     "9:13" };
+	CHECK_EQ(n, 5);
+	l = out;
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		snprintf(want, sizeof(want), "%s:%s: error: ", file, where[i]);
+		CHECK(l != NULL && starts(l, want));
+		if (l != NULL && !starts(l, want))
+			fprintf(stderr, "  want %s\n  got %s", want, l);
+		l = l ? strchr(l, '\n') : NULL;
+		l = l ? l + 1 : NULL;
+	}
+	CHECK(l != NULL && *l == '\0');
+	config_free(&cfg);
+	free(out);
+
+	n = load_path(&cfg, path("configs/bad_syntax.yaml"), &out);
+	CHECK_EQ(n, 1);
+	snprintf(want, sizeof(want), "%s:4:11: error: invalid YAML",
+		 path("configs/bad_syntax.yaml"));
+	CHECK(starts(out, want));
+	if (!starts(out, want))
+		fprintf(stderr, "  want %s\n  got %s", want, out);
+	config_free(&cfg);
+	free(out);
+
+	n = load_path(&cfg, path("configs/does-not-exist.yaml"), &out);
+	CHECK_EQ(n, 1);
+	snprintf(want, sizeof(want), "%s:1:1: error: cannot open",
+		 path("configs/does-not-exist.yaml"));
+	CHECK(starts(out, want));
+	config_free(&cfg);
+	free(out);
+}
+
+static void
+test_secrets(void)
+{
+	struct sotto_config cfg;
+	char *out = NULL;
+	char yaml[2 * PATH_MAX];
+	char want[PATH_MAX + 64];
+	int n;
+
+	unsetenv(ENV);
+
+	/* None at all: error at the turn key, or 1:1 without one. */
+	expect_one("log_level: info\n", "t.yaml:1:1: error: ",
+		   "no TURN secret: set turn.auth.secrets, "
+		   "turn.auth.secret_file or SOTTO_TURN_SECRET");
+	expect_one("log_level: info\nturn:\n  realm: x\n",
+		   "t.yaml:2:1: error: ", "no TURN secret");
+	expect_one("turn:\n  auth:\n    secrets: []\n", "t.yaml:1:1: error: ",
+		   "no TURN secret");
+
+	/* A bad secret is reported without its value. */
+	n = load_str(&cfg,
+		     "turn:\n  auth:\n    secrets: [short-secret, "
+		     "0123456789abcdef-ok]\n",
+		     &out);
+	CHECK_EQ(n, 1);
+	CHECK(starts(out, "t.yaml:3:15: error: expected a secret string of "
+			  "16 to 255 characters"));
+	CHECK(strstr(out, "short-secret") == NULL);
+	config_free(&cfg);
+	free(out);
+
+	n = load_str(&cfg, "turn:\n  auth:\n    secrets: [{a: b}]\n", &out);
+	CHECK_EQ(n, 2); /* the bad item, then nothing usable */
+	CHECK(starts(out, "t.yaml:3:15: error: expected a secret string"));
+	config_free(&cfg);
+	free(out);
+
+	/* Unknown keys under auth may be misplaced secrets: not echoed. */
+	n = load_str(&cfg,
+		     "turn:\n  auth:\n    secrets: [0123456789abcdef-ok]\n"
+		     "    my-real-secret-0123456789: 1\n",
+		     &out);
+	CHECK_EQ(n, 1);
+	CHECK(starts(out, "t.yaml:4:5: error: unknown key in turn.auth"));
+	CHECK(strstr(out, "my-real-secret") == NULL);
+	config_free(&cfg);
+	free(out);
+
+	/* secret_file together with secrets: the union. */
+	snprintf(yaml, sizeof(yaml),
+		 "turn:\n  auth:\n    secrets: [yaml-secret-0123456789]\n"
+		 "    secret_file: %s\n",
+		 path("configs/secrets_good.txt"));
+	n = load_str(&cfg, yaml, &out);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(cfg.turn.n_secrets, 3);
+	if (cfg.turn.n_secrets == 3) {
+		CHECK(strcmp(cfg.turn.secrets[0], "yaml-secret-0123456789") ==
+		      0);
+		CHECK(strcmp(cfg.turn.secrets[1], "file-secret-0123456789-a") ==
+		      0); /* surrounding blanks trimmed */
+		CHECK(strcmp(cfg.turn.secrets[2], "file-secret-0123456789-b") ==
+		      0);
+	}
+	config_free(&cfg);
+	free(out);
+
+	/* A bad line points into the secret file, not the YAML. */
+	snprintf(yaml, sizeof(yaml),
+		 "turn:\n  auth:\n    secret_file: %s\n",
+		 path("configs/secrets_bad.txt"));
+	n = load_str(&cfg, yaml, &out);
+	CHECK_EQ(n, 1);
+	snprintf(want, sizeof(want), "%s:4:1: error: expected a secret of 16 "
+		 "to 255 characters", path("configs/secrets_bad.txt"));
+	CHECK(starts(out, want));
+	CHECK(strstr(out, "tooshort") == NULL);
+	CHECK(strstr(out, "file-secret") == NULL);
+	config_free(&cfg);
+	free(out);
+
+	/* Unreadable: at the value, naming the path. */
+	n = load_str(&cfg,
+		     "turn:\n  auth:\n    secret_file: /nonexistent/sotto\n",
+		     &out);
+	CHECK_EQ(n, 2); /* and hence no secret */
+	CHECK(starts(out, "t.yaml:3:18: error: cannot open "
+			  "turn.auth.secret_file \"/nonexistent/sotto\""));
+	config_free(&cfg);
+	free(out);
+
+	/* A directory opens but does not read. */
+	snprintf(yaml, sizeof(yaml),
+		 "turn:\n  auth:\n    secret_file: %s\n", path("configs"));
+	n = load_str(&cfg, yaml, &out);
+	CHECK(n >= 1);
+	CHECK(starts(out, "t.yaml:3:18: error: cannot "));
+	config_free(&cfg);
+	free(out);
+
+	/* The environment replaces the whole list. */
+	setenv(ENV, ENV_SECRET, 1);
+	snprintf(yaml, sizeof(yaml),
+		 "turn:\n  auth:\n    secrets: [yaml-secret-0123456789]\n"
+		 "    secret_file: %s\n",
+		 path("configs/secrets_good.txt"));
+	n = load_str(&cfg, yaml, &out);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(cfg.turn.n_secrets, 1);
+	if (cfg.turn.n_secrets == 1)
+		CHECK(strcmp(cfg.turn.secrets[0], ENV_SECRET) == 0);
+	config_free(&cfg);
+	free(out);
+
+	n = load_str(&cfg, "log_level: info\n", &out);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(cfg.turn.n_secrets, 1);
+	config_free(&cfg);
+	free(out);
+
+	setenv(ENV, "short", 1);
+	n = load_str(&cfg, "log_level: info\n", &out);
+	CHECK_EQ(n, 1);
+	CHECK(starts(out, "SOTTO_TURN_SECRET:1:1: error: expected a secret"));
+	CHECK(strstr(out, "short\n") == NULL);
+	config_free(&cfg);
+	free(out);
+
+	/* Set but empty counts as unset. */
+	setenv(ENV, "", 1);
+	expect_one("log_level: info\n", "t.yaml:1:1: error: ",
+		   "no TURN secret");
+
+	/* Secrets never show up, whatever else goes wrong. */
+	setenv(ENV, ENV_SECRET, 1);
+	n = load_str(&cfg,
+		     "turn:\n  realm: \"\"\n  auth:\n"
+		     "    secrets: [yaml-secret-0123456789, x]\n"
+		     "    secrets: [yaml-secret-abcdefghij]\n"
+		     "    nonce_lifetime: yaml-secret-0123456789\n"
+		     "  listen: [yaml-secret-0123456789]\n",
+		     &out);
+	CHECK_EQ(n, 5);
+	CHECK(strstr(out, "yaml-secret") == NULL);
+	CHECK(strstr(out, ENV_SECRET) == NULL);
+	config_free(&cfg);
+	free(out);
+}
+
+int
+main(int argc, char **argv)
+{
+	set_srcdir(argc, argv);
+	/* Most cases are not about secrets; keep "no TURN secret" out. */
+	setenv(ENV, ENV_SECRET, 1);
+
+	test_defaults();
+	test_shipped_default();
+	test_production_example();
+	test_good_file();
+	test_small_values();
+	test_bad();
+	test_many_errors();
+	test_secrets();
+	return check_done("config");
+}
