@@ -622,6 +622,16 @@ key_realm(struct ctx *c, const char *path, yaml_node_t *n)
 }
 
 static void
+key_channel_range(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	static const char *const names[] = { "rfc8656", "rfc5766" };
+	int v = get_enum(c, path, n, names, 2);
+
+	if (v >= 0)
+		c->cfg->turn.legacy_channels = v == 1;
+}
+
+static void
 key_software(struct ctx *c, const char *path, yaml_node_t *n)
 {
 	get_string(c, path, n, 0, sizeof(c->cfg->turn.software) - 1,
@@ -827,6 +837,7 @@ parse_root(struct ctx *c, yaml_node_t *root)
 		MAP_KEY("relay", relay),
 		FN_KEY("realm", key_realm),
 		FN_KEY("software", key_software),
+		FN_KEY("channel_range", key_channel_range),
 		MAP_KEY("auth", auth, .secret = true),
 		MAP_KEY("lifetime", lifetime),
 		MAP_KEY("limits", limits),

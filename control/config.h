@@ -2,6 +2,7 @@
 #ifndef SOTTO_CONFIG_H
 #define SOTTO_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -37,6 +38,10 @@ struct sotto_config {
 		uint16_t port_min, port_max;  /* turn.relay.port_min/port_max */
 		char realm[128];              /* turn.realm */
 		char software[64];            /* turn.software, "" = none */
+		/* turn.channel_range: rfc8656 (0x4000-0x4FFF, default) or
+		 * rfc5766 (0x4000-0x7FFF, what older clients such as coturn's
+		 * turnutils_uclient pick from) */
+		bool legacy_channels;
 
 		/* turn.auth.secrets (list) or turn.auth.secret_file (one
 		 * secret a line); SOTTO_TURN_SECRET in the environment

@@ -95,8 +95,8 @@ sotto_addr_parse(struct sotto_addr *a, const char *s, int default_port)
 	long p = default_port;
 	if (port != NULL) {
 		char *end;
-		if (*port == '\0')
-			return -EINVAL;
+		if (*port < '0' || *port > '9')
+			return -EINVAL; /* strtol would take " 80" and "+80" */
 		p = strtol(port, &end, 10);
 		if (*end != '\0' || p < 0 || p > 65535)
 			return -EINVAL;

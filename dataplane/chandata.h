@@ -8,17 +8,22 @@
 
 #define CHANDATA_HDR_LEN 4
 #define TURN_CHANNEL_MIN 0x4000
-#define TURN_CHANNEL_MAX 0x4FFF
+#define TURN_CHANNEL_MAX 0x4FFF          /* RFC 8656 §12 */
+#define TURN_CHANNEL_MAX_RFC5766 0x7FFF  /* RFC 5766 §11, older clients */
 
-static inline int turn_channel_valid(uint16_t ch)
+/* May a ChannelBind use ch? legacy: accept the RFC 5766 range. */
+static inline int turn_channel_valid(uint16_t ch, int legacy)
 {
-	return ch >= TURN_CHANNEL_MIN && ch <= TURN_CHANNEL_MAX;
+	return ch >= TURN_CHANNEL_MIN &&
+	       ch <= (legacy ? TURN_CHANNEL_MAX_RFC5766 : TURN_CHANNEL_MAX);
 }
 
 /*
  * Parses a ChannelData message received over UDP: the datagram may carry up
  * to 3 padding bytes after the data (RFC 8656 §12.5), never less data than
- * the length field says. Returns the data length, or -1.
+ * the length field says. Any number a ChannelBind may have made (either
+ * range) is framing-valid; whether it is bound is the tables' business.
+ * Returns the data length, or -1.
  */
 static inline int chandata_parse(const uint8_t *p, size_t len, uint16_t *chan)
 {
@@ -26,7 +31,7 @@ static inline int chandata_parse(const uint8_t *p, size_t len, uint16_t *chan)
 		return -1;
 	uint16_t ch = (uint16_t)(p[0] << 8 | p[1]);
 	uint16_t dlen = (uint16_t)(p[2] << 8 | p[3]);
-	if (!turn_channel_valid(ch))
+	if (!turn_channel_valid(ch, 1))
 		return -1;
 	if ((size_t)dlen + CHANDATA_HDR_LEN > len ||
 	    len - dlen - CHANDATA_HDR_LEN > 3)

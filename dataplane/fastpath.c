@@ -247,8 +247,10 @@ dp_fastpath(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
 			drop = from_peer(w, m, meta, len, now);
 		} else if (unlikely(len == 0)) {
 			drop = DP_DROP_MALFORMED;
-		} else if (p[0] >= 64 && p[0] <= 79) {
-			/* RFC 7983: 64-79 is TURN ChannelData */
+		} else if (p[0] >= 64 && p[0] <= 127) {
+			/* ChannelData: 64-79 (RFC 7983), up to 127 for the
+			 * RFC 5766 channel range; a TURN listener carries no
+			 * RTP or DTLS to confuse it with */
 			drop = from_client(w, m, meta, p, len, now);
 		} else if (p[0] <= 3) {
 			if (unlikely(n_exc == DP_BURST)) {
