@@ -46,6 +46,19 @@ struct ctx {
 	bool secrets_given;
 
 	struct seen turn, port_min, port_max, lt_default, lt_max;
+
+	/* dataplane.dpdk: where things were, for the checks against turn.
+	 * The *_bad flags keep one mistake from being reported again as
+	 * a cross-check failure against the defaults left in its place. */
+	struct seen dataplane, driver, ports, lcores;
+	bool ports_bad, listen_bad, relay_bad, listen_given, relay_given;
+	int n_lcores; /* distinct lcores named by dataplane.dpdk.lcores */
+	yaml_mark_t listen_mark[CONFIG_MAX_ADDRS];
+	yaml_mark_t relay_mark[CONFIG_MAX_ADDRS];
+
+	/* The ports[] item being parsed, and where its keys were. */
+	struct sotto_port_config *port;
+	struct seen p_device, p_ip4, p_ip6, p_gw4, p_gw6;
 };
 
 static void __attribute__((format(printf, 5, 6)))
@@ -431,9 +444,11 @@ static void
 key_listen(struct ctx *c, const char *path, yaml_node_t *n)
 {
 	struct sotto_addr v[CONFIG_MAX_ADDRS];
+	yaml_mark_t m[CONFIG_MAX_ADDRS];
 	unsigned count = 0;
 	int bad = 0;
 
+	c->listen_bad = true; /* until the whole list is in */
 	if (!list_check(c, path, n, "ip:port addresses", 1, CONFIG_MAX_ADDRS))
 		return;
 	for (yaml_node_item_t *it = n->data.sequence.items.start;
@@ -455,21 +470,27 @@ key_listen(struct ctx *c, const char *path, yaml_node_t *n)
 			bad++;
 			continue;
 		}
+		m[count] = s->start_mark;
 		v[count++] = a;
 	}
 	if (bad)
 		return;
 	memcpy(c->cfg->turn.listen, v, count * sizeof(v[0]));
 	c->cfg->turn.n_listen = count;
+	memcpy(c->listen_mark, m, count * sizeof(m[0]));
+	c->listen_bad = false;
+	c->listen_given = true;
 }
 
 static void
 key_relay_addresses(struct ctx *c, const char *path, yaml_node_t *n)
 {
 	struct sotto_addr v[CONFIG_MAX_ADDRS];
+	yaml_mark_t m[CONFIG_MAX_ADDRS];
 	unsigned count = 0;
 	int bad = 0;
 
+	c->relay_bad = true; /* until the whole list is in */
 	if (!list_check(c, path, n, "IP addresses", 1, CONFIG_MAX_ADDRS))
 		return;
 	for (yaml_node_item_t *it = n->data.sequence.items.start;
@@ -499,12 +520,16 @@ key_relay_addresses(struct ctx *c, const char *path, yaml_node_t *n)
 			bad++;
 			continue;
 		}
+		m[count] = s->start_mark;
 		v[count++] = a;
 	}
 	if (bad)
 		return;
 	memcpy(c->cfg->turn.relay, v, count * sizeof(v[0]));
 	c->cfg->turn.n_relay = count;
+	memcpy(c->relay_mark, m, count * sizeof(m[0]));
+	c->relay_bad = false;
+	c->relay_given = true;
 }
 
 static void
@@ -596,22 +621,35 @@ key_idle(struct ctx *c, const char *path, yaml_node_t *n)
 						  DP_IDLE_POLL;
 }
 
+/* Power of two in [min, max]: rte_ring, NIC descriptor rings and our hash
+ * tables all size by masking. */
+static int
+get_pow2(struct ctx *c, const char *path, yaml_node_t *n, uint64_t min,
+	 uint64_t max, uint64_t *out)
+{
+	uint64_t v;
+
+	if (!is_scalar(n) || n->data.scalar.length == 0 ||
+	    parse_decimal(scalar(n), &v) != n->data.scalar.length || v < min ||
+	    v > max || (v & (v - 1)) != 0) {
+		err_node(c, n,
+			 "expected a power of two from %llu to %llu for %s",
+			 (unsigned long long)min, (unsigned long long)max,
+			 path);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
 static void
 key_ring_size(struct ctx *c, const char *path, yaml_node_t *n)
 {
 	uint64_t v;
 
 	/* rte_ring needs a power of two unless created with RING_F_EXACT_SZ. */
-	if (!is_scalar(n) || parse_decimal(scalar(n), &v) !=
-				     n->data.scalar.length ||
-	    n->data.scalar.length == 0 || v < 256 || v > 65536 ||
-	    (v & (v - 1)) != 0) {
-		err_node(c, n,
-			 "expected a power of two from 256 to 65536 for %s",
-			 path);
-		return;
-	}
-	c->cfg->dataplane.ring_size = (uint32_t)v;
+	if (get_pow2(c, path, n, 256, 65536, &v) == 0)
+		c->cfg->dataplane.ring_size = (uint32_t)v;
 }
 
 static void
@@ -666,6 +704,335 @@ bad:
 		 (unsigned long long)BANDWIDTH_MAX, path);
 }
 
+/* ---- dataplane.dpdk --------------------------------------------------- */
+
+/* Well above any RTE_MAX_LCORE build; EAL itself rejects what its build
+ * cannot hold, this only bounds our own bitmap. */
+#define LCORE_ID_MAX 1024
+
+/* An lcore or CPU number; advances *s. */
+static bool
+lc_num(const char **s, unsigned *out)
+{
+	uint64_t v;
+	size_t len = parse_decimal(*s, &v);
+
+	if (len == 0 || v >= LCORE_ID_MAX)
+		return false;
+	*s += len;
+	*out = (unsigned)v;
+	return true;
+}
+
+/* "n" or "a-b", marked in set (NULL on the CPU side of '@'). */
+static bool
+lc_range(const char **s, uint8_t *set)
+{
+	unsigned a, b;
+
+	if (!lc_num(s, &a))
+		return false;
+	b = a;
+	if (**s == '-') {
+		(*s)++;
+		if (!lc_num(s, &b) || b < a)
+			return false;
+	}
+	for (unsigned i = a; set != NULL && i <= b; i++)
+		set[i / 8] |= (uint8_t)(1u << (i % 8));
+	return true;
+}
+
+/* A range, or "(" ranges separated by "," ")". */
+static bool
+lc_set(const char **s, uint8_t *set)
+{
+	if (**s != '(')
+		return lc_range(s, set);
+	(*s)++;
+	for (;;) {
+		if (!lc_range(s, set))
+			return false;
+		if (**s != ',')
+			break;
+		(*s)++;
+	}
+	if (**s != ')')
+		return false;
+	(*s)++;
+	return true;
+}
+
+/*
+ * EAL --lcores syntax: elements separated by ',', each an lcore set with
+ * an optional "@cpu set". Checked here so a typo is a config error with a
+ * position instead of an EAL failure at start. Returns how many distinct
+ * lcores it names (for the check against dataplane.workers) or -1.
+ */
+static int
+lcores_count(const char *s)
+{
+	uint8_t set[LCORE_ID_MAX / 8] = { 0 };
+	int count = 0;
+
+	for (;;) {
+		if (!lc_set(&s, set))
+			return -1;
+		if (*s == '@') {
+			s++;
+			if (!lc_set(&s, NULL))
+				return -1;
+		}
+		if (*s == '\0')
+			break;
+		if (*s != ',')
+			return -1;
+		s++;
+	}
+	for (unsigned i = 0; i < LCORE_ID_MAX; i++)
+		count += (set[i / 8] >> (i % 8)) & 1;
+	return count;
+}
+
+static void
+key_lcores(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	char buf[sizeof(c->cfg->dataplane.dpdk.lcores)];
+	int count;
+
+	if (get_string(c, path, n, 1, sizeof(buf) - 1, buf, sizeof(buf)) < 0)
+		return;
+	count = lcores_count(buf);
+	if (count < 0) {
+		err_node(c, n,
+			 "expected an lcore list such as \"0-2\", \"1,3,5\" or \"0@2,1@4,2@6\" for %s",
+			 path);
+		return;
+	}
+	memcpy(c->cfg->dataplane.dpdk.lcores, buf, sizeof(buf));
+	c->n_lcores = count;
+}
+
+/* Options that would fight the lcore layout sottod builds itself: the
+ * first lcore of dataplane.dpdk.lcores is the control thread, the rest
+ * are workers in order. */
+static bool
+eal_arg_reserved(const char *a)
+{
+	/* -l and -c, also with the value attached ("-l0-2", "-c0x7") */
+	if (a[0] == '-' && (a[1] == 'l' || a[1] == 'c'))
+		return true;
+	return strcmp(a, "--lcores") == 0 ||
+	       strncmp(a, "--lcores=", 9) == 0 ||
+	       strcmp(a, "--main-lcore") == 0 ||
+	       strncmp(a, "--main-lcore=", 13) == 0;
+}
+
+static void
+eal_args_free(char **v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		free(v[i]);
+}
+
+static void
+key_eal(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	char *v[CONFIG_MAX_EAL_ARGS];
+	unsigned count = 0;
+	int bad = 0;
+
+	if (!list_check(c, path, n, "strings", 0, CONFIG_MAX_EAL_ARGS))
+		return;
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		yaml_node_t *s = yaml_document_get_node(c->doc, *it);
+
+		if (!is_scalar(s) || scalar_has_nul(s) ||
+		    !scalar_is_printable(s) || s->data.scalar.length == 0 ||
+		    s->data.scalar.length > 255) {
+			err_node(c, s,
+				 "expected a string of 1 to 255 printable characters in %s",
+				 path);
+			bad++;
+			continue;
+		}
+		if (eal_arg_reserved(scalar(s))) {
+			err_node(c, s,
+				 "\"%s\" is not allowed in %s: sottod passes --lcores itself, set dataplane.dpdk.lcores instead",
+				 scalar(s), path);
+			bad++;
+			continue;
+		}
+		v[count] = strdup(scalar(s));
+		if (v[count] == NULL) {
+			oom(c, s);
+			bad++;
+			continue;
+		}
+		count++;
+	}
+	if (bad) {
+		eal_args_free(v, count);
+		return;
+	}
+	eal_args_free(c->cfg->dataplane.dpdk.eal_args,
+		      c->cfg->dataplane.dpdk.n_eal_args);
+	memcpy(c->cfg->dataplane.dpdk.eal_args, v, count * sizeof(v[0]));
+	c->cfg->dataplane.dpdk.n_eal_args = count;
+}
+
+static void
+key_neighbours(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	uint64_t v;
+
+	if (get_pow2(c, path, n, 64, 1048576, &v) == 0)
+		c->cfg->dataplane.dpdk.neighbours = (uint32_t)v;
+}
+
+/* NIC descriptor rings: most PMDs want a power of two, none go past 16k. */
+static void
+key_rx_desc(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	uint64_t v;
+
+	if (get_pow2(c, path, n, 64, 16384, &v) == 0)
+		c->cfg->dataplane.dpdk.rx_desc = (uint16_t)v;
+}
+
+static void
+key_tx_desc(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	uint64_t v;
+
+	if (get_pow2(c, path, n, 64, 16384, &v) == 0)
+		c->cfg->dataplane.dpdk.tx_desc = (uint16_t)v;
+}
+
+/* ---- dataplane.dpdk.ports[] keys (into c->port) ----------------------- */
+
+static void
+key_port_device(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	get_string(c, path, n, 1, sizeof(c->port->device) - 1,
+		   c->port->device, sizeof(c->port->device));
+}
+
+/*
+ * "198.18.0.1/24": the port's own address and its on-link prefix. Unlike
+ * a peer CIDR the host bits are the point here, and the prefix is required
+ * because it decides what is resolved directly and what goes to the
+ * gateway.
+ */
+static int
+parse_ifaddr(const char *s, int family, struct sotto_addr *a, uint8_t *prefix)
+{
+	char ip[INET6_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	unsigned bits = family == AF_INET ? 32 : 128;
+	uint64_t v;
+	size_t n, len;
+
+	if (slash == NULL)
+		return -EINVAL;
+	n = (size_t)(slash - s);
+	if (n == 0 || n >= sizeof(ip))
+		return -EINVAL;
+	memcpy(ip, s, n);
+	ip[n] = '\0';
+	if (parse_ip(a, ip) < 0 || a->family != family ||
+	    addr_is_unspecified(a))
+		return -EINVAL;
+	len = parse_decimal(slash + 1, &v);
+	if (len == 0 || len > 3 || slash[1 + len] != '\0' || v < 1 || v > bits)
+		return -EINVAL;
+	*prefix = (uint8_t)v;
+	return 0;
+}
+
+static void
+port_ifaddr(struct ctx *c, const char *path, yaml_node_t *n, int family)
+{
+	struct sotto_port_config *p = c->port;
+	struct sotto_addr a;
+	uint8_t prefix;
+
+	if (!is_scalar(n) || scalar_has_nul(n) ||
+	    parse_ifaddr(scalar(n), family, &a, &prefix) < 0) {
+		if (family == AF_INET)
+			err_node(c, n,
+				 "expected an IPv4 address with a prefix length from /1 to /32, such as 198.18.0.1/24, for %s",
+				 path);
+		else
+			err_node(c, n,
+				 "expected an IPv6 address with a prefix length from /1 to /128, such as 2001:db8::1/64, for %s",
+				 path);
+		return;
+	}
+	if (family == AF_INET) {
+		p->ip4 = a;
+		p->prefix4 = prefix;
+		p->has_ip4 = true;
+	} else {
+		p->ip6 = a;
+		p->prefix6 = prefix;
+		p->has_ip6 = true;
+	}
+}
+
+static void
+key_port_ipv4(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	port_ifaddr(c, path, n, AF_INET);
+}
+
+static void
+key_port_ipv6(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	port_ifaddr(c, path, n, AF_INET6);
+}
+
+static void
+port_gateway(struct ctx *c, const char *path, yaml_node_t *n, int family,
+	     struct sotto_addr *dst)
+{
+	struct sotto_addr a;
+
+	if (!is_scalar(n) || scalar_has_nul(n) || parse_ip(&a, scalar(n)) < 0 ||
+	    a.family != family || addr_is_unspecified(&a)) {
+		err_node(c, n, "expected an %s address without a prefix for %s",
+			 family == AF_INET ? "IPv4" : "IPv6", path);
+		return;
+	}
+	*dst = a;
+}
+
+static void
+key_port_gateway4(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	port_gateway(c, path, n, AF_INET, &c->port->gw4);
+}
+
+static void
+key_port_gateway6(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	port_gateway(c, path, n, AF_INET6, &c->port->gw6);
+}
+
+/* Whether the first prefix bits of a and b are equal. */
+static bool
+prefix_match(const uint8_t *a, const uint8_t *b, unsigned prefix)
+{
+	unsigned full = prefix / 8, rest = prefix % 8;
+
+	if (memcmp(a, b, full) != 0)
+		return false;
+	if (rest == 0)
+		return true;
+	return ((a[full] ^ b[full]) & (uint8_t)(0xff00 >> rest)) == 0;
+}
+
 /* ---- the schema ------------------------------------------------------- */
 
 enum key_kind { K_MAP, K_UINT, K_FN };
@@ -690,7 +1057,7 @@ struct key_spec {
 #define UINT_KEY(n, lo, hi, field, ...)                                       \
 	{ .name = (n), .kind = K_UINT, .min = (lo), .max = (hi),              \
 	  .dst = &(field), .size = sizeof(field), __VA_ARGS__ }
-#define FN_KEY(n, f) { .name = (n), .kind = K_FN, .fn = (f) }
+#define FN_KEY(n, f, ...) { .name = (n), .kind = K_FN, .fn = (f), __VA_ARGS__ }
 #define MAP_KEY(n, s, ...) { .name = (n), .kind = K_MAP, .sub = (s), __VA_ARGS__ }
 
 static void parse_map(struct ctx *c, const char *path, yaml_node_t *n,
@@ -783,16 +1150,160 @@ parse_map(struct ctx *c, const char *path, yaml_node_t *n,
 	}
 }
 
+/* ---- dataplane.dpdk.ports[] ------------------------------------------- */
+
+static const char *
+ip_str(const struct sotto_addr *a, char *buf, size_t len)
+{
+	if (inet_ntop(a->family, a->ip, buf, (socklen_t)len) == NULL)
+		snprintf(buf, len, "?");
+	return buf;
+}
+
+/* A gateway must be reachable without one: on-link, or (IPv6) the
+ * router's link-local address, which is what router advertisements give. */
+static void
+port_check_gateway(struct ctx *c, const char *ipath, const struct seen *gw_seen,
+		   const struct sotto_addr *gw, const struct seen *ip_seen,
+		   bool has_ip, const struct sotto_addr *ip, uint8_t prefix)
+{
+	static const uint8_t ll[16] = { 0xfe, 0x80 };
+	bool v4 = gw->family == AF_INET;
+	char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+
+	if (!gw_seen->set || gw->family == 0)
+		return; /* absent, or already reported */
+	if (!ip_seen->set) {
+		err_at(c, gw_seen->mark, "%s.%s needs %s.%s on the same port",
+		       ipath, v4 ? "gateway4" : "gateway6", ipath,
+		       v4 ? "ipv4" : "ipv6");
+		return;
+	}
+	if (!has_ip)
+		return; /* the address was bad, already reported */
+	if (sotto_addr_ip_eq(gw, ip)) {
+		err_at(c, gw_seen->mark,
+		       "%s.%s %s is the port's own address", ipath,
+		       v4 ? "gateway4" : "gateway6", ip_str(gw, a, sizeof(a)));
+		return;
+	}
+	if (prefix_match(gw->ip, ip->ip, prefix))
+		return;
+	if (!v4 && prefix_match(gw->ip, ll, 10))
+		return;
+	err_at(c, gw_seen->mark, "%s.%s %s is not inside %s.%s %s/%u%s",
+	       ipath, v4 ? "gateway4" : "gateway6", ip_str(gw, a, sizeof(a)),
+	       ipath, v4 ? "ipv4" : "ipv6", ip_str(ip, b, sizeof(b)), prefix,
+	       v4 ? "" : " nor link-local (fe80::/10)");
+}
+
+/* Checks within port i, and against ports 0..i-1 in v. */
+static void
+port_check(struct ctx *c, const char *ipath, yaml_node_t *item,
+	   const struct sotto_port_config *v, unsigned i)
+{
+	const struct sotto_port_config *p = &v[i];
+	char a[INET6_ADDRSTRLEN];
+
+	if (!c->p_device.set)
+		err_node(c, item, "missing device in %s", ipath);
+	if (!c->p_ip4.set && !c->p_ip6.set)
+		err_node(c, item, "missing address in %s: set ipv4, ipv6 or both",
+			 ipath);
+	port_check_gateway(c, ipath, &c->p_gw4, &p->gw4, &c->p_ip4,
+			   p->has_ip4, &p->ip4, p->prefix4);
+	port_check_gateway(c, ipath, &c->p_gw6, &p->gw6, &c->p_ip6,
+			   p->has_ip6, &p->ip6, p->prefix6);
+
+	/* One device opened twice, or one address on two ports, leaves no
+	 * single right port to send from. */
+	for (unsigned j = 0; j < i; j++) {
+		if (p->device[0] != '\0' &&
+		    strcmp(p->device, v[j].device) == 0)
+			err_at(c, c->p_device.mark,
+			       "duplicate device \"%s\" in %s: already in dataplane.dpdk.ports[%u]",
+			       p->device, ipath, j);
+		if (p->has_ip4 && v[j].has_ip4 &&
+		    sotto_addr_ip_eq(&p->ip4, &v[j].ip4))
+			err_at(c, c->p_ip4.mark,
+			       "duplicate address %s in %s: already in dataplane.dpdk.ports[%u]",
+			       ip_str(&p->ip4, a, sizeof(a)), ipath, j);
+		if (p->has_ip6 && v[j].has_ip6 &&
+		    sotto_addr_ip_eq(&p->ip6, &v[j].ip6))
+			err_at(c, c->p_ip6.mark,
+			       "duplicate address %s in %s: already in dataplane.dpdk.ports[%u]",
+			       ip_str(&p->ip6, a, sizeof(a)), ipath, j);
+	}
+}
+
+static void
+key_ports(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	struct sotto_port_config v[CONFIG_MAX_PORTS];
+	int before = c->nerr;
+	unsigned i = 0;
+
+	c->ports_bad = true; /* until the whole list is in */
+	if (!list_check(c, path, n, "ports", 1, CONFIG_MAX_PORTS))
+		return;
+	memset(v, 0, sizeof(v));
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++, i++) {
+		yaml_node_t *item = yaml_document_get_node(c->doc, *it);
+		struct sotto_port_config *p = &v[i];
+		const struct key_spec keys[] = {
+			FN_KEY("device", key_port_device,
+			       .seen = &c->p_device),
+			FN_KEY("ipv4", key_port_ipv4, .seen = &c->p_ip4),
+			FN_KEY("ipv6", key_port_ipv6, .seen = &c->p_ip6),
+			FN_KEY("gateway4", key_port_gateway4,
+			       .seen = &c->p_gw4),
+			FN_KEY("gateway6", key_port_gateway6,
+			       .seen = &c->p_gw6),
+			UINT_KEY("vlan", 0, 4094, p->vlan),
+			{ 0 },
+		};
+		char ipath[64];
+
+		snprintf(ipath, sizeof(ipath), "%s[%u]", path, i);
+		c->port = p;
+		c->p_device.set = c->p_ip4.set = c->p_ip6.set = false;
+		c->p_gw4.set = c->p_gw6.set = false;
+		if (item->type != YAML_MAPPING_NODE) {
+			err_node(c, item, "expected a mapping for %s", ipath);
+			continue;
+		}
+		parse_map(c, ipath, item, keys, false);
+		port_check(c, ipath, item, v, i);
+	}
+	c->port = NULL;
+	if (c->nerr != before)
+		return;
+	memcpy(c->cfg->dataplane.dpdk.ports, v, i * sizeof(v[0]));
+	c->cfg->dataplane.dpdk.n_ports = i;
+	c->ports_bad = false;
+}
+
 static void
 parse_root(struct ctx *c, yaml_node_t *root)
 {
 	struct sotto_config *cfg = c->cfg;
+	const struct key_spec dpdk[] = {
+		FN_KEY("lcores", key_lcores, .seen = &c->lcores),
+		FN_KEY("eal", key_eal),
+		FN_KEY("neighbours", key_neighbours),
+		FN_KEY("rx_desc", key_rx_desc),
+		FN_KEY("tx_desc", key_tx_desc),
+		FN_KEY("ports", key_ports, .seen = &c->ports),
+		{ 0 },
+	};
 	const struct key_spec dataplane[] = {
-		FN_KEY("driver", key_driver),
+		FN_KEY("driver", key_driver, .seen = &c->driver),
 		UINT_KEY("workers", 1, 16, cfg->dataplane.workers),
 		FN_KEY("idle", key_idle),
 		UINT_KEY("mbufs", 1024, 1048576, cfg->dataplane.mbufs),
 		FN_KEY("ring_size", key_ring_size),
+		MAP_KEY("dpdk", dpdk),
 		{ 0 },
 	};
 	const struct key_spec relay[] = {
@@ -846,7 +1357,7 @@ parse_root(struct ctx *c, yaml_node_t *root)
 	};
 	const struct key_spec top[] = {
 		FN_KEY("log_level", key_log_level),
-		MAP_KEY("dataplane", dataplane),
+		MAP_KEY("dataplane", dataplane, .seen = &c->dataplane),
 		MAP_KEY("turn", turn, .seen = &c->turn),
 		{ 0 },
 	};
@@ -854,11 +1365,79 @@ parse_root(struct ctx *c, yaml_node_t *root)
 	parse_map(c, "", root, top, false);
 }
 
+static bool
+port_has_ip(const struct sotto_config *cfg, const struct sotto_addr *a)
+{
+	for (unsigned i = 0; i < cfg->dataplane.dpdk.n_ports; i++) {
+		const struct sotto_port_config *p = &cfg->dataplane.dpdk.ports[i];
+
+		if ((p->has_ip4 && sotto_addr_ip_eq(&p->ip4, a)) ||
+		    (p->has_ip6 && sotto_addr_ip_eq(&p->ip6, a)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The dpdk driver owns the NIC: there is no kernel stack to bind to, so
+ * every TURN address has to be one the driver answers for itself. Only
+ * checked with driver dpdk; under udp a dpdk section is left unused (the
+ * same file can serve both while moving a host over).
+ */
+static void
+check_dpdk(struct ctx *c)
+{
+	struct sotto_config *cfg = c->cfg;
+	yaml_mark_t where = { 0 };
+	char buf[SOTTO_ADDRSTRLEN];
+
+	if (c->driver.set)
+		where = c->driver.mark;
+	if (cfg->dataplane.dpdk.n_ports == 0) {
+		yaml_mark_t m = { 0 };
+
+		if (c->ports.set)
+			return; /* given but bad: already reported */
+		if (c->dataplane.set)
+			m = c->dataplane.mark;
+		err_at(c, m,
+		       "dataplane.driver dpdk needs at least one port in dataplane.dpdk.ports");
+		return;
+	}
+	if (c->ports_bad)
+		return;
+	if (c->lcores.set && c->n_lcores > 0 &&
+	    c->n_lcores < cfg->dataplane.workers + 1)
+		err_at(c, c->lcores.mark,
+		       "dataplane.dpdk.lcores \"%s\" names %d lcores: need %u, one for control and one per worker (dataplane.workers %u)",
+		       cfg->dataplane.dpdk.lcores, c->n_lcores,
+		       cfg->dataplane.workers + 1u, cfg->dataplane.workers);
+	for (unsigned i = 0; !c->listen_bad && i < cfg->turn.n_listen; i++) {
+		if (port_has_ip(cfg, &cfg->turn.listen[i]))
+			continue;
+		err_at(c, c->listen_given ? c->listen_mark[i] : where,
+		       "turn.listen %s%s is not an address of any dataplane.dpdk port",
+		       sotto_addr_str(&cfg->turn.listen[i], buf, sizeof(buf)),
+		       c->listen_given ? "" : " (the default)");
+	}
+	for (unsigned i = 0; !c->relay_bad && i < cfg->turn.n_relay; i++) {
+		if (port_has_ip(cfg, &cfg->turn.relay[i]))
+			continue;
+		err_at(c, c->relay_given ? c->relay_mark[i] : where,
+		       "turn.relay.addresses %s%s is not an address of any dataplane.dpdk port",
+		       ip_str(&cfg->turn.relay[i], buf, sizeof(buf)),
+		       c->relay_given ? "" : " (the default)");
+	}
+}
+
 /* Checks that need more than one value, done once everything is read. */
 static void
 check_cross(struct ctx *c)
 {
 	struct sotto_config *cfg = c->cfg;
+
+	if (cfg->dataplane.driver == DP_DRIVER_DPDK)
+		check_dpdk(c);
 
 	if (cfg->turn.port_min > cfg->turn.port_max) {
 		yaml_mark_t m = c->port_min.set ? c->port_min.mark :
@@ -1009,6 +1588,10 @@ config_defaults(struct sotto_config *cfg)
 	cfg->dataplane.idle = DP_IDLE_ADAPTIVE;
 	cfg->dataplane.mbufs = 16384;
 	cfg->dataplane.ring_size = 4096;
+	/* No ports and no lcores: sottod derives "0-<workers>" from "". */
+	cfg->dataplane.dpdk.neighbours = 1024;
+	cfg->dataplane.dpdk.rx_desc = 1024;
+	cfg->dataplane.dpdk.tx_desc = 1024;
 
 	sotto_addr_v4(&cfg->turn.listen[0], htonl(INADDR_LOOPBACK),
 		      DEFAULT_TURN_PORT);
@@ -1085,6 +1668,11 @@ config_load_file(struct sotto_config *cfg, const char *path, FILE *errs)
 void
 config_free(struct sotto_config *cfg)
 {
+	eal_args_free(cfg->dataplane.dpdk.eal_args,
+		      cfg->dataplane.dpdk.n_eal_args);
+	memset(cfg->dataplane.dpdk.eal_args, 0,
+	       sizeof(cfg->dataplane.dpdk.eal_args));
+	cfg->dataplane.dpdk.n_eal_args = 0;
 	secrets_free(cfg->turn.secrets, cfg->turn.n_secrets);
 	cfg->turn.secrets = NULL;
 	cfg->turn.n_secrets = 0;

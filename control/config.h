@@ -19,6 +19,22 @@ struct sotto_cidr {
 enum dp_driver { DP_DRIVER_UDP, DP_DRIVER_DPDK };
 enum dp_idle { DP_IDLE_ADAPTIVE, DP_IDLE_POLL };
 
+#define CONFIG_MAX_PORTS 4
+#define CONFIG_MAX_EAL_ARGS 32
+
+/* dataplane.dpdk.ports[]: one DPDK port and its addresses. */
+struct sotto_port_config {
+	char device[128];         /* device: DPDK name, e.g. net_af_xdp0 or 0000:01:00.0 */
+	bool has_ip4, has_ip6;
+	struct sotto_addr ip4;    /* ipv4: "198.18.0.1/24" (port 0) */
+	uint8_t prefix4;
+	struct sotto_addr ip6;    /* ipv6: "2001:db8::1/64" */
+	uint8_t prefix6;
+	struct sotto_addr gw4;    /* gateway4: IP, family 0 = none */
+	struct sotto_addr gw6;    /* gateway6 */
+	uint16_t vlan;            /* vlan: 0 (untagged) or 1..4094 */
+};
+
 struct sotto_config {
 	enum log_level log_level;          /* log_level: error|warn|info|debug */
 
@@ -28,6 +44,21 @@ struct sotto_config {
 		enum dp_idle idle;         /* dataplane.idle: adaptive|poll */
 		uint32_t mbufs;            /* dataplane.mbufs: packet pool size */
 		uint32_t ring_size;        /* dataplane.ring_size: power of 2 */
+
+		/* dataplane.dpdk: only for driver dpdk */
+		struct {
+			/* eal: extra EAL arguments (--vdev, -a, --no-huge,
+			 * -m, --huge-dir, ...); sottod adds --lcores */
+			char *eal_args[CONFIG_MAX_EAL_ARGS];
+			unsigned n_eal_args;
+			/* lcores: CPU list, first for the control thread,
+			 * then one per worker, e.g. "0-2" (default: 0..workers) */
+			char lcores[64];
+			struct sotto_port_config ports[CONFIG_MAX_PORTS];
+			unsigned n_ports;
+			uint32_t neighbours;  /* neighbours: table size, power of 2, default 1024 */
+			uint16_t rx_desc, tx_desc; /* rx_desc/tx_desc: ring sizes, default 1024 */
+		} dpdk;
 	} dataplane;
 
 	struct {

@@ -38,37 +38,58 @@ usage(FILE *f)
 }
 
 /*
- * EAL arguments for the udp driver: no hugepages, no PCI, no shared config
- * files, so it starts unprivileged. Lcore 0 is the control thread, 1..N the
- * workers; kernel sockets do the I/O, so lcores float over all CPUs rather
- * than being pinned.
+ * EAL arguments. Lcore 0 is the control thread, 1..N the workers.
+ * udp driver: no hugepages, no PCI, no shared config files, so it starts
+ * unprivileged; kernel sockets do the I/O, so the lcores float over all
+ * CPUs. dpdk driver: the operator's dataplane.dpdk.eal arguments, and the
+ * lcores pinned one to a CPU where there are enough CPUs.
  */
 static int
 eal_start(const struct sotto_config *cfg)
 {
 	char lcores[256], mem[32];
+	char *argv[CONFIG_MAX_EAL_ARGS + 16];
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	size_t off = 0;
+	unsigned nw = cfg->dataplane.workers;
+	bool telemetry = false;
+	int argc = 0;
 
 	if (ncpu < 1)
 		ncpu = 1;
-	for (unsigned i = 0; i <= cfg->dataplane.workers; i++)
-		off += (size_t)snprintf(lcores + off, sizeof(lcores) - off,
-					"%s%u@(0-%ld)", i ? "," : "", i,
-					ncpu - 1);
-	/* pool (2.3 KB an mbuf) plus tables, rings and slack */
-	snprintf(mem, sizeof(mem), "%u",
-		 128 + cfg->dataplane.mbufs * 3 / 1024 +
-			 cfg->turn.max_allocations / 1024);
+	argv[argc++] = "sottod";
+	if (cfg->dataplane.driver == DP_DRIVER_UDP) {
+		argv[argc++] = "--no-huge";
+		argv[argc++] = "--no-pci";
+		argv[argc++] = "--no-shconf";
+		/* pool (2.3 KB an mbuf) plus tables, rings and slack */
+		snprintf(mem, sizeof(mem), "%u",
+			 128 + cfg->dataplane.mbufs * 3 / 1024 +
+				 cfg->turn.max_allocations / 1024);
+		argv[argc++] = "-m";
+		argv[argc++] = mem;
+	} else {
+		for (unsigned i = 0; i < cfg->dataplane.dpdk.n_eal_args; i++) {
+			argv[argc++] = cfg->dataplane.dpdk.eal_args[i];
+			if (strcmp(argv[argc - 1], "--telemetry") == 0)
+				telemetry = true;
+		}
+	}
+	if (!telemetry)
+		argv[argc++] = "--no-telemetry";
 
-	char *argv[] = {
-		"sottod", "--no-huge", "--no-pci", "--no-shconf",
-		"--no-telemetry", "-m", mem, "--lcores", lcores,
-		"--log-level", cfg->log_level >= LOG_LVL_DEBUG ? "*:info"
-							       : "*:warning",
-		NULL,
-	};
-	int argc = (int)(sizeof(argv) / sizeof(argv[0])) - 1;
+	if (cfg->dataplane.driver == DP_DRIVER_DPDK &&
+	    cfg->dataplane.dpdk.lcores[0] != '\0')
+		snprintf(lcores, sizeof(lcores), "%s",
+			 cfg->dataplane.dpdk.lcores);
+	else if (cfg->dataplane.driver == DP_DRIVER_DPDK && nw + 1 <= ncpu)
+		snprintf(lcores, sizeof(lcores), "0-%u", nw);
+	else
+		snprintf(lcores, sizeof(lcores), "(0-%u)@(0-%ld)", nw, ncpu - 1);
+	argv[argc++] = "--lcores";
+	argv[argc++] = lcores;
+	argv[argc++] = "--log-level";
+	argv[argc++] = cfg->log_level >= LOG_LVL_DEBUG ? "*:info" : "*:warning";
+	argv[argc] = NULL;
 
 	if (rte_eal_init(argc, argv) < 0) {
 		log_err("main", "EAL init failed: %s", rte_strerror(rte_errno));
@@ -102,6 +123,14 @@ log_config(const struct sotto_config *cfg)
 }
 
 static void
+log_driver_counter(const char *name, uint64_t v, void *arg)
+{
+	(void)arg;
+	if (v)
+		log_info("main", "dropped %" PRIu64 " packets: %s", v, name);
+}
+
+static void
 log_counters(struct dp_ctx *dp, struct turn_server *ts)
 {
 	uint64_t c[DP_N_COUNTERS], t[TURN_N_STATS];
@@ -117,6 +146,8 @@ log_counters(struct dp_ctx *dp, struct turn_server *ts)
 		if (c[i])
 			log_info("main", "dropped %" PRIu64 " packets: %s", c[i],
 				 dp_counter_names[i]);
+	if (dp->ops->counters)
+		dp->ops->counters(dp, log_driver_counter, NULL);
 }
 
 int
@@ -156,12 +187,6 @@ main(int argc, char **argv)
 		    : config_load_buffer(&cfg, "<embedded configs/sotto.yaml>",
 					 sotto_default_config,
 					 sotto_default_config_len, stderr);
-	if (errs == 0 && cfg.dataplane.driver == DP_DRIVER_DPDK) {
-		fprintf(stderr, "%s: error: dataplane.driver dpdk is not "
-			"available in this build; use udp\n",
-			path ? path : "<embedded>");
-		errs++;
-	}
 	if (errs) {
 		fprintf(stderr, "sottod: %d error%s in the configuration; not "
 			"starting\n", errs, errs == 1 ? "" : "s");
@@ -185,7 +210,8 @@ main(int argc, char **argv)
 
 	if (eal_start(&cfg) < 0)
 		goto out_cfg;
-	ret = dp_ctx_init(&dp, &cfg, &dp_udp_ops);
+	ret = dp_ctx_init(&dp, &cfg, cfg.dataplane.driver == DP_DRIVER_DPDK
+					     ? &dp_dpdk_ops : &dp_udp_ops);
 	if (ret < 0) {
 		log_err("main", "dataplane init: %s", strerror(-ret));
 		ret = 1;

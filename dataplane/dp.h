@@ -33,7 +33,9 @@
 	X(DROP_EXCEPTION_FULL, "exception_ring_full")                         \
 	X(DROP_NO_MBUF, "no_mbuf")                                            \
 	X(DROP_NO_ROOM, "no_headroom")                                        \
-	X(DROP_TX_FAILED, "tx_failed")
+	X(DROP_TX_FAILED, "tx_failed")                                        \
+	X(DROP_NO_PORT, "no_port")                                            \
+	X(DROP_HAIRPIN, "hairpin_loop")
 
 #define DP_FOREACH_COUNTER(X)                                                 \
 	DP_FOREACH_DROP(X)                                                    \
@@ -53,7 +55,7 @@ enum dp_counter {
 #undef X
 	DP_N_COUNTERS
 };
-#define DP_N_DROPS (DP_DROP_TX_FAILED + 1)
+#define DP_N_DROPS (DP_DROP_HAIRPIN + 1)
 
 extern const char *const dp_counter_names[DP_N_COUNTERS];
 
@@ -167,6 +169,11 @@ struct dp_port_ops {
 	/* control: release it; called only after an RCU grace period since
 	 * the allocation left the tables. */
 	void (*relay_close)(struct dp_ctx *dp, uint32_t sock);
+	/* control: the driver's own counters, summed over workers (may be
+	 * NULL): emit(name, value, arg) once each */
+	void (*counters)(struct dp_ctx *dp,
+			 void (*emit)(const char *name, uint64_t v, void *arg),
+			 void *arg);
 };
 
 #define DP_PORT_ANY 0
@@ -263,5 +270,6 @@ dp_quit(const struct dp_ctx *dp)
 }
 
 extern const struct dp_port_ops dp_udp_ops;
+extern const struct dp_port_ops dp_dpdk_ops;
 
 #endif

@@ -34,7 +34,10 @@
 #define UDP_RING_ENTRIES 4096
 #define UDP_NBUFS 2048          /* provided buffers per worker */
 #define UDP_BGID 1
-#define UDP_SPIN_LOOPS 64       /* adaptive idle: empty loops before sleeping */
+/* adaptive idle: empty loops before blocking. Each empty loop is an
+ * io_uring_enter, so spinning long only burns the core the kernel needs
+ * for the sockets' softirq work. */
+#define UDP_SPIN_LOOPS 4
 
 /* user_data: low 3 bits say what completed */
 enum { OP_RECV = 1, OP_SEND = 2, OP_WAKE = 3, OP_CANCEL = 4 };
@@ -353,7 +356,9 @@ static int
 setup_worker(struct dp_worker *w, struct udp_worker *uw)
 {
 	struct io_uring_params p = {
-		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_COOP_TASKRUN |
+		/* completions are run when this thread enters the kernel, not
+		 * by interrupting it (kernel 6.1+) */
+		.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
 			 IORING_SETUP_CQSIZE,
 		.cq_entries = UDP_RING_ENTRIES * 4,
 	};
@@ -472,6 +477,7 @@ reap(struct dp_worker *w, struct udp_worker *uw, struct udp_drv *u,
 	struct io_uring_cqe *cqes[DP_BURST * 2];
 	uint16_t n_rx = 0;
 	unsigned n = io_uring_peek_batch_cqe(&uw->ring, cqes, DP_BURST * 2);
+
 
 	for (unsigned i = 0; i < n; i++) {
 		struct io_uring_cqe *cqe = cqes[i];

@@ -172,6 +172,12 @@ test_defaults(void)
 	CHECK_EQ(cfg.turn.n_allow, 0);
 	CHECK(cfg.turn.allow == NULL);
 	CHECK_EQ(cfg.turn.n_deny, 0);
+	CHECK_EQ(cfg.dataplane.dpdk.n_ports, 0);
+	CHECK_EQ(cfg.dataplane.dpdk.n_eal_args, 0);
+	CHECK(cfg.dataplane.dpdk.lcores[0] == '\0');
+	CHECK_EQ(cfg.dataplane.dpdk.neighbours, 1024);
+	CHECK_EQ(cfg.dataplane.dpdk.rx_desc, 1024);
+	CHECK_EQ(cfg.dataplane.dpdk.tx_desc, 1024);
 	config_free(&cfg);
 	config_free(&cfg); /* idempotent */
 }
@@ -261,6 +267,28 @@ test_good_file(void)
 	CHECK_EQ(cfg.dataplane.idle, DP_IDLE_POLL);
 	CHECK_EQ(cfg.dataplane.mbufs, 65536);
 	CHECK_EQ(cfg.dataplane.ring_size, 1024);
+	CHECK(strcmp(cfg.dataplane.dpdk.lcores, "0-8") == 0);
+	CHECK_EQ(cfg.dataplane.dpdk.n_eal_args, 4);
+	if (cfg.dataplane.dpdk.n_eal_args == 4)
+		CHECK(strcmp(cfg.dataplane.dpdk.eal_args[3],
+			     "--vdev=net_af_xdp0,iface=sotto0") == 0);
+	CHECK_EQ(cfg.dataplane.dpdk.neighbours, 4096);
+	CHECK_EQ(cfg.dataplane.dpdk.rx_desc, 512);
+	CHECK_EQ(cfg.dataplane.dpdk.tx_desc, 2048);
+	CHECK_EQ(cfg.dataplane.dpdk.n_ports, 2);
+	if (cfg.dataplane.dpdk.n_ports == 2) {
+		const struct sotto_port_config *p = cfg.dataplane.dpdk.ports;
+
+		CHECK(strcmp(p[0].device, "net_af_xdp0") == 0);
+		CHECK(is_v6(&p[0].gw6, "fe80::1", 0));
+		CHECK_EQ(p[0].vlan, 100);
+		CHECK(strcmp(p[1].device, "0000:01:00.0") == 0);
+		CHECK(is_v4(&p[1].ip4, "192.0.2.2", 0));
+		CHECK_EQ(p[1].prefix4, 25);
+		CHECK_EQ(p[1].gw4.family, 0);
+		CHECK(is_v6(&p[1].gw6, "2001:db8::fe", 0));
+		CHECK_EQ(p[1].vlan, 4094);
+	}
 	CHECK_EQ(cfg.turn.n_listen, 2);
 	CHECK(is_v4(&cfg.turn.listen[0], "192.0.2.1", 3478)); /* default port */
 	CHECK(is_v6(&cfg.turn.listen[1], "2001:db8::1", 5349));
@@ -483,6 +511,344 @@ test_bad(void)
 			   bad_cases[i].what);
 }
 
+/* ---- dataplane.dpdk ---------------------------------------------------- */
+
+/* A whole dpdk config: the dataplane part from the brief, TURN on port 0. */
+#define DPDK_HEAD                                                             \
+	"dataplane:\n"                                                        \
+	"  driver: dpdk\n"                                                    \
+	"  workers: 2\n"                                                      \
+	"  dpdk:\n"
+#define DPDK_TURN                                                             \
+	"turn:\n"                                                             \
+	"  listen: [198.18.0.1:3478, '[2001:db8:1::1]:3478']\n"               \
+	"  relay:\n"                                                          \
+	"    addresses: [198.18.0.1, 2001:db8:1::1]\n"
+/* One port, line 6 col 9 onward; the item's keys are at column 9. */
+#define DPDK_PORT                                                             \
+	"    ports:\n"                                                        \
+	"      - device: net_af_xdp0\n"                                       \
+	"        ipv4: 198.18.0.1/24\n"                                       \
+	"        ipv6: 2001:db8:1::1/64\n"
+
+static void
+test_dpdk_good(void)
+{
+	struct sotto_config cfg;
+	const struct sotto_port_config *p;
+	char *out = NULL;
+	int n;
+
+	n = load_str(&cfg,
+		     DPDK_HEAD
+		     "    lcores: \"0-2\"\n"
+		     "    eal: [\"--no-huge\", \"-m\", \"512\", "
+		     "\"--vdev=net_af_xdp0,iface=sotto0\"]\n"
+		     "    neighbours: 1048576\n"
+		     "    rx_desc: 64\n"
+		     "    tx_desc: 16384\n"
+		     "    ports:\n"
+		     "      - device: net_af_xdp0\n"
+		     "        ipv4: 198.18.0.1/24\n"
+		     "        ipv6: 2001:db8:1::1/64\n"
+		     "        gateway4: 198.18.0.254\n"
+		     "        gateway6: 2001:db8:1::fe\n"
+		     "        vlan: 0\n"
+		     "      - device: net_af_xdp1\n"
+		     "        ipv6: 2001:db8:2::1/128\n"
+		     "        gateway6: fe80::1\n"
+		     "        vlan: 4094\n"
+		     DPDK_TURN,
+		     &out);
+	CHECK_EQ(n, 0);
+	if (n)
+		fprintf(stderr, "%s", out);
+	CHECK_EQ(cfg.dataplane.driver, DP_DRIVER_DPDK);
+	CHECK(strcmp(cfg.dataplane.dpdk.lcores, "0-2") == 0);
+	CHECK_EQ(cfg.dataplane.dpdk.n_eal_args, 4);
+	if (cfg.dataplane.dpdk.n_eal_args == 4) {
+		CHECK(strcmp(cfg.dataplane.dpdk.eal_args[0], "--no-huge") == 0);
+		CHECK(strcmp(cfg.dataplane.dpdk.eal_args[1], "-m") == 0);
+		CHECK(strcmp(cfg.dataplane.dpdk.eal_args[2], "512") == 0);
+		CHECK(strcmp(cfg.dataplane.dpdk.eal_args[3],
+			     "--vdev=net_af_xdp0,iface=sotto0") == 0);
+	}
+	CHECK_EQ(cfg.dataplane.dpdk.neighbours, 1048576);
+	CHECK_EQ(cfg.dataplane.dpdk.rx_desc, 64);
+	CHECK_EQ(cfg.dataplane.dpdk.tx_desc, 16384);
+	CHECK_EQ(cfg.dataplane.dpdk.n_ports, 2);
+	p = cfg.dataplane.dpdk.ports;
+	if (cfg.dataplane.dpdk.n_ports == 2) {
+		CHECK(strcmp(p[0].device, "net_af_xdp0") == 0);
+		CHECK(p[0].has_ip4);
+		CHECK(is_v4(&p[0].ip4, "198.18.0.1", 0)); /* host bits kept */
+		CHECK_EQ(p[0].prefix4, 24);
+		CHECK(p[0].has_ip6);
+		CHECK(is_v6(&p[0].ip6, "2001:db8:1::1", 0));
+		CHECK_EQ(p[0].prefix6, 64);
+		CHECK(is_v4(&p[0].gw4, "198.18.0.254", 0));
+		CHECK(is_v6(&p[0].gw6, "2001:db8:1::fe", 0));
+		CHECK_EQ(p[0].vlan, 0);
+		CHECK(strcmp(p[1].device, "net_af_xdp1") == 0);
+		CHECK(!p[1].has_ip4);
+		CHECK_EQ(p[1].gw4.family, 0);
+		CHECK(p[1].has_ip6);
+		CHECK_EQ(p[1].prefix6, 128);
+		CHECK(is_v6(&p[1].gw6, "fe80::1", 0)); /* link-local router */
+		CHECK_EQ(p[1].vlan, 4094);
+	}
+	config_free(&cfg);
+	CHECK_EQ(cfg.dataplane.dpdk.n_eal_args, 0);
+	CHECK(cfg.dataplane.dpdk.eal_args[0] == NULL);
+	config_free(&cfg); /* idempotent */
+	free(out);
+
+	/* Only what is needed: the rest keeps its defaults. */
+	n = load_str(&cfg, DPDK_HEAD DPDK_PORT DPDK_TURN, &out);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(cfg.dataplane.dpdk.n_ports, 1);
+	CHECK_EQ(cfg.dataplane.dpdk.n_eal_args, 0);
+	CHECK(cfg.dataplane.dpdk.lcores[0] == '\0');
+	CHECK_EQ(cfg.dataplane.dpdk.neighbours, 1024);
+	CHECK_EQ(cfg.dataplane.dpdk.rx_desc, 1024);
+	CHECK_EQ(cfg.dataplane.dpdk.tx_desc, 1024);
+	CHECK_EQ(cfg.dataplane.dpdk.ports[0].gw4.family, 0);
+	config_free(&cfg);
+	free(out);
+
+	/* A bad list after a good one: the good one stays, nothing leaks. */
+	n = load_str(&cfg,
+		     DPDK_HEAD "    eal: [a, b]\n    eal: [c]\n" DPDK_PORT
+			       DPDK_TURN,
+		     &out);
+	CHECK_EQ(n, 1);
+	CHECK_EQ(cfg.dataplane.dpdk.n_eal_args, 2);
+	config_free(&cfg);
+	free(out);
+	n = load_str(&cfg,
+		     DPDK_HEAD "    eal: [a, b, '', -l, c]\n" DPDK_PORT
+			       DPDK_TURN,
+		     &out);
+	CHECK_EQ(n, 2);
+	CHECK_EQ(cfg.dataplane.dpdk.n_eal_args, 0);
+	config_free(&cfg);
+	free(out);
+
+	/* A dpdk section under driver udp is checked but not required to
+	 * match turn (the same file can serve while moving a host over). */
+	expect_ok("dataplane:\n  driver: udp\n  dpdk:\n" DPDK_PORT);
+	expect_ok("dataplane:\n  dpdk:\n    eal: []\n");
+	/* EAL --lcores forms */
+	expect_ok(DPDK_HEAD "    lcores: \"1,3,5\"\n" DPDK_PORT DPDK_TURN);
+	expect_ok(DPDK_HEAD "    lcores: \"0@2,(1-2)@(4,6)\"\n" DPDK_PORT
+			    DPDK_TURN);
+	/* A listen address on the second port, a relay on the first. */
+	expect_ok(DPDK_HEAD DPDK_PORT
+		  "      - device: b\n        ipv4: 198.51.100.7/32\n"
+		  "turn:\n  listen: [198.51.100.7:3478]\n"
+		  "  relay:\n    addresses: [2001:db8:1::1]\n");
+}
+
+static void
+test_dpdk_example(void)
+{
+	struct sotto_config cfg;
+	char *out = NULL;
+	const char *file = path("../../configs/dpdk.example.yaml");
+	char prefix[PATH_MAX + 32];
+	const struct sotto_port_config *p = cfg.dataplane.dpdk.ports;
+	int n;
+
+	/* Its secret_file does not exist here: exactly that one error. */
+	n = load_path(&cfg, file, &out);
+	CHECK_EQ(n, 1);
+	snprintf(prefix, sizeof(prefix), "%s:", file);
+	CHECK(starts(out, prefix));
+	CHECK(strstr(out, "error: cannot open turn.auth.secret_file") != NULL);
+	if (n != 1)
+		fprintf(stderr, "%s", out);
+	CHECK_EQ(cfg.dataplane.driver, DP_DRIVER_DPDK);
+	CHECK_EQ(cfg.dataplane.workers, 2);
+	CHECK(cfg.dataplane.dpdk.n_eal_args > 0);
+	CHECK_EQ(cfg.dataplane.dpdk.n_ports, 1);
+	CHECK(strcmp(p[0].device, "0000:01:00.0") == 0);
+	CHECK(is_v4(&p[0].ip4, "203.0.113.10", 0));
+	CHECK(is_v6(&p[0].ip6, "2001:db8:10::10", 0));
+	CHECK(p[0].gw4.family == AF_INET && p[0].gw6.family == AF_INET6);
+	CHECK_EQ(cfg.turn.n_allow, 0);
+	for (unsigned i = 0; i < cfg.turn.n_listen; i++)
+		CHECK(!is_v4(&cfg.turn.listen[i], "127.0.0.1", 3478));
+	config_free(&cfg);
+	free(out);
+}
+
+static const struct bad dpdk_bad_cases[] = {
+	/* ports[] items: port keys are at line 6 onward, column 9 */
+	{ DPDK_HEAD "    ports:\n      - ipv4: 198.18.0.1/24\n" DPDK_TURN,
+	  "t.yaml:6:9: error: ", "missing device in dataplane.dpdk.ports[0]" },
+	{ DPDK_HEAD "    ports:\n      - device: a\n" DPDK_TURN,
+	  "t.yaml:6:9: error: ", "missing address in dataplane.dpdk.ports[0]" },
+	{ DPDK_HEAD "    ports:\n      - device: ''\n"
+		    "        ipv4: 198.18.0.1/24\n" DPDK_TURN,
+	  "t.yaml:6:17: error: ",
+	  "expected a string of 1 to 127 printable characters for "
+	  "dataplane.dpdk.ports[0].device" },
+	{ DPDK_HEAD "    ports:\n      - device: a\n"
+		    "        ipv4: 198.18.0.1/33\n" DPDK_TURN,
+	  "t.yaml:7:15: error: ",
+	  "expected an IPv4 address with a prefix length from /1 to /32" },
+	{ DPDK_HEAD "    ports:\n      - device: a\n"
+		    "        ipv4: 198.18.0.1\n" DPDK_TURN,
+	  "t.yaml:7:15: error: ", "for dataplane.dpdk.ports[0].ipv4" },
+	{ DPDK_HEAD "    ports:\n      - device: a\n"
+		    "        ipv4: 198.18.0.1/0\n" DPDK_TURN,
+	  "t.yaml:7:15: error: ", "from /1 to /32" },
+	{ DPDK_HEAD "    ports:\n      - device: a\n"
+		    "        ipv4: 2001:db8::1/64\n" DPDK_TURN,
+	  "t.yaml:7:15: error: ", "expected an IPv4 address" },
+	{ DPDK_HEAD "    ports:\n      - device: a\n"
+		    "        ipv4: 0.0.0.0/8\n" DPDK_TURN,
+	  "t.yaml:7:15: error: ", "expected an IPv4 address" },
+	{ DPDK_HEAD "    ports:\n      - device: a\n"
+		    "        ipv6: 2001:db8:1::1/129\n" DPDK_TURN,
+	  "t.yaml:7:15: error: ",
+	  "expected an IPv6 address with a prefix length from /1 to /128, "
+	  "such as 2001:db8::1/64, for dataplane.dpdk.ports[0].ipv6" },
+	{ DPDK_HEAD DPDK_PORT "        gateway4: 198.18.1.1\n" DPDK_TURN,
+	  "t.yaml:9:19: error: ",
+	  "dataplane.dpdk.ports[0].gateway4 198.18.1.1 is not inside "
+	  "dataplane.dpdk.ports[0].ipv4 198.18.0.1/24" },
+	{ DPDK_HEAD DPDK_PORT "        gateway6: 2001:db8:2::1\n" DPDK_TURN,
+	  "t.yaml:9:19: error: ", "nor link-local (fe80::/10)" },
+	{ DPDK_HEAD DPDK_PORT "        gateway4: 198.18.0.1\n" DPDK_TURN,
+	  "t.yaml:9:19: error: ", "is the port's own address" },
+	{ DPDK_HEAD DPDK_PORT "        gateway4: 198.18.0.0/24\n" DPDK_TURN,
+	  "t.yaml:9:19: error: ",
+	  "expected an IPv4 address without a prefix for "
+	  "dataplane.dpdk.ports[0].gateway4" },
+	{ DPDK_HEAD "    ports:\n      - device: a\n"
+		    "        ipv6: 2001:db8:1::1/64\n"
+		    "        gateway4: 198.18.0.254\n"
+		    "turn:\n  listen: ['[2001:db8:1::1]:3478']\n"
+		    "  relay:\n    addresses: [2001:db8:1::1]\n",
+	  "t.yaml:8:19: error: ",
+	  "dataplane.dpdk.ports[0].gateway4 needs "
+	  "dataplane.dpdk.ports[0].ipv4 on the same port" },
+	{ DPDK_HEAD DPDK_PORT "        vlan: 4095\n" DPDK_TURN,
+	  "t.yaml:9:15: error: ",
+	  "expected an integer from 0 to 4094 for dataplane.dpdk.ports[0].vlan" },
+	{ DPDK_HEAD DPDK_PORT "        mtu: 1500\n" DPDK_TURN,
+	  "t.yaml:9:9: error: ",
+	  "unknown key \"mtu\" in dataplane.dpdk.ports[0]" },
+	{ DPDK_HEAD "    ports: [net_af_xdp0]\n" DPDK_TURN,
+	  "t.yaml:5:13: error: ",
+	  "expected a mapping for dataplane.dpdk.ports[0]" },
+	{ DPDK_HEAD DPDK_PORT "      - device: net_af_xdp0\n"
+		    "        ipv4: 198.18.1.1/24\n" DPDK_TURN,
+	  "t.yaml:9:17: error: ",
+	  "duplicate device \"net_af_xdp0\" in dataplane.dpdk.ports[1]: "
+	  "already in dataplane.dpdk.ports[0]" },
+	{ DPDK_HEAD DPDK_PORT "      - device: b\n"
+		    "        ipv6: 2001:db8:1::1/48\n" DPDK_TURN,
+	  "t.yaml:10:15: error: ",
+	  "duplicate address 2001:db8:1::1 in dataplane.dpdk.ports[1]" },
+	/* the list and the other dpdk keys */
+	{ DPDK_HEAD "    ports: []\n" DPDK_TURN, "t.yaml:5:12: error: ",
+	  "expected a list of 1 to 4 ports for dataplane.dpdk.ports" },
+	{ DPDK_HEAD "    ports: [{device: a, ipv4: 1.1.1.1/8},"
+		    " {device: b, ipv4: 1.1.1.2/8}, {device: c, ipv4: 1.1.1.3/8},"
+		    " {device: d, ipv4: 1.1.1.4/8}, {device: e, ipv4: 1.1.1.5/8}]\n"
+		    DPDK_TURN,
+	  "t.yaml:5:12: error: ", "1 to 4 ports" },
+	{ DPDK_HEAD "    neighbours: 1000\n" DPDK_PORT DPDK_TURN,
+	  "t.yaml:5:17: error: ",
+	  "expected a power of two from 64 to 1048576 for "
+	  "dataplane.dpdk.neighbours" },
+	{ DPDK_HEAD "    neighbours: 32\n" DPDK_PORT DPDK_TURN,
+	  "t.yaml:5:17: error: ", "power of two from 64" },
+	{ DPDK_HEAD "    rx_desc: 32768\n" DPDK_PORT DPDK_TURN,
+	  "t.yaml:5:14: error: ",
+	  "expected a power of two from 64 to 16384 for dataplane.dpdk.rx_desc" },
+	{ DPDK_HEAD "    tx_desc: 1000\n" DPDK_PORT DPDK_TURN,
+	  "t.yaml:5:14: error: ", "for dataplane.dpdk.tx_desc" },
+	{ DPDK_HEAD "    eal: [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p,"
+		    " q, r, s, t, u, v, w, x, y, z, a, b, c, d, e, f, g]\n"
+		    DPDK_PORT DPDK_TURN,
+	  "t.yaml:5:10: error: ",
+	  "expected a list of 0 to 32 strings for dataplane.dpdk.eal" },
+	{ DPDK_HEAD "    eal: [--no-huge, -l, 0-2]\n" DPDK_PORT DPDK_TURN,
+	  "t.yaml:5:22: error: ",
+	  "\"-l\" is not allowed in dataplane.dpdk.eal: sottod passes "
+	  "--lcores itself" },
+	{ DPDK_HEAD "    eal: [--lcores=0-2]\n" DPDK_PORT DPDK_TURN,
+	  "t.yaml:5:11: error: ", "is not allowed" },
+	{ DPDK_HEAD "    eal: [-c0x7]\n" DPDK_PORT DPDK_TURN,
+	  "t.yaml:5:11: error: ", "is not allowed" },
+	{ DPDK_HEAD "    eal: [\"\"]\n" DPDK_PORT DPDK_TURN,
+	  "t.yaml:5:11: error: ",
+	  "expected a string of 1 to 255 printable characters in "
+	  "dataplane.dpdk.eal" },
+	{ DPDK_HEAD "    eal: --no-huge\n" DPDK_PORT DPDK_TURN,
+	  "t.yaml:5:10: error: ", "expected a list of strings" },
+	{ DPDK_HEAD "    lcores: \"0--2\"\n" DPDK_PORT DPDK_TURN,
+	  "t.yaml:5:13: error: ",
+	  "expected an lcore list such as \"0-2\"" },
+	{ DPDK_HEAD "    lcores: \"2-0\"\n" DPDK_PORT DPDK_TURN,
+	  "t.yaml:5:13: error: ", "expected an lcore list" },
+	{ DPDK_HEAD "    lcores: \"(0,1\"\n" DPDK_PORT DPDK_TURN,
+	  "t.yaml:5:13: error: ", "expected an lcore list" },
+	{ DPDK_HEAD "    lcores: \"0-1\"\n" DPDK_PORT DPDK_TURN,
+	  "t.yaml:5:13: error: ",
+	  "dataplane.dpdk.lcores \"0-1\" names 2 lcores: need 3" },
+	{ DPDK_HEAD "    lcores: \"0,0,1\"\n" DPDK_PORT DPDK_TURN,
+	  "t.yaml:5:13: error: ", "names 2 lcores" },
+	{ DPDK_HEAD "    colour: blue\n" DPDK_PORT DPDK_TURN,
+	  "t.yaml:5:5: error: ", "unknown key \"colour\" in dataplane.dpdk" },
+	/* against turn, only with driver dpdk */
+	{ DPDK_HEAD "    lcores: \"0-2\"\n" DPDK_TURN, "t.yaml:1:1: error: ",
+	  "dataplane.driver dpdk needs at least one port in "
+	  "dataplane.dpdk.ports" },
+	{ "log_level: info\n" DPDK_HEAD "    lcores: \"0-2\"\n" DPDK_TURN,
+	  "t.yaml:2:1: error: ", "needs at least one port" },
+	{ DPDK_HEAD DPDK_PORT
+	  "turn:\n  listen: [198.18.0.1:3478, 127.0.0.1:3478]\n"
+	  "  relay:\n    addresses: [198.18.0.1]\n",
+	  "t.yaml:10:29: error: ",
+	  "turn.listen 127.0.0.1:3478 is not an address of any dataplane.dpdk "
+	  "port" },
+	{ DPDK_HEAD DPDK_PORT
+	  "turn:\n  listen: ['[2001:db8:1::2]:3478']\n"
+	  "  relay:\n    addresses: [198.18.0.1]\n",
+	  "t.yaml:10:12: error: ", "turn.listen [2001:db8:1::2]:3478 is not" },
+	{ DPDK_HEAD DPDK_PORT
+	  "turn:\n  listen: [198.18.0.1:3478]\n"
+	  "  relay:\n    addresses: [198.18.0.1, 2001:db8:1::2]\n",
+	  "t.yaml:12:29: error: ",
+	  "turn.relay.addresses 2001:db8:1::2 is not an address of any "
+	  "dataplane.dpdk port" },
+	/* the defaults are loopback: reported at the driver */
+	{ DPDK_HEAD DPDK_PORT "turn:\n  listen: [198.18.0.1:3478]\n",
+	  "t.yaml:2:11: error: ",
+	  "turn.relay.addresses 127.0.0.1 (the default) is not an address" },
+	/* a bad port or listen list is reported once, not again here */
+	{ DPDK_HEAD "    ports:\n      - device: a\n"
+		    "        ipv4: 198.18.0.1/33\n",
+	  "t.yaml:7:15: error: ", "from /1 to /32" },
+	{ DPDK_HEAD DPDK_PORT
+	  "turn:\n  listen: [198.18.0.1:0]\n"
+	  "  relay:\n    addresses: [198.18.0.1]\n",
+	  "t.yaml:10:12: error: ", "port from 1 to 65535" },
+};
+
+static void
+test_dpdk_bad(void)
+{
+	for (size_t i = 0; i < sizeof(dpdk_bad_cases) / sizeof(dpdk_bad_cases[0]);
+	     i++)
+		expect_one(dpdk_bad_cases[i].yaml, dpdk_bad_cases[i].prefix,
+			   dpdk_bad_cases[i].what);
+}
+
 /* A bad value leaves the config unusable but must not crash or leak. */
 static void
 test_many_errors(void)
@@ -692,6 +1058,9 @@ main(int argc, char **argv)
 	test_good_file();
 	test_small_values();
 	test_bad();
+	test_dpdk_good();
+	test_dpdk_example();
+	test_dpdk_bad();
 	test_many_errors();
 	test_secrets();
 	return check_done("config");

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The dpdk port driver: DPDK ethdev ports (a NIC bound to vfio-pci, or the
+ * AF_XDP / AF_PACKET PMDs on hosts without one), L2/L3 in l2l3.c, and the
+ * same fast path as the udp driver above it.
+ *
+ * Worker w polls RX queue w of every port and owns TX queue w of every
+ * port, so no queue is shared. TURN listeners and relayed addresses are
+ * numbers: a "socket" slot is an index into a table of addresses, with the
+ * same numbering as the udp driver (listeners first, then one slot per port
+ * of each relay IP), so the control side cannot tell the drivers apart.
+ *
+ * A datagram the fast path sends to one of our own relayed addresses (two
+ * callers on this gateway) is fed back into the fast path as if it had
+ * arrived: the NIC would never deliver it back to us.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_branch_prediction.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_random.h>
+
+#include "dpdk_drv.h"
+
+/* ---- control side ---- */
+
+static void
+eui64_link_local(const struct rte_ether_addr *mac, uint8_t ll[16])
+{
+	memset(ll, 0, 16);
+	ll[0] = 0xfe;
+	ll[1] = 0x80;
+	ll[8] = mac->addr_bytes[0] ^ 0x02; /* RFC 4291 App. A: flip U/L */
+	ll[9] = mac->addr_bytes[1];
+	ll[10] = mac->addr_bytes[2];
+	ll[11] = 0xff;
+	ll[12] = 0xfe;
+	ll[13] = mac->addr_bytes[3];
+	ll[14] = mac->addr_bytes[4];
+	ll[15] = mac->addr_bytes[5];
+}
+
+static int
+port_setup(struct dp_ctx *dp, const struct sotto_port_config *pc,
+	   struct dpdk_port *port, uint16_t n_queues, uint16_t rx_desc,
+	   uint16_t tx_desc)
+{
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf;
+	struct l2_port *l2 = &port->l2;
+	uint16_t pid, nrx = rx_desc, ntx = tx_desc;
+	int ret;
+
+	if (rte_eth_dev_get_port_by_name(pc->device, &pid) != 0) {
+		fprintf(stderr, "dpdk: no DPDK port named %s (check --vdev or "
+			"-a in dataplane.dpdk.eal)\n", pc->device);
+		return -ENODEV;
+	}
+	ret = rte_eth_dev_info_get(pid, &info);
+	if (ret < 0)
+		return ret;
+	if (n_queues > info.max_rx_queues || n_queues > info.max_tx_queues) {
+		fprintf(stderr, "dpdk: %s has %u rx / %u tx queues, %u workers "
+			"need one each\n", pc->device, info.max_rx_queues,
+			info.max_tx_queues, n_queues);
+		return -EINVAL;
+	}
+
+	memset(&conf, 0, sizeof(conf));
+	if (n_queues > 1) {
+		/* RSS on the 5-tuple keeps a client flow on one worker */
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf =
+			(RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP) &
+			info.flow_type_rss_offloads;
+	}
+	if ((info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_CHECKSUM) ==
+	    RTE_ETH_RX_OFFLOAD_CHECKSUM) {
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_CHECKSUM;
+		l2->rx_cksum = true;
+	}
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) {
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+		l2->tx_ip4_cksum = true;
+	}
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) {
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+		l2->tx_udp_cksum = true;
+	}
+	ret = rte_eth_dev_configure(pid, n_queues, n_queues, &conf);
+	if (ret < 0)
+		return ret;
+	ret = rte_eth_dev_adjust_nb_rx_tx_desc(pid, &nrx, &ntx);
+	if (ret < 0)
+		return ret;
+	for (uint16_t q = 0; q < n_queues; q++) {
+		struct rte_eth_rxconf rxc = info.default_rxconf;
+		struct rte_eth_txconf txc = info.default_txconf;
+		rxc.offloads = conf.rxmode.offloads;
+		txc.offloads = conf.txmode.offloads;
+		ret = rte_eth_rx_queue_setup(pid, q, nrx,
+					     rte_eth_dev_socket_id(pid), &rxc,
+					     dp->pool);
+		if (ret < 0)
+			return ret;
+		ret = rte_eth_tx_queue_setup(pid, q, ntx,
+					     rte_eth_dev_socket_id(pid), &txc);
+		if (ret < 0)
+			return ret;
+	}
+
+	l2->port_id = pid;
+	l2->vlan = pc->vlan;
+	ret = rte_eth_macaddr_get(pid, &l2->mac);
+	if (ret < 0)
+		return ret;
+	if (pc->has_ip4) {
+		l2->has_ip4 = true;
+		memcpy(&l2->ip4, pc->ip4.ip, 4);
+		l2->prefix4 = pc->prefix4;
+		if (pc->gw4.family == AF_INET)
+			memcpy(&l2->gw4, pc->gw4.ip, 4);
+	}
+	if (pc->has_ip6) {
+		l2->has_ip6 = true;
+		memcpy(l2->ip6, pc->ip6.ip, 16);
+		l2->prefix6 = pc->prefix6;
+		if (pc->gw6.family == AF_INET6)
+			memcpy(l2->gw6, pc->gw6.ip, 16);
+	}
+	eui64_link_local(&l2->mac, l2->ip6_ll);
+
+	ret = rte_eth_dev_start(pid);
+	if (ret < 0)
+		return ret;
+	/* AF_PACKET and AF_XDP see only frames for the interface's MAC
+	 * anyway; a NIC must also pass solicited-node multicast for ND */
+	rte_eth_allmulticast_enable(pid);
+	return 0;
+}
+
+static int
+dpdk_init(struct dp_ctx *dp, const struct sotto_config *cfg)
+{
+	const typeof(cfg->dataplane.dpdk) *dc = &cfg->dataplane.dpdk;
+	struct dpdk_drv *d = rte_zmalloc("dpdk_drv", sizeof(*d),
+					 RTE_CACHE_LINE_SIZE);
+	int ret;
+
+	if (d == NULL)
+		return -ENOMEM;
+	dp->drv = d;
+	d->n_listen = cfg->turn.n_listen;
+	memcpy(d->listen, cfg->turn.listen, sizeof(d->listen));
+	d->n_relay = cfg->turn.n_relay;
+	memcpy(d->relay_ip, cfg->turn.relay, sizeof(d->relay_ip));
+	d->port_min = cfg->turn.port_min;
+	d->range = (uint32_t)(cfg->turn.port_max - cfg->turn.port_min) + 1;
+	d->relay_base = d->n_listen;
+	d->slot_used = rte_zmalloc("dpdk_slots", d->n_relay * d->range, 0);
+	d->workers = rte_zmalloc("dpdk_workers",
+				 dp->n_workers * sizeof(struct dpdk_worker),
+				 RTE_CACHE_LINE_SIZE);
+	if (d->slot_used == NULL || d->workers == NULL)
+		return -ENOMEM;
+	for (unsigned k = 0; k < d->n_relay; k++)
+		d->cursor[k] = (uint32_t)(rte_rand() % d->range);
+
+	for (unsigned i = 0; i < dc->n_ports; i++) {
+		struct dpdk_port *port = &d->ports[i];
+		ret = port_setup(dp, &dc->ports[i], port, dp->n_workers,
+				 dc->rx_desc, dc->tx_desc);
+		if (ret < 0) {
+			fprintf(stderr, "dpdk: port %s: %s\n",
+				dc->ports[i].device, strerror(-ret));
+			return ret;
+		}
+		d->started[i] = true;
+		d->n_ports = i + 1;
+		port->neigh = l2_neigh_create(dc->neighbours);
+		if (port->neigh == NULL)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void
+dpdk_fini(struct dp_ctx *dp)
+{
+	struct dpdk_drv *d = dpdk_drv_of(dp);
+
+	if (d == NULL)
+		return;
+	for (unsigned i = 0; i < d->n_ports; i++) {
+		if (d->started[i]) {
+			rte_eth_dev_stop(d->ports[i].l2.port_id);
+			rte_eth_dev_close(d->ports[i].l2.port_id);
+		}
+		l2_neigh_free(d->ports[i].neigh);
+	}
+	for (uint16_t w = 0; d->workers && w < dp->n_workers; w++) {
+		struct dpdk_worker *dw = &d->workers[w];
+		for (unsigned i = 0; i < dw->n_pend; i++)
+			rte_pktmbuf_free(dw->pend[i].m);
+		for (unsigned p = 0; p < CONFIG_MAX_PORTS; p++)
+			rte_pktmbuf_free_bulk(dw->txq[p], dw->n_txq[p]);
+	}
+	rte_free(d->workers);
+	rte_free(d->slot_used);
+	rte_free(d);
+	dp->drv = NULL;
+}
+
+static int
+dpdk_relay_open(struct dp_ctx *dp, const struct sotto_addr *ip,
+		struct sotto_addr *relay, uint32_t *sockp)
+{
+	struct dpdk_drv *d = dpdk_drv_of(dp);
+	unsigned k;
+
+	for (k = 0; k < d->n_relay; k++)
+		if (sotto_addr_ip_eq(&d->relay_ip[k], ip))
+			break;
+	if (k == d->n_relay)
+		return -EINVAL;
+
+	uint32_t first = d->cursor[k], count = d->range;
+	if (ip->port > DP_PORT_EVEN) {
+		if (ip->port < d->port_min ||
+		    (uint32_t)(ip->port - d->port_min) >= d->range)
+			return -EINVAL;
+		first = (uint32_t)(ip->port - d->port_min);
+		count = 1;
+	}
+	for (uint32_t i = 0; i < count; i++) {
+		uint32_t off = (first + i) % d->range;
+		uint8_t *used = &d->slot_used[k * d->range + off];
+		if (ip->port == DP_PORT_EVEN && ((d->port_min + off) & 1))
+			continue;
+		if (__atomic_load_n(used, __ATOMIC_ACQUIRE))
+			continue;
+		__atomic_store_n(used, 1, __ATOMIC_RELEASE);
+		if (count > 1)
+			d->cursor[k] = (off + 1) % d->range;
+		*relay = d->relay_ip[k];
+		relay->port = (uint16_t)(d->port_min + off);
+		*sockp = d->relay_base + k * d->range + off;
+		return 0;
+	}
+	return count == 1 ? -EADDRINUSE : -ENOSPC;
+}
+
+static void
+dpdk_relay_close(struct dp_ctx *dp, uint32_t slot)
+{
+	struct dpdk_drv *d = dpdk_drv_of(dp);
+
+	if (slot >= d->relay_base && slot - d->relay_base < d->n_relay * d->range)
+		__atomic_store_n(&d->slot_used[slot - d->relay_base], 0,
+				 __ATOMIC_RELEASE);
+}
+
+static void
+dpdk_counters(struct dp_ctx *dp,
+	      void (*emit)(const char *name, uint64_t v, void *arg), void *arg)
+{
+	struct dpdk_drv *d = dpdk_drv_of(dp);
+
+	for (unsigned c = 0; c < L2_N_DROPS; c++) {
+		uint64_t sum = 0;
+		for (uint16_t w = 0; w < dp->n_workers; w++)
+			sum += __atomic_load_n(&d->workers[w].l2_ctr[c],
+					       __ATOMIC_RELAXED);
+		emit(l2_drop_names[c], sum, arg);
+	}
+}
+
+const struct dp_port_ops dp_dpdk_ops = {
+	.name = "dpdk",
+	.init = dpdk_init,
+	.fini = dpdk_fini,
+	.worker_run = dpdk_worker_run,
+	.relay_open = dpdk_relay_open,
+	.relay_close = dpdk_relay_close,
+	.counters = dpdk_counters,
+};
