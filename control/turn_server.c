@@ -251,9 +251,7 @@ alloc_find(struct turn_server *ts, const struct sotto_addr *from,
 	struct turn_alloc *ta;
 	void *data;
 
-	memset(&k, 0, sizeof(k));
-	k.client = *from;
-	k.listener = *to;
+	dp_client_key_set(&k, from, to);
 	if (rte_hash_lookup_data(ts->dp->tables.by_client, &k, &data) < 0)
 		return NULL;
 	ta = ((struct dp_alloc *)data)->owner;

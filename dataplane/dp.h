@@ -9,6 +9,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_common.h>
 #include <rte_mbuf.h>
@@ -108,29 +109,59 @@ struct dp_peerset {
 
 enum { DP_DIR_TO_PEER, DP_DIR_TO_CLIENT };
 
+/*
+ * Laid out by direction: client → peer reads only the first cache line,
+ * peer → client the first two; the buckets are read only when capped.
+ */
 struct dp_alloc {
-	struct sotto_addr relay;       /* relayed transport address */
-	struct sotto_addr client;      /* client's address (5-tuple) */
-	struct sotto_addr listener;    /* server address the client uses */
-	uint32_t relay_sock;           /* udp driver socket slot */
-	uint32_t listener_sock;
 	struct dp_peerset *peers;      /* RCU-published; __atomic acquire */
+	struct sotto_addr relay;       /* relayed transport address */
+	uint32_t relay_sock;           /* driver socket slot */
+	uint32_t capped;               /* a bandwidth cap is set (publish) */
+
+	struct sotto_addr client __rte_cache_aligned; /* client's 5-tuple */
+	struct sotto_addr listener;    /* server address the client uses */
+	uint32_t listener_sock;
+	void *owner;                   /* control's state, opaque here */
+
 	/* one writer each: the worker that receives that direction */
 	struct dp_bucket bucket[2] __rte_cache_aligned;
-	void *owner;                   /* control's state, opaque here */
 };
 
+/* Hash keys, padded to sizes rte_hash compares with vector code. */
 struct dp_client_key {
 	struct sotto_addr client;
 	struct sotto_addr listener;
+	uint8_t zero[8];
 };
+
+struct dp_relay_key {
+	struct sotto_addr relay;
+	uint8_t zero[12];
+};
+
+static inline void
+dp_client_key_set(struct dp_client_key *k, const struct sotto_addr *client,
+		  const struct sotto_addr *listener)
+{
+	k->client = *client;
+	k->listener = *listener;
+	memset(k->zero, 0, sizeof(k->zero));
+}
+
+static inline void
+dp_relay_key_set(struct dp_relay_key *k, const struct sotto_addr *relay)
+{
+	k->relay = *relay;
+	memset(k->zero, 0, sizeof(k->zero));
+}
 
 struct rte_hash;
 struct rte_rcu_qsbr_dq;
 
 struct dp_tables {
 	struct rte_hash *by_client;    /* dp_client_key → dp_alloc */
-	struct rte_hash *by_relay;     /* sotto_addr (relayed) → dp_alloc */
+	struct rte_hash *by_relay;     /* dp_relay_key → dp_alloc */
 	struct rte_rcu_qsbr *qsv;
 	struct rte_rcu_qsbr_dq *dq;
 	uint32_t max_allocs;

@@ -14,6 +14,7 @@
 #include <rte_cycles.h>
 #include <rte_hash.h>
 #include <rte_mbuf.h>
+#include <rte_prefetch.h>
 #include <rte_ring.h>
 
 #include "chandata.h"
@@ -53,21 +54,21 @@ peers_of(struct dp_alloc *a)
 	return __atomic_load_n(&a->peers, __ATOMIC_ACQUIRE);
 }
 
-/* Client → peer: ChannelData arriving at a TURN listener. */
+/* Client → peer: ChannelData arriving at a TURN listener; a is the
+ * allocation of (client, listener), or NULL. */
 static inline int
 from_client(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *meta,
-	    const uint8_t *p, uint32_t len, uint64_t now)
+	    struct dp_alloc *a, uint64_t now)
 {
-	struct dp_client_key key = { .client = meta->src, .listener = meta->dst };
-	struct dp_alloc *a;
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = rte_pktmbuf_data_len(m);
 	uint16_t num;
 	int dlen;
 
 	dlen = chandata_parse(p, len, &num);
 	if (unlikely(dlen < 0))
 		return DP_DROP_MALFORMED;
-	if (unlikely(rte_hash_lookup_data(w->dp->tables.by_client, &key,
-					  (void **)&a) < 0))
+	if (unlikely(a == NULL))
 		return DP_DROP_NO_ALLOCATION;
 	struct dp_peerset *ps = peers_of(a);
 	if (unlikely(ps == NULL))
@@ -77,7 +78,8 @@ from_client(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *meta,
 		return DP_DROP_NO_CHANNEL;
 	if (unlikely(!perm_ok(ps, &ch->peer)))
 		return DP_DROP_NO_PERMISSION;
-	if (unlikely(!dp_bucket_take(&a->bucket[DP_DIR_TO_PEER], now,
+	if (unlikely(a->capped &&
+		     !dp_bucket_take(&a->bucket[DP_DIR_TO_PEER], now,
 				     (uint32_t)dlen)))
 		return DP_DROP_BANDWIDTH;
 
@@ -161,15 +163,15 @@ wrap_data_indication(struct dp_worker *w, struct rte_mbuf *m,
 	return -1;
 }
 
-/* Peer → client: anything arriving at a relayed address. */
+/* Peer → client: anything arriving at a relayed address; a is the
+ * allocation holding it, or NULL. */
 static inline int
 from_peer(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *meta,
-	  uint32_t len, uint64_t now)
+	  struct dp_alloc *a, uint64_t now)
 {
-	struct dp_alloc *a;
+	uint32_t len = rte_pktmbuf_data_len(m);
 
-	if (unlikely(rte_hash_lookup_data(w->dp->tables.by_relay, &meta->dst,
-					  (void **)&a) < 0))
+	if (unlikely(a == NULL))
 		return DP_DROP_NO_ALLOCATION;
 	struct dp_peerset *ps = peers_of(a);
 	if (unlikely(ps == NULL))
@@ -179,7 +181,8 @@ from_peer(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *meta,
 		return DP_DROP_NO_PERMISSION;
 	if (unlikely(len > 0xffff - 64))
 		return DP_DROP_MALFORMED;
-	if (unlikely(!dp_bucket_take(&a->bucket[DP_DIR_TO_CLIENT], now, len)))
+	if (unlikely(a->capped &&
+		     !dp_bucket_take(&a->bucket[DP_DIR_TO_CLIENT], now, len)))
 		return DP_DROP_BANDWIDTH;
 
 	const struct dp_chan *ch = chan_by_peer(ps, &meta->src);
@@ -223,46 +226,107 @@ to_control(struct dp_worker *w, struct rte_mbuf **exc, unsigned n)
 	}
 }
 
-uint16_t
-dp_fastpath(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
-	    struct rte_mbuf **tx)
+/* What each packet of a burst is, after the first look. */
+enum { K_CLIENT, K_PEER, K_STUN, K_DROP };
+
+/*
+ * One burst of at most RTE_HASH_LOOKUP_BULK_MAX packets, in three passes
+ * so memory latency overlaps across packets instead of adding up (DPDK
+ * l3fwd does the same): classify and gather keys; bulk hash lookups, which
+ * prefetch buckets and keys, then prefetch the allocations and their peer
+ * sets; then relay packet by packet.
+ */
+static uint16_t
+burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
+      struct rte_mbuf **tx, uint64_t now)
 {
-	struct rte_mbuf *exc[DP_BURST];
+	struct dp_client_key ckeys[RTE_HASH_LOOKUP_BULK_MAX];
+	struct dp_relay_key rkeys[RTE_HASH_LOOKUP_BULK_MAX];
+	const void *ckp[RTE_HASH_LOOKUP_BULK_MAX], *rkp[RTE_HASH_LOOKUP_BULK_MAX];
+	void *cdata[RTE_HASH_LOOKUP_BULK_MAX], *rdata[RTE_HASH_LOOKUP_BULK_MAX];
+	struct dp_alloc *alloc[RTE_HASH_LOOKUP_BULK_MAX];
+	uint8_t kind[RTE_HASH_LOOKUP_BULK_MAX], slot[RTE_HASH_LOOKUP_BULK_MAX];
+	struct rte_mbuf *exc[RTE_HASH_LOOKUP_BULK_MAX];
+	uint64_t chit = 0, rhit = 0;
+	unsigned nc = 0, nr = 0, n_exc = 0;
 	uint16_t n_tx = 0;
-	unsigned n_exc = 0;
-	uint64_t now = rte_rdtsc();
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		struct dp_meta *meta = dp_meta(m);
 		const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
 		uint32_t len = rte_pktmbuf_data_len(m);
-		int drop;
 
 		w->ctr[DP_RX_PACKETS]++;
 		w->ctr[DP_RX_BYTES] += len;
 		meta->worker = w->id;
-
 		if (meta->sock_kind == DP_SOCK_RELAY) {
-			drop = from_peer(w, m, meta, len, now);
+			kind[i] = K_PEER;
+			slot[i] = (uint8_t)nr;
+			dp_relay_key_set(&rkeys[nr], &meta->dst);
+			rkp[nr] = &rkeys[nr];
+			nr++;
 		} else if (unlikely(len == 0)) {
-			drop = DP_DROP_MALFORMED;
+			kind[i] = K_DROP;
+			slot[i] = DP_DROP_MALFORMED;
 		} else if (p[0] >= 64 && p[0] <= 127) {
 			/* ChannelData: 64-79 (RFC 7983), up to 127 for the
 			 * RFC 5766 channel range; a TURN listener carries no
 			 * RTP or DTLS to confuse it with */
-			drop = from_client(w, m, meta, p, len, now);
+			kind[i] = K_CLIENT;
+			slot[i] = (uint8_t)nc;
+			dp_client_key_set(&ckeys[nc], &meta->src, &meta->dst);
+			ckp[nc] = &ckeys[nc];
+			nc++;
 		} else if (p[0] <= 3) {
-			if (unlikely(n_exc == DP_BURST)) {
-				to_control(w, exc, n_exc);
-				n_exc = 0;
-			}
+			kind[i] = K_STUN;
+		} else {
+			kind[i] = K_DROP;
+			slot[i] = DP_DROP_UNKNOWN_CLASS;
+		}
+	}
+
+	if (nc)
+		rte_hash_lookup_bulk_data(w->dp->tables.by_client, ckp, nc,
+					  &chit, cdata);
+	if (nr)
+		rte_hash_lookup_bulk_data(w->dp->tables.by_relay, rkp, nr,
+					  &rhit, rdata);
+	for (uint16_t i = 0; i < n; i++) {
+		struct dp_alloc *a = NULL;
+		if (kind[i] == K_CLIENT && (chit >> slot[i]) & 1)
+			a = cdata[slot[i]];
+		else if (kind[i] == K_PEER && (rhit >> slot[i]) & 1)
+			a = rdata[slot[i]];
+		alloc[i] = a;
+		if (a != NULL) {
+			rte_prefetch0(a);
+			if (kind[i] == K_PEER)
+				rte_prefetch0(&a->client);
+		}
+	}
+	for (uint16_t i = 0; i < n; i++)
+		if (alloc[i] != NULL)
+			rte_prefetch0(peers_of(alloc[i]));
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		int drop;
+
+		switch (kind[i]) {
+		case K_CLIENT:
+			drop = from_client(w, m, dp_meta(m), alloc[i], now);
+			break;
+		case K_PEER:
+			drop = from_peer(w, m, dp_meta(m), alloc[i], now);
+			break;
+		case K_STUN:
 			exc[n_exc++] = m;
 			continue;
-		} else {
-			drop = DP_DROP_UNKNOWN_CLASS;
+		default:
+			drop = slot[i];
+			break;
 		}
-
 		if (likely(drop < 0)) {
 			tx[n_tx++] = m;
 		} else {
@@ -272,5 +336,19 @@ dp_fastpath(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	}
 	if (n_exc)
 		to_control(w, exc, n_exc);
+	return n_tx;
+}
+
+uint16_t
+dp_fastpath(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
+	    struct rte_mbuf **tx)
+{
+	uint64_t now = rte_rdtsc();
+	uint16_t n_tx = 0;
+
+	for (uint16_t off = 0; off < n; off += RTE_HASH_LOOKUP_BULK_MAX) {
+		uint16_t k = (uint16_t)RTE_MIN(n - off, RTE_HASH_LOOKUP_BULK_MAX);
+		n_tx += burst(w, pkts + off, k, tx + n_tx, now);
+	}
 	return n_tx;
 }

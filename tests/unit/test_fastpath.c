@@ -222,6 +222,7 @@ main(void)
 
 	/* the bandwidth cap, per direction */
 	dp_bucket_init(&a->bucket[DP_DIR_TO_CLIENT], 1000, 150, w->hz, rte_rdtsc());
+	a->capped = 1; /* dp_alloc_publish sets this from the buckets */
 	m = run1(pkt(&peer, &relay, DP_SOCK_RELAY, payload, 150));
 	CHECK(m != NULL);
 	rte_pktmbuf_free(m);
@@ -234,6 +235,7 @@ main(void)
 	rte_pktmbuf_free(m);
 
 	dp_bucket_init(&a->bucket[DP_DIR_TO_CLIENT], 0, 0, w->hz, rte_rdtsc());
+	a->capped = 0;
 
 	/* a new peer set replaces the old one; the old is freed later */
 	struct dp_peerset *ps2 = dp_peerset_new(1, 0);

@@ -409,9 +409,7 @@ dpa_of(struct env *e, const struct client *c)
 	struct dp_client_key k;
 	void *d;
 
-	memset(&k, 0, sizeof(k));
-	k.client = c->addr;
-	k.listener = e->listen;
+	dp_client_key_set(&k, &c->addr, &e->listen);
 	if (rte_hash_lookup_data(e->dp.tables.by_client, &k, &d) < 0)
 		return NULL;
 	return d;
