@@ -1,0 +1,486 @@
+# SPDX-License-Identifier: BSD-3-Clause
+# shellcheck shell=bash
+#
+# Shared helpers for the integration tests. A test script does
+#
+#     . "$(dirname "$0")/lib.sh"
+#     lib_init "$@"            # $1: path to sottod (or $SOTTOD)
+#
+# and then uses server_start / wait_stun / uclient_* / server_stop. Every
+# process started through these helpers is killed on exit, and the temp dir
+# is removed (kept, with its path printed, when the test failed).
+#
+# Exit codes follow meson/automake: 0 pass, 1 fail, 77 skip.
+#
+# Development aid: passing the path of coturn's `turnserver` instead of sottod
+# runs the same TURN tests against coturn started by hand in the foreground on
+# loopback with equivalent options (tests that only make sense for sottod
+# skip). This is how the tests themselves are checked against a known-good
+# relay: a test that fails there is a broken test, not a broken sottod.
+
+set -u
+
+T_NAME=$(basename "$0" .sh)
+T_DIR=""
+T_PIDS=()
+T_FAILED=0
+T_KEEP=0
+SERVER_PID=""
+SERVER_LOG=""
+SERVER_KIND=sottod
+SOTTOD=""
+
+# Traffic never leaves loopback.
+T_V4=127.0.0.1
+T_V6=::1
+
+# The secret the generated configs use; the shipped dev secret is tested
+# separately against the embedded config.
+T_SECRET="integration-test-secret-$$"
+T_REALM=sotto.local
+
+# How long one external command may run (seconds).
+T_TIMEOUT=${T_TIMEOUT:-120}
+
+log() { printf '%s: %s\n' "$T_NAME" "$*" >&2; }
+
+fail() {
+	log "FAIL: $*"
+	T_FAILED=1
+	exit 1
+}
+
+skip() {
+	log "SKIP: $*"
+	exit 77
+}
+
+# check COND_DESCRIPTION -- records a failure but goes on, so one run
+# reports every broken case.
+check_fail() {
+	log "FAIL: $*"
+	T_FAILED=1
+}
+
+lib_cleanup() {
+	local rc=$?
+	local p
+	# Kill in reverse start order, then reap.
+	for ((i = ${#T_PIDS[@]} - 1; i >= 0; i--)); do
+		p=${T_PIDS[i]}
+		proc_alive "$p" && kill -TERM "$p" 2>/dev/null
+	done
+	for ((i = 0; i < 20; i++)); do
+		local any=0
+		for p in "${T_PIDS[@]}"; do
+			proc_alive "$p" && any=1
+		done
+		[ "$any" -eq 0 ] && break
+		sleep 0.1
+	done
+	for p in "${T_PIDS[@]}"; do
+		proc_alive "$p" && kill -KILL "$p" 2>/dev/null
+	done
+	for p in "${T_PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	if [ "$T_FAILED" -ne 0 ] || { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; }; then
+		T_KEEP=1
+	fi
+	if [ -n "$T_DIR" ] && [ -d "$T_DIR" ]; then
+		if [ "$T_KEEP" -eq 1 ]; then
+			log "logs kept in $T_DIR"
+		else
+			rm -rf "$T_DIR"
+		fi
+	fi
+	if [ "$rc" -eq 0 ] && [ "$T_FAILED" -ne 0 ]; then
+		rc=1
+	fi
+	exit "$rc"
+}
+
+need_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 ||
+			skip "'$c' not found (scripts/deps.sh installs it)"
+	done
+}
+
+lib_init() {
+	SOTTOD=${1:-${SOTTOD:-}}
+	[ -n "$SOTTOD" ] || fail "usage: $0 PATH_TO_SOTTOD (or set SOTTOD)"
+	[ -x "$SOTTOD" ] || fail "sottod not executable: $SOTTOD"
+	case $(basename "$SOTTOD") in
+	turnserver) SERVER_KIND=turnserver ;;
+	*) SERVER_KIND=sottod ;;
+	esac
+	need_cmd timeout openssl base64 ss turnutils_stunclient \
+		turnutils_uclient turnutils_peer
+	# The environment must not override the generated configs.
+	unset SOTTO_TURN_SECRET
+	T_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sotto-it-$T_NAME.XXXXXX") ||
+		fail "mktemp"
+	trap lib_cleanup EXIT
+	trap 'exit 1' INT TERM HUP
+	log "server: $SERVER_KIND ($SOTTOD), tmp: $T_DIR"
+}
+
+only_sottod() {
+	[ "$SERVER_KIND" = sottod ] || skip "$* (sottod only)"
+}
+
+# udp_port_busy PORT: true if something listens on UDP PORT (any address).
+udp_port_busy() {
+	[ -n "$(ss -Hlun "sport = :$1" 2>/dev/null)" ]
+}
+
+# free_port BASE: prints the first free UDP port in BASE..BASE+19.
+# Use as: port=$(free_port 34780) || exit 1
+free_port() {
+	local p
+	for ((p = $1; p < $1 + 20; p++)); do
+		if ! udp_port_busy "$p"; then
+			echo "$p"
+			return 0
+		fi
+	done
+	log "FAIL: no free UDP port in $1..$(($1 + 19))"
+	return 1
+}
+
+# free_port_pair BASE: like free_port, for two consecutive ports.
+free_port_pair() {
+	local p
+	for ((p = $1; p < $1 + 20; p += 2)); do
+		if ! udp_port_busy "$p" && ! udp_port_busy $((p + 1)); then
+			echo "$p"
+			return 0
+		fi
+	done
+	log "FAIL: no two free UDP ports in $1..$(($1 + 19))"
+	return 1
+}
+
+# --- credentials -----------------------------------------------------------
+
+# rest_username EXPIRY USER
+rest_username() { printf '%s:%s' "$1" "$2"; }
+
+# rest_password SECRET USERNAME: base64(HMAC-SHA1(secret, username))
+rest_password() {
+	printf %s "$2" | openssl dgst -binary -sha1 -hmac "$1" | base64
+}
+
+# --- server ----------------------------------------------------------------
+
+# write_config FILE PORT RELAY_MIN RELAY_MAX ALLOW_LOOPBACK(0|1) [SECRET]
+# A sottod config listening on 127.0.0.1:PORT and [::1]:PORT, relaying on
+# 127.0.0.1 and ::1. With ALLOW_LOOPBACK=1, loopback peers (turnutils_peer)
+# are allowed; without it, only the built-in policy applies.
+write_config() {
+	local file=$1 port=$2 pmin=$3 pmax=$4 allow=$5 secret=${6:-$T_SECRET}
+	{
+		printf '# generated by tests/integration/%s.sh\n' "$T_NAME"
+		printf 'log_level: info\n'
+		printf 'dataplane:\n'
+		printf '  driver: udp\n'
+		printf '  workers: 1\n'
+		printf 'turn:\n'
+		printf '  listen:\n'
+		printf '    - "%s:%s"\n' "$T_V4" "$port"
+		printf '    - "[%s]:%s"\n' "$T_V6" "$port"
+		printf '  relay:\n'
+		printf '    addresses:\n'
+		printf '      - "%s"\n' "$T_V4"
+		printf '      - "%s"\n' "$T_V6"
+		printf '    port_min: %s\n' "$pmin"
+		printf '    port_max: %s\n' "$pmax"
+		printf '  realm: "%s"\n' "$T_REALM"
+		# coturn's uclient picks channel numbers from RFC 5766's
+		# 0x4000-0x7FFF, not RFC 8656's 0x4000-0x4FFF.
+		printf '  channel_range: rfc5766\n'
+		printf '  auth:\n'
+		printf '    secrets:\n'
+		printf '      - "%s"\n' "$secret"
+		# uclient's clients share one username and one source IP.
+		printf '  limits:\n'
+		printf '    allocations: 4096\n'
+		printf '    allocations_per_user: 1024\n'
+		printf '    requests_per_source: 100000\n'
+		if [ "$allow" -eq 1 ]; then
+			printf '  peers:\n'
+			printf '    allow:\n'
+			printf '      - "127.0.0.0/8"\n'
+			printf '      - "::1/128"\n'
+		fi
+	} >"$file"
+}
+
+# spawn LOGFILE CMD...: run CMD in the background, remember its pid in
+# SPAWN_PID and T_PIDS.
+spawn() {
+	local out=$1
+	shift
+	"$@" >"$out" 2>&1 &
+	SPAWN_PID=$!
+	T_PIDS+=("$SPAWN_PID")
+}
+
+# server_start PORT RELAY_MIN RELAY_MAX ALLOW_LOOPBACK [SECRET]
+# Starts the server on a generated config and waits until it answers a STUN
+# binding on both loopback addresses. Sets SERVER_PID, SERVER_LOG, T_PORT.
+server_start() {
+	local port=$1 pmin=$2 pmax=$3 allow=$4 secret=${5:-$T_SECRET}
+	local n=${T_SERVER_N:-0}
+	T_SERVER_N=$((n + 1))
+	T_PORT=$port
+	udp_port_busy "$port" && fail "UDP port $port is already in use"
+	SERVER_LOG="$T_DIR/server$n.log"
+	if [ "$SERVER_KIND" = turnserver ]; then
+		local args=(-n --listening-ip="$T_V4" --listening-ip="$T_V6"
+			--listening-port="$port" --relay-ip="$T_V4" --relay-ip="$T_V6"
+			--min-port="$pmin" --max-port="$pmax" --use-auth-secret
+			--static-auth-secret="$secret" --realm="$T_REALM" --no-cli
+			--no-tls --no-dtls --no-tcp-relay --log-file=stdout
+			--simple-log --pidfile="$T_DIR/turnserver$n.pid"
+			--userdb="$T_DIR/turnserver$n.db" --no-rfc5780
+			--no-software-attribute)
+		[ "$allow" -eq 1 ] && args+=(--allow-loopback-peers)
+		spawn "$SERVER_LOG" "$SOTTOD" "${args[@]}"
+	else
+		local cfg="$T_DIR/sotto$n.yaml"
+		write_config "$cfg" "$port" "$pmin" "$pmax" "$allow" "$secret"
+		spawn "$SERVER_LOG" "$SOTTOD" -c "$cfg"
+	fi
+	SERVER_PID=$SPAWN_PID
+	wait_stun "$T_V4" "$port"
+	wait_stun "$T_V6" "$port"
+}
+
+# server_start_default: sottod on its embedded config (127.0.0.1:3478, ::1).
+server_start_default() {
+	T_PORT=3478
+	udp_port_busy 3478 && fail "UDP port 3478 is already in use (a sottod from scripts/run.sh?)"
+	SERVER_LOG="$T_DIR/server-default.log"
+	spawn "$SERVER_LOG" "$SOTTOD"
+	SERVER_PID=$SPAWN_PID
+	wait_stun "$T_V4" 3478
+	wait_stun "$T_V6" 3478
+}
+
+# A process that exited but is not reaped yet still answers kill -0, so look
+# at its state: Z (zombie) or X (dead) means gone.
+proc_alive() {
+	local st
+	[ -n "$1" ] && [ -r "/proc/$1/stat" ] || return 1
+	st=$(sed -E 's/^.*\) ([A-Za-z]).*$/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ "$st" != Z ] && [ "$st" != X ]
+}
+
+server_alive() { proc_alive "$SERVER_PID"; }
+
+show_server_log() {
+	[ -n "$SERVER_LOG" ] && [ -f "$SERVER_LOG" ] || return 0
+	log "--- last lines of $SERVER_LOG:"
+	tail -n 30 "$SERVER_LOG" >&2
+	log "---"
+}
+
+# stun_binding HOST PORT [OUTFILE]: one binding request; true if it got a
+# mapped (reflexive) address from HOST.
+stun_binding() {
+	local host=$1 port=$2 out=${3:-/dev/null}
+	local text
+	text=$(timeout 3 turnutils_stunclient -p "$port" "$host" 2>&1)
+	printf '%s\n' "$text" >"$out"
+	printf '%s\n' "$text" | grep -q "UDP reflexive addr: $host:[0-9]"
+}
+
+# wait_stun HOST PORT: up to ~20 s for the server to answer.
+wait_stun() {
+	local host=$1 port=$2 i
+	for ((i = 0; i < 40; i++)); do
+		if ! server_alive; then
+			wait "$SERVER_PID"
+			local rc=$?
+			show_server_log
+			fail "server exited (status $rc) before answering STUN on $host:$port"
+		fi
+		stun_binding "$host" "$port" && return 0
+		sleep 0.5
+	done
+	show_server_log
+	fail "no STUN binding answer from $host:$port within 20 s"
+}
+
+# server_stop [SIGNAL]: signal the server and require exit status 0 within
+# T_STOP_TIMEOUT (default 10) seconds, then require its port to be closed.
+server_stop() {
+	local sig=${1:-TERM} i rc limit=${T_STOP_TIMEOUT:-10}
+	[ -n "$SERVER_PID" ] || return 0
+	server_alive || {
+		wait "$SERVER_PID"
+		rc=$?
+		show_server_log
+		SERVER_PID=""
+		fail "server had already exited (status $rc) before SIG$sig"
+	}
+	kill -s "$sig" "$SERVER_PID"
+	for ((i = 0; i < limit * 10; i++)); do
+		server_alive || break
+		sleep 0.1
+	done
+	if server_alive; then
+		show_server_log
+		kill -KILL "$SERVER_PID" 2>/dev/null
+		wait "$SERVER_PID" 2>/dev/null
+		SERVER_PID=""
+		fail "server still running $limit s after SIG$sig"
+	fi
+	wait "$SERVER_PID"
+	rc=$?
+	SERVER_PID=""
+	if [ "$SERVER_KIND" = turnserver ]; then
+		# coturn does not exit 0 on signals; only sottod's status is tested.
+		return 0
+	fi
+	if [ "$rc" -ne 0 ]; then
+		show_server_log
+		fail "server exit status $rc after SIG$sig (want 0)"
+	fi
+	if udp_port_busy "$T_PORT"; then
+		fail "UDP port $T_PORT still open after the server exited"
+	fi
+	log "server stopped on SIG$sig with status 0"
+}
+
+# --- clients ---------------------------------------------------------------
+
+# uclient NAME ARGS...: runs turnutils_uclient with ARGS (the server address
+# last), output in $T_DIR/NAME.log; sets UC_RC, UC_LOG.
+uclient() {
+	local name=$1
+	shift
+	UC_LOG="$T_DIR/$name.log"
+	timeout "$T_TIMEOUT" turnutils_uclient "$@" >"$UC_LOG" 2>&1
+	UC_RC=$?
+	return 0
+}
+
+# uclient_counts: parse UC_LOG's final totals into UC_SENT, UC_RECV, UC_LOST.
+# coturn prints "start_mclient: tot_send_msgs=S, tot_recv_msgs=R" and
+# "Total lost packets L (p%)" once the run is complete.
+uclient_counts() {
+	local line
+	UC_SENT=""
+	UC_RECV=""
+	UC_LOST=""
+	line=$(grep -E 'start_mclient: tot_send_msgs=[0-9]+, tot_recv_msgs=[0-9]+$' "$UC_LOG" | tail -n 1)
+	if [ -n "$line" ]; then
+		UC_SENT=$(printf '%s\n' "$line" | sed -E 's/.*tot_send_msgs=([0-9]+).*/\1/')
+		UC_RECV=$(printf '%s\n' "$line" | sed -E 's/.*tot_recv_msgs=([0-9]+).*/\1/')
+	fi
+	line=$(grep -E 'Total lost packets [0-9]+' "$UC_LOG" | tail -n 1)
+	if [ -n "$line" ]; then
+		UC_LOST=$(printf '%s\n' "$line" | sed -E 's/.*Total lost packets ([0-9]+).*/\1/')
+	fi
+}
+
+show_uclient_log() {
+	log "--- last lines of $UC_LOG (exit $UC_RC):"
+	tail -n 15 "$UC_LOG" >&2
+	log "---"
+}
+
+# uclient_expect_ok NAME ARGS...: the run must complete with every message
+# delivered: exit 0, totals printed, sent > 0, received == sent, 0 lost.
+uclient_expect_ok() {
+	local name=$1
+	uclient "$@"
+	uclient_counts
+	if [ "$UC_RC" -ne 0 ] || [ -z "$UC_SENT" ] || [ -z "$UC_LOST" ] ||
+		[ "$UC_SENT" -eq 0 ] || [ "$UC_RECV" -ne "$UC_SENT" ] ||
+		[ "$UC_LOST" -ne 0 ]; then
+		show_uclient_log
+		server_alive || show_server_log
+		check_fail "$name: want exit 0 and all messages back; got exit $UC_RC, sent ${UC_SENT:-?}, received ${UC_RECV:-?}, lost ${UC_LOST:-?}"
+		return 1
+	fi
+	log "ok: $name: sent $UC_SENT, received $UC_RECV, lost 0"
+}
+
+# uclient_expect_nodata NAME ARGS...: nothing may be relayed: either the
+# client gives up with an error (non-zero exit) or it receives nothing.
+# Sets UC_LOG for callers that look for the error text.
+uclient_expect_nodata() {
+	local name=$1
+	uclient "$@"
+	uclient_counts
+	if [ "$UC_RC" -eq 124 ]; then
+		show_uclient_log
+		check_fail "$name: client hung (killed after $T_TIMEOUT s)"
+		return 1
+	fi
+	if [ "$UC_RC" -eq 0 ] && { [ -z "$UC_RECV" ] || [ "$UC_RECV" -ne 0 ]; }; then
+		show_uclient_log
+		check_fail "$name: want failure or 0 received; got exit 0, received ${UC_RECV:-?}"
+		return 1
+	fi
+	if [ -n "$UC_RECV" ] && [ "$UC_RECV" -ne 0 ]; then
+		show_uclient_log
+		check_fail "$name: $UC_RECV messages were relayed"
+		return 1
+	fi
+	log "ok: $name: refused (exit $UC_RC, received ${UC_RECV:-0})"
+}
+
+# peer_start PORT ADDR: a turnutils_peer (UDP echo) on ADDR:PORT. It binds
+# PORT+1 too (its "RTCP" socket), so pick PORT with free_port_pair.
+peer_start() {
+	local port=$1 addr=$2
+	udp_port_busy "$port" && fail "UDP port $port (peer) is already in use"
+	spawn "$T_DIR/peer-$port.log" turnutils_peer -p "$port" -L "$addr"
+	local i
+	for ((i = 0; i < 50; i++)); do
+		udp_port_busy "$port" && return 0
+		sleep 0.1
+	done
+	fail "turnutils_peer did not bind $addr:$port"
+}
+
+# sink_start PORT ADDR FILE: a UDP sink on ADDR:PORT that appends one line
+# per datagram received to FILE (so a test can tell that nothing arrived).
+sink_start() {
+	local port=$1 addr=$2 file=$3
+	udp_port_busy "$port" && fail "UDP port $port (sink) is already in use"
+	: >"$file"
+	spawn "$T_DIR/sink-$port.log" /usr/bin/python3 -c '
+import socket, sys
+port, addr, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.bind((addr, port))
+with open(path, "a") as f:
+    while True:
+        data, src = s.recvfrom(65535)
+        f.write("%s %d\n" % (src[0], len(data)))
+        f.flush()
+' "$port" "$addr" "$file"
+	local i
+	for ((i = 0; i < 50; i++)); do
+		udp_port_busy "$port" && return 0
+		sleep 0.1
+	done
+	fail "UDP sink did not bind $addr:$port"
+}
+
+# lib_done: exit with the verdict of every check_fail so far.
+lib_done() {
+	if [ "$T_FAILED" -ne 0 ]; then
+		exit 1
+	fi
+	log "PASS"
+	exit 0
+}
