@@ -34,6 +34,9 @@
 #define UDP_RING_ENTRIES 4096
 #define UDP_NBUFS 2048          /* provided buffers per worker */
 #define UDP_BGID 1
+/* A TURN listener carries every client's packets: a few ms of traffic in
+ * the default ~200 KB buffer is lost on any scheduling hiccup. */
+#define UDP_LISTENER_BUF (8 << 20)
 /* adaptive idle: empty loops before blocking. Each empty loop is an
  * io_uring_enter, so spinning long only burns the core the kernel needs
  * for the sockets' softirq work. */
@@ -95,6 +98,17 @@ drv_of(struct dp_ctx *dp)
 	return dp->drv;
 }
 
+/* Past net.core.rmem_max/wmem_max only with CAP_NET_ADMIN (the FORCE
+ * variants); otherwise the kernel caps the plain request at the maximum. */
+static void
+set_buffers(int fd, int bytes)
+{
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof(bytes)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bytes, sizeof(bytes));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &bytes, sizeof(bytes)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bytes, sizeof(bytes));
+}
+
 static int
 open_socket(const struct sotto_addr *a, bool reuseport, int *fdp)
 {
@@ -110,6 +124,8 @@ open_socket(const struct sotto_addr *a, bool reuseport, int *fdp)
 	if (reuseport &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
 		goto fail;
+	if (reuseport)
+		set_buffers(fd, UDP_LISTENER_BUF);
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
 		goto fail;
 	*fdp = fd;
