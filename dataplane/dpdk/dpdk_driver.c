@@ -24,7 +24,6 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_random.h>
 
 #include "dpdk_drv.h"
 
@@ -158,19 +157,14 @@ dpdk_init(struct dp_ctx *dp, const struct sotto_config *cfg)
 	dp->drv = d;
 	d->n_listen = cfg->turn.n_listen;
 	memcpy(d->listen, cfg->turn.listen, sizeof(d->listen));
-	d->n_relay = cfg->turn.n_relay;
-	memcpy(d->relay_ip, cfg->turn.relay, sizeof(d->relay_ip));
-	d->port_min = cfg->turn.port_min;
-	d->range = (uint32_t)(cfg->turn.port_max - cfg->turn.port_min) + 1;
-	d->relay_base = d->n_listen;
-	d->slot_used = rte_zmalloc("dpdk_slots", d->n_relay * d->range, 0);
+	dp_relay_ports_init(&d->relays, cfg, d->n_listen);
+	d->slot_used = rte_zmalloc("dpdk_slots",
+				   dp_relay_ports_count(&d->relays), 0);
 	d->workers = rte_zmalloc("dpdk_workers",
 				 dp->n_workers * sizeof(struct dpdk_worker),
 				 RTE_CACHE_LINE_SIZE);
 	if (d->slot_used == NULL || d->workers == NULL)
 		return -ENOMEM;
-	for (unsigned k = 0; k < d->n_relay; k++)
-		d->cursor[k] = (uint32_t)(rte_rand() % d->range);
 
 	for (unsigned i = 0; i < dc->n_ports; i++) {
 		struct dpdk_port *port = &d->ports[i];
@@ -217,43 +211,27 @@ dpdk_fini(struct dp_ctx *dp)
 	dp->drv = NULL;
 }
 
+/* dp_relay_ports claim(): a relayed address is a table entry here. */
+static int
+claim_slot(void *arg, uint32_t slot, const struct sotto_addr *a)
+{
+	struct dpdk_drv *d = arg;
+	uint8_t *used = &d->slot_used[slot - d->relays.base];
+
+	(void)a;
+	if (__atomic_load_n(used, __ATOMIC_ACQUIRE))
+		return -EADDRINUSE;
+	__atomic_store_n(used, 1, __ATOMIC_RELEASE);
+	return 0;
+}
+
 static int
 dpdk_relay_open(struct dp_ctx *dp, const struct sotto_addr *ip,
 		struct sotto_addr *relay, uint32_t *sockp)
 {
 	struct dpdk_drv *d = dpdk_drv_of(dp);
-	unsigned k;
 
-	for (k = 0; k < d->n_relay; k++)
-		if (sotto_addr_ip_eq(&d->relay_ip[k], ip))
-			break;
-	if (k == d->n_relay)
-		return -EINVAL;
-
-	uint32_t first = d->cursor[k], count = d->range;
-	if (ip->port > DP_PORT_EVEN) {
-		if (ip->port < d->port_min ||
-		    (uint32_t)(ip->port - d->port_min) >= d->range)
-			return -EINVAL;
-		first = (uint32_t)(ip->port - d->port_min);
-		count = 1;
-	}
-	for (uint32_t i = 0; i < count; i++) {
-		uint32_t off = (first + i) % d->range;
-		uint8_t *used = &d->slot_used[k * d->range + off];
-		if (ip->port == DP_PORT_EVEN && ((d->port_min + off) & 1))
-			continue;
-		if (__atomic_load_n(used, __ATOMIC_ACQUIRE))
-			continue;
-		__atomic_store_n(used, 1, __ATOMIC_RELEASE);
-		if (count > 1)
-			d->cursor[k] = (off + 1) % d->range;
-		*relay = d->relay_ip[k];
-		relay->port = (uint16_t)(d->port_min + off);
-		*sockp = d->relay_base + k * d->range + off;
-		return 0;
-	}
-	return count == 1 ? -EADDRINUSE : -ENOSPC;
+	return dp_relay_ports_open(&d->relays, ip, claim_slot, d, relay, sockp);
 }
 
 static void
@@ -261,8 +239,9 @@ dpdk_relay_close(struct dp_ctx *dp, uint32_t slot)
 {
 	struct dpdk_drv *d = dpdk_drv_of(dp);
 
-	if (slot >= d->relay_base && slot - d->relay_base < d->n_relay * d->range)
-		__atomic_store_n(&d->slot_used[slot - d->relay_base], 0,
+	if (slot >= d->relays.base &&
+	    slot - d->relays.base < dp_relay_ports_count(&d->relays))
+		__atomic_store_n(&d->slot_used[slot - d->relays.base], 0,
 				 __ATOMIC_RELEASE);
 }
 

@@ -14,6 +14,7 @@
 #include "config.h"
 #include "dp.h"
 #include "l2l3.h"
+#include "relay_ports.h"
 
 #define DPDK_PENDING_MAX 256     /* packets waiting for ARP/ND, per worker */
 #define DPDK_PENDING_TTL_MS 1000
@@ -48,13 +49,8 @@ struct dpdk_drv {
 	unsigned n_ports;
 	struct sotto_addr listen[CONFIG_MAX_ADDRS];
 	unsigned n_listen;
-	struct sotto_addr relay_ip[CONFIG_MAX_ADDRS];
-	unsigned n_relay;
-	uint16_t port_min;
-	uint32_t range;
-	uint32_t relay_base;             /* first relay slot = n_listen */
-	uint8_t *slot_used;              /* relay slots; __atomic */
-	uint32_t cursor[CONFIG_MAX_ADDRS];
+	struct dp_relay_ports relays;    /* slots after the listeners' */
+	uint8_t *slot_used;              /* per relayed address; __atomic */
 	struct dpdk_worker *workers;
 	bool started[CONFIG_MAX_PORTS];
 };
@@ -92,15 +88,8 @@ dpdk_slot_of(const struct dpdk_drv *d, const struct sotto_addr *a, uint8_t *kind
 			*kind = DP_SOCK_LISTENER;
 			return i;
 		}
-	if (a->port < d->port_min || (uint32_t)(a->port - d->port_min) >= d->range)
-		return -1;
-	for (unsigned k = 0; k < d->n_relay; k++)
-		if (sotto_addr_ip_eq(&d->relay_ip[k], a)) {
-			*kind = DP_SOCK_RELAY;
-			return d->relay_base + k * d->range +
-			       (uint32_t)(a->port - d->port_min);
-		}
-	return -1;
+	*kind = DP_SOCK_RELAY;
+	return dp_relay_ports_slot(&d->relays, a);
 }
 
 int dpdk_worker_run(struct dp_worker *w);

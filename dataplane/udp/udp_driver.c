@@ -26,10 +26,10 @@
 #include <rte_cycles.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_random.h>
 
 #include "config.h"
 #include "dp.h"
+#include "relay_ports.h"
 
 #define UDP_RING_ENTRIES 4096
 #define UDP_NBUFS 2048          /* provided buffers per worker */
@@ -58,12 +58,7 @@ struct udp_sock {
 struct udp_drv {
 	struct udp_sock *socks;
 	uint32_t n_socks;
-	uint32_t relay_base;        /* first relay slot */
-	uint32_t range;             /* ports per relay IP */
-	uint16_t port_min;
-	unsigned n_relay;
-	struct sotto_addr relay_ip[CONFIG_MAX_ADDRS];
-	uint32_t cursor[CONFIG_MAX_ADDRS];
+	struct dp_relay_ports relays; /* slots after the listeners' */
 };
 
 struct udp_tx_hdr {
@@ -146,19 +141,13 @@ udp_init(struct dp_ctx *dp, const struct sotto_config *cfg)
 	if (u == NULL)
 		return -ENOMEM;
 	dp->drv = u;
-	u->range = (uint32_t)(cfg->turn.port_max - cfg->turn.port_min) + 1;
-	u->port_min = cfg->turn.port_min;
-	u->n_relay = cfg->turn.n_relay;
-	memcpy(u->relay_ip, cfg->turn.relay, sizeof(u->relay_ip));
-	u->relay_base = n_listen_slots;
-	u->n_socks = n_listen_slots + u->n_relay * u->range;
+	dp_relay_ports_init(&u->relays, cfg, n_listen_slots);
+	u->n_socks = n_listen_slots + dp_relay_ports_count(&u->relays);
 	u->socks = calloc(u->n_socks, sizeof(*u->socks));
 	if (u->socks == NULL)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < u->n_socks; i++)
 		u->socks[i].fd = -1;
-	for (unsigned i = 0; i < u->n_relay; i++)
-		u->cursor[i] = (uint32_t)(rte_rand() % u->range);
 
 	/* listener slot i * workers + w belongs to worker w */
 	for (unsigned i = 0; i < cfg->turn.n_listen; i++) {
@@ -223,34 +212,33 @@ send_cmd(struct dp_ctx *dp, uint32_t slot, uint8_t flag)
 	return dp_ctx_transmit(dp, owner_of(dp, slot), &m, 1) == 1 ? 0 : -ENOBUFS;
 }
 
-/* Opens the relay socket for slot; 0, or -errno from bind. */
+struct claim_ctx {
+	struct dp_ctx *dp;
+	struct udp_drv *u;
+};
+
+/* dp_relay_ports claim(): bind the slot's socket and arm its receive. */
 static int
-open_relay_slot(struct dp_ctx *dp, struct udp_drv *u, unsigned k, uint32_t off,
-		struct sotto_addr *relay, uint32_t *sockp)
+claim_socket(void *arg, uint32_t slot, const struct sotto_addr *a)
 {
-	uint32_t slot = u->relay_base + k * u->range + off;
-	struct udp_sock *s = &u->socks[slot];
-	struct sotto_addr a = u->relay_ip[k];
-	int fd, ret;
+	struct claim_ctx *c = arg;
+	struct udp_sock *s = &c->u->socks[slot];
+	int fd;
 
 	if (__atomic_load_n(&s->state, __ATOMIC_ACQUIRE) != SOCK_FREE)
 		return -EADDRINUSE; /* in use, or its close is still pending */
-	a.port = (uint16_t)(u->port_min + off);
-	ret = open_socket(&a, false, &fd);
-	if (ret < 0)
-		return ret; /* e.g. taken by another process */
+	if (open_socket(a, false, &fd) < 0)
+		return -EADDRINUSE; /* e.g. taken by another process */
 	s->fd = fd;
 	s->kind = DP_SOCK_RELAY;
-	s->local = a;
+	s->local = *a;
 	__atomic_store_n(&s->state, SOCK_OPEN, __ATOMIC_RELEASE);
-	if (send_cmd(dp, slot, DP_META_F_ARM) < 0) {
+	if (send_cmd(c->dp, slot, DP_META_F_ARM) < 0) {
 		close(fd);
 		s->fd = -1;
 		__atomic_store_n(&s->state, SOCK_FREE, __ATOMIC_RELEASE);
 		return -ENOBUFS;
 	}
-	*relay = a;
-	*sockp = slot;
 	return 0;
 }
 
@@ -258,32 +246,10 @@ static int
 udp_relay_open(struct dp_ctx *dp, const struct sotto_addr *ip,
 	       struct sotto_addr *relay, uint32_t *sockp)
 {
-	struct udp_drv *u = drv_of(dp);
-	unsigned k;
+	struct claim_ctx c = { .dp = dp, .u = drv_of(dp) };
 
-	for (k = 0; k < u->n_relay; k++)
-		if (sotto_addr_ip_eq(&u->relay_ip[k], ip))
-			break;
-	if (k == u->n_relay)
-		return -EINVAL;
-
-	if (ip->port > DP_PORT_EVEN) {
-		if (ip->port < u->port_min ||
-		    (uint32_t)(ip->port - u->port_min) >= u->range)
-			return -EINVAL;
-		return open_relay_slot(dp, u, k, ip->port - u->port_min, relay,
-				       sockp);
-	}
-	for (uint32_t tries = 0; tries < u->range; tries++) {
-		uint32_t off = u->cursor[k];
-		u->cursor[k] = (off + 1) % u->range;
-		if (ip->port == DP_PORT_EVEN && ((u->port_min + off) & 1))
-			continue;
-		int ret = open_relay_slot(dp, u, k, off, relay, sockp);
-		if (ret == 0 || ret == -ENOBUFS)
-			return ret;
-	}
-	return -ENOSPC;
+	return dp_relay_ports_open(&c.u->relays, ip, claim_socket, &c, relay,
+				   sockp);
 }
 
 static void
@@ -589,7 +555,7 @@ udp_worker_run(struct dp_worker *w)
 		return ret;
 	}
 	/* this worker's listener sockets; relays are armed by command */
-	for (uint32_t s = 0; s < u->relay_base; s++)
+	for (uint32_t s = 0; s < u->relays.base; s++)
 		if (owner_of(dp, s) == w->id && u->socks[s].state == SOCK_OPEN)
 			arm_recv(uw, u, s);
 	arm_wake(w, uw);
