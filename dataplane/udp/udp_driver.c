@@ -34,9 +34,11 @@
 #define UDP_RING_ENTRIES 4096
 #define UDP_NBUFS 2048          /* provided buffers per worker */
 #define UDP_BGID 1
-/* A TURN listener carries every client's packets: a few ms of traffic in
- * the default ~200 KB buffer is lost on any scheduling hiccup. */
-#define UDP_LISTENER_BUF (8 << 20)
+/* A TURN listener carries every client's packets: the default ~200 KB
+ * holds a few ms of them and overflows on any scheduling hiccup. Much more
+ * only trades loss for delay: 2 MB is ~2000 voice packets, ~30 ms at
+ * 60 kpps, about what a jitter buffer still absorbs (docs/perf.md). */
+#define UDP_LISTENER_BUF (2 << 20)
 /* adaptive idle: empty loops before blocking. Each empty loop is an
  * io_uring_enter, so spinning long only burns the core the kernel needs
  * for the sockets' softirq work. */
