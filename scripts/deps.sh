@@ -10,6 +10,9 @@ pkgs=(
 	libnuma-dev libpcap-dev libbsd-dev libelf-dev libjansson-dev
 	# tests and benchmarks
 	coturn iproute2 procps psmisc valgrind python3 ca-certificates
+	# dpdk driver tests (scripts/netns.sh): veth offloads, ping checks,
+	# flock/mountpoint for scripts/hugepages.sh
+	ethtool iputils-ping util-linux
 )
 
 missing=()

@@ -8,6 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 lib_init "$@"
 only_sottod "config checks"
+only_driver udp "config checks do not depend on the driver"
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 

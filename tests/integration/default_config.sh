@@ -7,6 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 lib_init "$@"
 only_sottod "embedded default config"
+only_driver udp "embedded default config (loopback)"
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 # The first entry under turn.auth.secrets in the shipped file.

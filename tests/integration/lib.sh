@@ -12,6 +12,21 @@
 #
 # Exit codes follow meson/automake: 0 pass, 1 fail, 77 skip.
 #
+# Drivers: SOTTO_DRIVER=udp (the default) runs sottod on kernel sockets on
+# loopback. SOTTO_DRIVER=dpdk runs it on the dpdk driver in a topology of
+# its own (scripts/netns.sh, docs/testing.md): sottod in a gateway network
+# namespace with an AF_XDP port on one end of a veth pair, the clients and
+# UDP peers in a client namespace on the other end, hugepages on a private
+# mount (scripts/hugepages.sh). lib_init builds both and the exit trap
+# removes them, whatever the test's outcome. Tests name addresses through
+# variables, never literally:
+#
+#   T_SRV4, T_SRV6    the server's addresses (listen and relay)
+#   T_CLI4, T_CLI6    the clients' own addresses, where peers and sinks bind
+#
+# and run every client through in_cli (uclient, peer_start, sink_start and
+# stun_binding do this themselves).
+#
 # Development aid: passing the path of coturn's `turnserver` instead of sottod
 # runs the same TURN tests against coturn started by hand in the foreground on
 # loopback with equivalent options (tests that only make sense for sottod
@@ -30,9 +45,37 @@ SERVER_LOG=""
 SERVER_KIND=sottod
 SOTTOD=""
 
-# Traffic never leaves loopback.
-T_V4=127.0.0.1
-T_V6=::1
+T_DRIVER=${SOTTO_DRIVER:-udp}
+T_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+
+# udp: traffic never leaves loopback, and the server, clients and peers
+# share its addresses. dpdk: lib_init switches these to the veth topology's.
+T_SRV4=127.0.0.1
+T_SRV6=::1
+T_CLI4=127.0.0.1
+T_CLI6=::1
+# Older names for the server addresses (the same as the clients' in udp mode).
+T_V4=$T_SRV4
+T_V6=$T_SRV6
+
+# dpdk mode: the topology's name (namespaces, hugepage mount, EAL file
+# prefix), its namespaces, and how sottod gets memory.
+T_NET=""
+GW_NS=""
+CLI_NS=""
+GW_IF=""
+T_HUGEDIR=""
+# The prefix that runs a command in the client namespace (empty in udp
+# mode). spawn takes it inline rather than through in_cli: a backgrounded
+# shell function is a subshell, and its pid would not be the client's.
+CLI_EXEC=()
+# Which DPDK PMD drives the gateway end of the veth: af_xdp (default) or
+# af_packet.
+T_PMD=${SOTTO_TEST_PMD:-af_xdp}
+# 2 MB hugepages per run and the EAL's share of them (MB): the pool, tables
+# and rings of the generated config take about 200 MB.
+T_HUGE_PAGES=${T_HUGE_PAGES:-256}
+T_EAL_MB=256
 
 # The secret the generated configs use; the shipped dev secret is tested
 # separately against the embedded config.
@@ -84,6 +127,7 @@ lib_cleanup() {
 	for p in "${T_PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
+	[ -n "$T_NET" ] && dpdk_teardown "$T_NET"
 	if [ "$T_FAILED" -ne 0 ] || { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; }; then
 		T_KEEP=1
 	fi
@@ -116,6 +160,10 @@ lib_init() {
 	turnserver) SERVER_KIND=turnserver ;;
 	*) SERVER_KIND=sottod ;;
 	esac
+	case $T_DRIVER in
+	udp | dpdk) ;;
+	*) fail "SOTTO_DRIVER must be udp or dpdk, not '$T_DRIVER'" ;;
+	esac
 	need_cmd timeout openssl base64 ss turnutils_stunclient \
 		turnutils_uclient turnutils_peer
 	# The environment must not override the generated configs.
@@ -124,16 +172,115 @@ lib_init() {
 		fail "mktemp"
 	trap lib_cleanup EXIT
 	trap 'exit 1' INT TERM HUP
-	log "server: $SERVER_KIND ($SOTTOD), tmp: $T_DIR"
+	log "server: $SERVER_KIND ($SOTTOD), driver: $T_DRIVER, tmp: $T_DIR"
+	if [ "$T_DRIVER" = dpdk ]; then
+		dpdk_setup
+	fi
 }
 
 only_sottod() {
 	[ "$SERVER_KIND" = sottod ] || skip "$* (sottod only)"
 }
 
-# udp_port_busy PORT: true if something listens on UDP PORT (any address).
+# only_driver DRIVER REASON: for tests that mean one driver only (meson
+# registers them for that one).
+only_driver() {
+	[ "$T_DRIVER" = "$1" ] || skip "$2 ($1 driver only)"
+}
+
+# in_cli CMD...: run CMD where the clients live (the client namespace in
+# dpdk mode, here in udp mode). In the background, use
+# spawn LOG "${CLI_EXEC[@]}" CMD... instead.
+in_cli() {
+	"${CLI_EXEC[@]}" "$@"
+}
+
+# udp_port_busy PORT: true if something listens on UDP PORT (any address)
+# where the clients and peers live. In dpdk mode sottod's ports are not
+# kernel sockets, and nothing else runs in the topology's fresh namespaces.
 udp_port_busy() {
-	[ -n "$(ss -Hlun "sport = :$1" 2>/dev/null)" ]
+	[ -n "$(in_cli ss -Hlun "sport = :$1" 2>/dev/null)" ]
+}
+
+# --- dpdk topology ---------------------------------------------------------
+
+# dpdk_setup: the namespaces, the veth and the hugepages for this test run;
+# switches the T_SRV*/T_CLI* addresses to the topology's.
+dpdk_setup() {
+	[ "$(id -u)" -eq 0 ] ||
+		skip "the dpdk driver tests need root (network namespaces, hugepages, AF_XDP)"
+	[ "$SERVER_KIND" = sottod ] ||
+		skip "the dpdk topology runs sottod only (compare with coturn on loopback, SOTTO_DRIVER=udp)"
+	need_cmd ip ethtool flock mountpoint
+	case $T_PMD in
+	af_xdp | af_packet) ;;
+	*) fail "SOTTO_TEST_PMD must be af_xdp or af_packet, not '$T_PMD'" ;;
+	esac
+	dpdk_sweep_stale
+	# "it-" marks the topologies of these tests (dpdk_sweep_stale touches
+	# no others), then the test for `ip netns`, and the pid for uniqueness.
+	local short=${T_NAME//_/-}
+	T_NET="it-${short:0:10}-$$"
+	local vars k v rc i
+	vars=$("$T_REPO/scripts/netns.sh" up "$T_NET") ||
+		fail "scripts/netns.sh up $T_NET failed"
+	while IFS='=' read -r k v; do
+		case $k in
+		GW_NS) GW_NS=$v ;;
+		CLI_NS) CLI_NS=$v ;;
+		GW_IF) GW_IF=$v ;;
+		V4_GW) T_SRV4=$v ;;
+		V6_GW) T_SRV6=$v ;;
+		V4_CLI) T_CLI4=$v ;;
+		V6_CLI) T_CLI6=$v ;;
+		esac
+	done <<<"$vars"
+	T_V4=$T_SRV4
+	T_V6=$T_SRV6
+	CLI_EXEC=(ip netns exec "$CLI_NS")
+	T_HUGEDIR=$("$T_REPO/scripts/hugepages.sh" up "$T_NET" "$T_HUGE_PAGES" 2>"$T_DIR/hugepages.err")
+	rc=$?
+	if [ "$rc" -eq 77 ]; then
+		# Still a real test of the driver, on ordinary pages; said
+		# loudly so a CI log shows it.
+		T_HUGEDIR=""
+		log "NOTE: no hugepages ($(cat "$T_DIR/hugepages.err")); sottod runs with --no-huge"
+	elif [ "$rc" -ne 0 ]; then
+		cat "$T_DIR/hugepages.err" >&2
+		fail "scripts/hugepages.sh up $T_NET failed"
+	fi
+	log "topology $T_NET: sottod in $GW_NS on $GW_IF ($T_PMD, $T_SRV4, $T_SRV6), clients in $CLI_NS ($T_CLI4, $T_CLI6), hugepages: ${T_HUGEDIR:-none}"
+}
+
+# dpdk_teardown NAME: everything dpdk_setup made. Each step is idempotent
+# and runs even when an earlier one failed.
+dpdk_teardown() {
+	local name=$1
+	"$T_REPO/scripts/netns.sh" down "$name" ||
+		log "WARNING: scripts/netns.sh down $name failed"
+	"$T_REPO/scripts/hugepages.sh" down "$name" ||
+		log "WARNING: scripts/hugepages.sh down $name failed"
+	# The EAL's runtime directory for --file-prefix (empty after a clean
+	# exit; a killed sottod leaves its files).
+	rm -rf "/var/run/dpdk/sotto-$name"
+}
+
+# dpdk_sweep_stale: remove what runs of these tests left behind when they
+# were killed outright (SIGKILL skips the exit trap). Their topologies end
+# in the pid of the test; only those whose test no longer exists go.
+dpdk_sweep_stale() {
+	local f name pid
+	for f in /run/netns/sotto-gw-it-*-[0-9]* /run/sotto-hugepages/it-*-[0-9]*; do
+		[ -e "$f" ] || continue
+		name=$(basename "$f")
+		name=${name#sotto-gw-}
+		name=${name%.added}
+		pid=${name##*-}
+		[[ $pid =~ ^[0-9]+$ ]] || continue
+		[ -d "/proc/$pid" ] && continue
+		log "removing the topology of a dead run: $name"
+		dpdk_teardown "$name"
+	done
 }
 
 # free_port BASE: prints the first free UDP port in BASE..BASE+19.
@@ -175,26 +322,66 @@ rest_password() {
 
 # --- server ----------------------------------------------------------------
 
-# write_config FILE PORT RELAY_MIN RELAY_MAX ALLOW_LOOPBACK(0|1) [SECRET]
-# A sottod config listening on 127.0.0.1:PORT and [::1]:PORT, relaying on
-# 127.0.0.1 and ::1. With ALLOW_LOOPBACK=1, loopback peers (turnutils_peer)
-# are allowed; without it, only the built-in policy applies.
+# dpdk_eal_yaml: the dataplane.dpdk section for the topology.
+dpdk_eal_yaml() {
+	local vdev
+	if [ "$T_PMD" = af_xdp ]; then
+		# One queue: the veth has one, and sottod runs one worker.
+		vdev="net_af_xdp0,iface=$GW_IF,start_queue=0,queue_count=1"
+	else
+		vdev="net_af_packet0,iface=$GW_IF"
+	fi
+	printf '    eal:\n'
+	if [ -n "$T_HUGEDIR" ]; then
+		# Only this run's mount; --huge-unlink so no page file outlives
+		# sottod, even a killed one.
+		printf '      - "--huge-dir=%s"\n' "$T_HUGEDIR"
+		printf '      - "--huge-unlink"\n'
+	else
+		printf '      - "--no-huge"\n'
+	fi
+	printf '      - "--file-prefix=sotto-%s"\n' "$T_NET"
+	printf '      - "--no-shconf"\n'
+	printf '      - "--no-pci"\n'
+	printf '      - "-m"\n'
+	printf '      - "%s"\n' "$T_EAL_MB"
+	printf '      - "--vdev=%s"\n' "$vdev"
+	printf '    ports:\n'
+	printf '      - device: "net_%s0"\n' "$T_PMD"
+	printf '        ipv4: "%s/24"\n' "$T_SRV4"
+	printf '        ipv6: "%s/64"\n' "$T_SRV6"
+}
+
+# write_config FILE PORT RELAY_MIN RELAY_MAX ALLOW_PEERS(0|1) [SECRET]
+# A sottod config listening on T_SRV4:PORT and [T_SRV6]:PORT, relaying on
+# T_SRV4 and T_SRV6. With ALLOW_PEERS=1, peers on the clients' addresses
+# (turnutils_peer on T_CLI4/T_CLI6) are allowed; without it, they are
+# denied: by the built-in policy (loopback; 198.18.0.0/15 in dpdk mode) or,
+# for the dpdk topology's IPv6 client address (the documentation prefix is
+# deliberately not in the built-in list), by a deny entry.
 write_config() {
 	local file=$1 port=$2 pmin=$3 pmax=$4 allow=$5 secret=${6:-$T_SECRET}
 	{
 		printf '# generated by tests/integration/%s.sh\n' "$T_NAME"
 		printf 'log_level: info\n'
 		printf 'dataplane:\n'
-		printf '  driver: udp\n'
+		printf '  driver: %s\n' "$T_DRIVER"
 		printf '  workers: 1\n'
+		if [ "$T_DRIVER" = dpdk ]; then
+			# Workers sleep when idle: CI has 2 CPUs for sottod and
+			# the clients together.
+			printf '  idle: adaptive\n'
+			printf '  dpdk:\n'
+			dpdk_eal_yaml
+		fi
 		printf 'turn:\n'
 		printf '  listen:\n'
-		printf '    - "%s:%s"\n' "$T_V4" "$port"
-		printf '    - "[%s]:%s"\n' "$T_V6" "$port"
+		printf '    - "%s:%s"\n' "$T_SRV4" "$port"
+		printf '    - "[%s]:%s"\n' "$T_SRV6" "$port"
 		printf '  relay:\n'
 		printf '    addresses:\n'
-		printf '      - "%s"\n' "$T_V4"
-		printf '      - "%s"\n' "$T_V6"
+		printf '      - "%s"\n' "$T_SRV4"
+		printf '      - "%s"\n' "$T_SRV6"
 		printf '    port_min: %s\n' "$pmin"
 		printf '    port_max: %s\n' "$pmax"
 		printf '  realm: "%s"\n' "$T_REALM"
@@ -209,11 +396,20 @@ write_config() {
 		printf '    allocations: 4096\n'
 		printf '    allocations_per_user: 1024\n'
 		printf '    requests_per_source: 100000\n'
-		if [ "$allow" -eq 1 ]; then
+		if [ "$allow" -eq 1 ] && [ "$T_DRIVER" = dpdk ]; then
+			printf '  peers:\n'
+			printf '    allow:\n'
+			printf '      - "198.18.0.0/15"\n'
+			printf '      - "2001:db8::/32"\n'
+		elif [ "$allow" -eq 1 ]; then
 			printf '  peers:\n'
 			printf '    allow:\n'
 			printf '      - "127.0.0.0/8"\n'
 			printf '      - "::1/128"\n'
+		elif [ "$T_DRIVER" = dpdk ]; then
+			printf '  peers:\n'
+			printf '    deny:\n'
+			printf '      - "%s/128"\n' "$T_CLI6"
 		fi
 	} >"$file"
 }
@@ -236,7 +432,9 @@ server_start() {
 	local n=${T_SERVER_N:-0}
 	T_SERVER_N=$((n + 1))
 	T_PORT=$port
-	udp_port_busy "$port" && fail "UDP port $port is already in use"
+	if [ "$T_DRIVER" = udp ] && udp_port_busy "$port"; then
+		fail "UDP port $port is already in use"
+	fi
 	SERVER_LOG="$T_DIR/server$n.log"
 	if [ "$SERVER_KIND" = turnserver ]; then
 		local args=(-n --listening-ip="$T_V4" --listening-ip="$T_V6"
@@ -252,15 +450,22 @@ server_start() {
 	else
 		local cfg="$T_DIR/sotto$n.yaml"
 		write_config "$cfg" "$port" "$pmin" "$pmax" "$allow" "$secret"
-		spawn "$SERVER_LOG" "$SOTTOD" -c "$cfg"
+		if [ "$T_DRIVER" = dpdk ]; then
+			# ip netns exec execs sottod in place: SPAWN_PID is
+			# sottod's own pid, so signals reach it directly.
+			spawn "$SERVER_LOG" ip netns exec "$GW_NS" "$SOTTOD" -c "$cfg"
+		else
+			spawn "$SERVER_LOG" "$SOTTOD" -c "$cfg"
+		fi
 	fi
 	SERVER_PID=$SPAWN_PID
-	wait_stun "$T_V4" "$port"
-	wait_stun "$T_V6" "$port"
+	wait_stun "$T_SRV4" "$port"
+	wait_stun "$T_SRV6" "$port"
 }
 
 # server_start_default: sottod on its embedded config (127.0.0.1:3478, ::1).
 server_start_default() {
+	only_driver udp "the embedded config listens on loopback"
 	T_PORT=3478
 	udp_port_busy 3478 && fail "UDP port 3478 is already in use (a sottod from scripts/run.sh?)"
 	SERVER_LOG="$T_DIR/server-default.log"
@@ -288,14 +493,16 @@ show_server_log() {
 	log "---"
 }
 
-# stun_binding HOST PORT [OUTFILE]: one binding request; true if it got a
-# mapped (reflexive) address from HOST.
+# stun_binding HOST PORT [OUTFILE]: one binding request from the clients'
+# side to HOST; true if it got the client's own address (T_CLI4 or T_CLI6,
+# by HOST's family) back as the mapped (reflexive) address.
 stun_binding() {
 	local host=$1 port=$2 out=${3:-/dev/null}
-	local text
-	text=$(timeout 3 turnutils_stunclient -p "$port" "$host" 2>&1)
+	local text me=$T_CLI4
+	case $host in *:*) me=$T_CLI6 ;; esac
+	text=$(in_cli timeout 3 turnutils_stunclient -p "$port" "$host" 2>&1)
 	printf '%s\n' "$text" >"$out"
-	printf '%s\n' "$text" | grep -q "UDP reflexive addr: $host:[0-9]"
+	printf '%s\n' "$text" | grep -qF "UDP reflexive addr: $me:"
 }
 
 # wait_stun HOST PORT: up to ~20 s for the server to answer.
@@ -350,7 +557,14 @@ server_stop() {
 		show_server_log
 		fail "server exit status $rc after SIG$sig (want 0)"
 	fi
-	if udp_port_busy "$T_PORT"; then
+	if [ "$T_DRIVER" = dpdk ]; then
+		# No kernel socket to look for: the port (and its AF_XDP
+		# socket) is gone if nothing runs in the gateway namespace.
+		local left
+		left=$(ip netns pids "$GW_NS" 2>/dev/null)
+		[ -z "$left" ] ||
+			fail "processes still in $GW_NS after the server exited: $left"
+	elif udp_port_busy "$T_PORT"; then
 		fail "UDP port $T_PORT still open after the server exited"
 	fi
 	log "server stopped on SIG$sig with status 0"
@@ -364,7 +578,7 @@ uclient() {
 	local name=$1
 	shift
 	UC_LOG="$T_DIR/$name.log"
-	timeout "$T_TIMEOUT" turnutils_uclient "$@" >"$UC_LOG" 2>&1
+	in_cli timeout "$T_TIMEOUT" turnutils_uclient "$@" >"$UC_LOG" 2>&1
 	UC_RC=$?
 	return 0
 }
@@ -441,7 +655,7 @@ uclient_expect_nodata() {
 peer_start() {
 	local port=$1 addr=$2
 	udp_port_busy "$port" && fail "UDP port $port (peer) is already in use"
-	spawn "$T_DIR/peer-$port.log" turnutils_peer -p "$port" -L "$addr"
+	spawn "$T_DIR/peer-$port.log" "${CLI_EXEC[@]}" turnutils_peer -p "$port" -L "$addr"
 	local i
 	for ((i = 0; i < 50; i++)); do
 		udp_port_busy "$port" && return 0
@@ -456,7 +670,7 @@ sink_start() {
 	local port=$1 addr=$2 file=$3
 	udp_port_busy "$port" && fail "UDP port $port (sink) is already in use"
 	: >"$file"
-	spawn "$T_DIR/sink-$port.log" /usr/bin/python3 -c '
+	spawn "$T_DIR/sink-$port.log" "${CLI_EXEC[@]}" /usr/bin/python3 -c '
 import socket, sys
 port, addr, path = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
