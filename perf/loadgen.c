@@ -142,7 +142,8 @@ struct lg {
 	unsigned warmup;
 	unsigned setup_rate;      /* new requests/s */
 	unsigned window;          /* requests in flight */
-	unsigned sources;         /* 127.0.0.x source addresses to spread over */
+	unsigned sources;         /* source addresses to spread over */
+	uint32_t source_base;     /* first source (host order); 0 = 127.0.0.2 */
 	int server_pid;           /* for CPU and RSS, 0 = none */
 	bool quiet;
 
@@ -332,12 +333,14 @@ cmp_u64(const void *x, const void *y)
  * Datagrams the kernel dropped on a full receive buffer, summed over the
  * UDP sockets process pid ("self" for us) holds: tells whether loss
  * happened at the server or at the generator. From the "drops" column of
- * /proc/net/udp{,6}, matched by socket inode.
+ * /proc/PID/net/udp{,6}, matched by socket inode.
  */
 static long long
 proc_udp_drops(const char *pid)
 {
-	static const char *const tabs[] = { "/proc/net/udp", "/proc/net/udp6" };
+	/* the process's own network namespace: the server may run in
+	 * another one than ours */
+	static const char *const tabs[] = { "udp", "udp6" };
 	char path[300], link[64], line[512];
 	uint64_t *ino = NULL, v;
 	size_t n = 0, cap = 0;
@@ -378,7 +381,10 @@ proc_udp_drops(const char *pid)
 	}
 	qsort(ino, n, sizeof(*ino), cmp_u64);
 	for (t = 0; t < 2; t++) {
-		FILE *f = fopen(tabs[t], "r");
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%s/net/%s", pid, tabs[t]);
+		f = fopen(path, "r");
 
 		if (!f)
 			continue;
@@ -416,10 +422,16 @@ open_client_socket(struct lg *g, unsigned i, struct lg_alloc *a)
 	if (fd < 0)
 		return -errno;
 	if (g->server.family == AF_INET) {
-		/* spread clients over 127.0.0.2.. so per-source limits see
-		 * many users, as they would in production */
-		uint32_t ip = g->sources > 1 ? 0x7f000002u + i % g->sources :
-					       0x7f000001u;
+		/* spread clients over 127.0.0.2.. (or -B BASE..) so
+		 * per-source limits see many users, as they would in
+		 * production */
+		uint32_t ip;
+
+		if (g->source_base)
+			ip = g->source_base + i % g->sources;
+		else
+			ip = g->sources > 1 ? 0x7f000002u + i % g->sources :
+					      0x7f000001u;
 
 		sotto_addr_v4(&local, htonl(ip), 0);
 	} else {
@@ -994,8 +1006,12 @@ usage(void)
 	fprintf(stderr,
 		"usage: sotto-loadgen -S secret [-s ip] [-p port] [-6] [-n allocs]\n"
 		"         [-r pps] [-l bytes] [-d s] [-w s] [-R setup req/s]\n"
-		"         [-W in-flight] [-b sources] [-P server-pid] [-q]\n"
-		"  -r 0 opens and holds the allocations for -d seconds, no media\n");
+		"         [-W in-flight] [-b sources] [-B first-source]\n"
+		"         [-P server-pid] [-q]\n"
+		"  -r 0 opens and holds the allocations for -d seconds, no media\n"
+		"  -b n spreads the clients over n IPv4 source addresses:\n"
+		"       127.0.0.2.. (n <= 249; n = 1: 127.0.0.1), or with -B ip\n"
+		"       ip .. ip+n-1 (n <= 65536), which must be local addresses\n");
 	exit(2);
 }
 
@@ -1013,6 +1029,7 @@ main(int argc, char **argv)
 	double jit = 0, cpu_s = -1;
 	unsigned ready = 0, failed = 0;
 	int c, err;
+	struct in_addr base4;
 	struct rlimit rl;
 	time_t expiry;
 
@@ -1027,7 +1044,7 @@ main(int argc, char **argv)
 	g->setup_rate = 2000;
 	g->window = 256;
 	g->sources = 249;
-	while ((c = getopt(argc, argv, "s:p:S:n:r:l:d:w:R:W:b:P:6qh")) != -1) {
+	while ((c = getopt(argc, argv, "s:p:S:n:r:l:d:w:R:W:b:B:P:6qh")) != -1) {
 		switch (c) {
 		case 's': ip = optarg; break;
 		case 'p': port = (unsigned)atoi(optarg); break;
@@ -1040,6 +1057,15 @@ main(int argc, char **argv)
 		case 'R': g->setup_rate = (unsigned)atoi(optarg); break;
 		case 'W': g->window = (unsigned)atoi(optarg); break;
 		case 'b': g->sources = (unsigned)atoi(optarg); break;
+		case 'B':
+			if (inet_pton(AF_INET, optarg, &base4) != 1 ||
+			    base4.s_addr == 0) {
+				fprintf(stderr, "loadgen: bad source address %s\n",
+					optarg);
+				return 2;
+			}
+			g->source_base = ntohl(base4.s_addr);
+			break;
 		case 'P': g->server_pid = atoi(optarg); break;
 		case '6': v6 = true; break;
 		case 'q': g->quiet = true; break;
@@ -1050,8 +1076,16 @@ main(int argc, char **argv)
 	    g->n > LG_MAX_ALLOCS || g->len < LG_HDR_LEN ||
 	    g->len > LG_MAX_PAYLOAD || g->rate > 10000 || g->setup_rate == 0 ||
 	    g->window == 0 || g->duration == 0 || g->duration > 3600 ||
-	    g->sources == 0 || g->sources > 249)
+	    g->sources == 0 ||
+	    (!g->source_base && g->sources > 249) ||
+	    (g->source_base &&
+	     (g->sources > 65536 ||
+	      (uint64_t)g->source_base + g->sources - 1 > UINT32_MAX)))
 		usage();
+	if (g->source_base && v6) {
+		fprintf(stderr, "loadgen: -B is for IPv4 only\n");
+		return 2;
+	}
 	g->n &= ~1u; /* pairs */
 	if (!ip)
 		ip = v6 ? "::1" : "127.0.0.1";
