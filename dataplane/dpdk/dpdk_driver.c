@@ -250,6 +250,7 @@ dpdk_counters(struct dp_ctx *dp,
 	      void (*emit)(const char *name, uint64_t v, void *arg), void *arg)
 {
 	struct dpdk_drv *d = dpdk_drv_of(dp);
+	struct rte_eth_stats st;
 
 	for (unsigned c = 0; c < L2_N_DROPS; c++) {
 		uint64_t sum = 0;
@@ -258,6 +259,20 @@ dpdk_counters(struct dp_ctx *dp,
 					       __ATOMIC_RELAXED);
 		emit(l2_drop_names[c], sum, arg);
 	}
+	/* what the ports lost before a burst saw it, or after */
+	uint64_t imissed = 0, ierrors = 0, oerrors = 0, nombuf = 0;
+	for (unsigned i = 0; i < d->n_ports; i++) {
+		if (rte_eth_stats_get(d->ports[i].l2.port_id, &st) != 0)
+			continue;
+		imissed += st.imissed;
+		ierrors += st.ierrors;
+		oerrors += st.oerrors;
+		nombuf += st.rx_nombuf;
+	}
+	emit("port_rx_missed", imissed, arg);
+	emit("port_rx_errors", ierrors, arg);
+	emit("port_rx_no_mbuf", nombuf, arg);
+	emit("port_tx_errors", oerrors, arg);
 }
 
 const struct dp_port_ops dp_dpdk_ops = {

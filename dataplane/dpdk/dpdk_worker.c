@@ -27,24 +27,40 @@ txq_add(struct dp_worker *w, struct dpdk_worker *dw, unsigned port,
 	dw->txq[port][dw->n_txq[port]++] = m;
 }
 
-static void
+/*
+ * Sends each port's queue. What the port does not take now (its TX ring is
+ * full: AF_XDP frees slots only as the kernel completes them) stays queued
+ * for the next loop; txq_add drops once the queue itself is full. Returns
+ * whether anything is still waiting. Sent mbufs belong to the PMD, so
+ * their bytes are counted before the burst.
+ */
+static bool
 txq_flush(struct dp_worker *w, struct dpdk_drv *d, struct dpdk_worker *dw)
 {
+	bool waiting = false;
+
 	for (unsigned p = 0; p < d->n_ports; p++) {
 		uint16_t n = dw->n_txq[p], sent;
+		uint64_t bytes = 0;
+
 		if (n == 0)
 			continue;
+		for (uint16_t i = 0; i < n; i++)
+			bytes += rte_pktmbuf_pkt_len(dw->txq[p][i]);
 		sent = rte_eth_tx_burst(d->ports[p].l2.port_id, w->id,
 					dw->txq[p], n);
-		for (uint16_t i = 0; i < sent; i++)
-			w->ctr[DP_TX_BYTES] += rte_pktmbuf_pkt_len(dw->txq[p][i]);
+		for (uint16_t i = sent; i < n; i++)
+			bytes -= rte_pktmbuf_pkt_len(dw->txq[p][i]);
 		w->ctr[DP_TX_PACKETS] += sent;
+		w->ctr[DP_TX_BYTES] += bytes;
+		dw->n_txq[p] = (uint16_t)(n - sent);
 		if (unlikely(sent < n)) {
-			w->ctr[DP_DROP_TX_FAILED] += n - sent;
-			rte_pktmbuf_free_bulk(dw->txq[p] + sent, n - sent);
+			memmove(dw->txq[p], dw->txq[p] + sent,
+				(size_t)(n - sent) * sizeof(dw->txq[p][0]));
+			waiting = true;
 		}
-		dw->n_txq[p] = 0;
 	}
+	return waiting;
 }
 
 static void
@@ -266,7 +282,8 @@ dpdk_worker_run(struct dp_worker *w)
 		}
 		if (dw->n_pend)
 			retry_pending(w, d, dw, now);
-		txq_flush(w, d, dw);
+		if (txq_flush(w, d, dw))
+			busy = true;
 		dp_worker_quiescent(w);
 
 		if (busy) {
