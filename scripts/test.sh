@@ -16,9 +16,9 @@
 # Sanitizer settings for build-asan/: leak detection is ON
 # (detect_leaks=1). sottod calls rte_eal_cleanup() on shutdown, so what the
 # EAL allocates is released; any DPDK-internal allocation that is not is
-# listed in tests/integration/lsan.supp (empty today: sottod under ASan
-# exits 0 after SIGTERM with no leak report; suppressed by library, not
-# disabled wholesale), so leaks in sotto's own code still fail the run —
+# listed in tests/integration/lsan.supp (today only libxdp's, from the
+# AF_XDP driver; suppressed by library, not disabled wholesale), so leaks in
+# sotto's own code still fail the run —
 # both in the unit tests and in sottod's exit status checked by the
 # integration tests after SIGTERM. UBSan halts on the first error.
 #
