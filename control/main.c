@@ -146,6 +146,8 @@ log_counters(struct dp_ctx *dp, struct turn_server *ts)
 		if (c[i])
 			log_info("main", "dropped %" PRIu64 " packets: %s", c[i],
 				 dp_counter_names[i]);
+	for (unsigned i = DP_N_DROPS; i < DP_N_COUNTERS; i++)
+		log_debug("main", "%s %" PRIu64, dp_counter_names[i], c[i]);
 	if (dp->ops->counters)
 		dp->ops->counters(dp, log_driver_counter, NULL);
 }

@@ -1150,11 +1150,20 @@ neigh_key(const struct sotto_addr *ip, uint64_t key[2])
 static inline uint32_t
 neigh_hash(const uint64_t key[2])
 {
-	uint64_t h = key[0] * 0x9e3779b97f4a7c15ull;
+	/* Both words through a full 64-bit finaliser (MurmurHash3's fmix64):
+	 * an IPv4 key differs only in its last bytes, which a plain multiply
+	 * never carries down to the low bits the table index uses. */
+	uint64_t h = key[1];
 
-	h ^= (key[1] + (h >> 29)) * 0xbf58476d1ce4e5b9ull;
-	h ^= h >> 31;
-	return (uint32_t)(h ^ (h >> 32));
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	h ^= key[0];
+	h *= 0xc4ceb9fe1a85ec53ull;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return (uint32_t)h;
 }
 
 static inline bool
