@@ -283,6 +283,33 @@ peers_publish(struct turn_server *ts, struct turn_alloc *ta,
 	return dp_peers_publish(&ts->dp->tables, &ta->dpa, ps);
 }
 
+/*
+ * All-or-nothing update: publish the working copies (the server's scratch
+ * arrays, or the allocation's own where unchanged), then make them the
+ * allocation's and give its old arrays back as scratch. -ENOMEM leaves the
+ * allocation as it was.
+ */
+static int
+peers_commit(struct turn_server *ts, struct turn_alloc *ta,
+	     struct turn_perm *np, uint16_t n_perms, struct turn_chan *nc,
+	     uint16_t n_chans)
+{
+	if (peers_publish(ts, ta, np, n_perms, nc, n_chans) < 0)
+		return -ENOMEM;
+	if (np != ta->perms) {
+		ts->scratch_perms = ta->perms;
+		ta->perms = np;
+	}
+	ta->n_perms = n_perms;
+	if (nc != ta->chans) {
+		ts->scratch_chans = ta->chans;
+		ta->chans = nc;
+	}
+	ta->n_chans = n_chans;
+	ta->dirty = false;
+	return 0;
+}
+
 static int
 perm_find(const struct turn_perm *p, uint16_t n, const struct sotto_addr *ip)
 {
@@ -821,12 +848,8 @@ do_create_permission(struct turn_req *rq)
 		}
 		np[k].expires = rq->now + TURN_PERM_LIFETIME_MS;
 	}
-	if (peers_publish(ts, ta, np, cnt, ta->chans, ta->n_chans) < 0)
+	if (peers_commit(ts, ta, np, cnt, ta->chans, ta->n_chans) < 0)
 		return resp_error(rq, 508);
-	ts->scratch_perms = ta->perms;
-	ta->perms = np;
-	ta->n_perms = cnt;
-	ta->dirty = false;
 
 	resp_begin(rq, STUN_SUCCESS);
 	add_software(rq);
@@ -900,15 +923,8 @@ do_channel_bind(struct turn_req *rq)
 	}
 	np[k].expires = rq->now + TURN_PERM_LIFETIME_MS;
 
-	if (peers_publish(ts, ta, np, pcnt, nc, ccnt) < 0)
+	if (peers_commit(ts, ta, np, pcnt, nc, ccnt) < 0)
 		return resp_error(rq, 508);
-	ts->scratch_perms = ta->perms;
-	ta->perms = np;
-	ta->n_perms = pcnt;
-	ts->scratch_chans = ta->chans;
-	ta->chans = nc;
-	ta->n_chans = ccnt;
-	ta->dirty = false;
 
 	resp_begin(rq, STUN_SUCCESS);
 	add_software(rq);
