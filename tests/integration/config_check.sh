@@ -3,7 +3,8 @@
 # Config validation: `sottod --check-config` accepts the shipped and the
 # embedded config and the ones these tests generate; on a bad file it exits
 # non-zero and names every error as "file:line:col:"; the daemon refuses to
-# start on a bad or missing config and binds nothing.
+# start on a bad or missing config and binds nothing; a second daemon on a
+# port in use refuses to start.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 lib_init "$@"
@@ -82,5 +83,24 @@ fi
 grep -Eq "bad-run.yaml:5:[0-9]+:" "$T_DIR/bad-run.txt" ||
 	{ cat "$T_DIR/bad-run.txt" >&2; check_fail "sottod did not say where the bad config is wrong"; }
 udp_port_busy "$port" && check_fail "port $port bound after a refused start"
+
+# A second sottod on a port the first one holds must fail to start, not
+# share it: the listeners use SO_REUSEPORT among workers (docs/security.md
+# T12). The first one keeps answering.
+server_start "$port" 52600 52799 0
+twin="$T_DIR/twin.yaml"
+write_config "$twin" "$port" 52800 52999 0
+timeout 20 "$SOTTOD" -c "$twin" >"$T_DIR/twin.txt" 2>&1
+rc=$?
+if [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ]; then
+	cat "$T_DIR/twin.txt" >&2
+	check_fail "a second sottod started on port $port (exit $rc)"
+else
+	log "ok: a second sottod on port $port refused to start (exit $rc)"
+fi
+grep -q "cannot listen" "$T_DIR/twin.txt" ||
+	{ cat "$T_DIR/twin.txt" >&2; check_fail "the second sottod did not say why it stopped"; }
+stun_binding "$T_SRV4" "$port" || check_fail "the first sottod stopped answering on $port"
+server_stop
 
 lib_done
