@@ -101,6 +101,6 @@ fi
 grep -q "cannot listen" "$T_DIR/twin.txt" ||
 	{ cat "$T_DIR/twin.txt" >&2; check_fail "the second sottod did not say why it stopped"; }
 stun_binding "$T_SRV4" "$port" || check_fail "the first sottod stopped answering on $port"
-server_stop
+server_stop TERM
 
 lib_done
