@@ -14,19 +14,21 @@
  * victim's entry.
  */
 #define RL_WAYS 4
-#define RL_MILLI 1000u /* tokens are kept in thousandths of a request */
+/* tokens are kept in 1/60000 of a request, so both n per second and n per
+ * minute refill a whole number of units each millisecond */
+#define RL_UNIT 60000u
 #define RL_MAX_SLOTS (1u << 24)
 
 struct rl_entry {
 	uint8_t family; /* 0 = free */
 	uint8_t ip[16];
-	uint64_t tokens; /* milli-requests */
+	uint64_t tokens; /* RL_UNITs */
 	uint64_t last_ms;
 };
 
 struct rate_limit {
-	uint32_t per_sec;
-	uint64_t burst; /* milli-requests */
+	uint64_t rate;  /* RL_UNITs per ms; 0 = unlimited */
+	uint64_t burst; /* RL_UNITs */
 	uint32_t bucket_mask;
 	uint64_t k0, k1;
 	struct rl_entry *e;
@@ -90,11 +92,18 @@ siphash24(uint64_t k0, uint64_t k1, const uint8_t *m, size_t len)
 struct rate_limit *
 rate_limit_new(uint32_t per_sec, uint32_t burst, uint32_t slots)
 {
+	return rate_limit_new_period(per_sec, 1000, burst, slots);
+}
+
+struct rate_limit *
+rate_limit_new_period(uint32_t count, uint32_t period_ms, uint32_t burst,
+		      uint32_t slots)
+{
 	struct rate_limit *rl;
 	uint8_t key[16];
 	uint32_t n = RL_WAYS;
 
-	if (slots > RL_MAX_SLOTS) {
+	if (slots > RL_MAX_SLOTS || period_ms == 0 || RL_UNIT % period_ms) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -117,9 +126,9 @@ rate_limit_new(uint32_t per_sec, uint32_t burst, uint32_t slots)
 	}
 	rl->k0 = le64(key);
 	rl->k1 = le64(key + 8);
-	rl->per_sec = per_sec;
-	/* burst 0 would deny everything forever: take one second's worth */
-	rl->burst = (uint64_t)(burst ? burst : per_sec) * RL_MILLI;
+	rl->rate = (uint64_t)count * (RL_UNIT / period_ms);
+	/* burst 0 would deny everything forever: take one period's worth */
+	rl->burst = (uint64_t)(burst ? burst : count) * RL_UNIT;
 	rl->bucket_mask = n / RL_WAYS - 1;
 	return rl;
 }
@@ -153,7 +162,7 @@ rate_limit_allow(struct rate_limit *rl, const struct sotto_addr *src,
 	uint8_t k[17];
 	struct rl_entry *b, *e = NULL, *victim;
 
-	if (rl->per_sec == 0)
+	if (rl->rate == 0)
 		return true;
 
 	rl_key(src, &k[0], k + 1);
@@ -180,12 +189,12 @@ rate_limit_allow(struct rate_limit *rl, const struct sotto_addr *src,
 		e->last_ms = now_ms;
 	} else if (now_ms > e->last_ms) {
 		uint64_t elapsed = now_ms - e->last_ms;
-		/* refill per_sec requests/s = per_sec milli-requests/ms;
-		 * a long idle fills the bucket without multiplying (overflow) */
-		if (elapsed >= rl->burst / rl->per_sec + 1)
+		/* a long idle fills the bucket without multiplying
+		 * (overflow) */
+		if (elapsed >= rl->burst / rl->rate + 1)
 			e->tokens = rl->burst;
 		else {
-			e->tokens += elapsed * rl->per_sec;
+			e->tokens += elapsed * rl->rate;
 			if (e->tokens > rl->burst)
 				e->tokens = rl->burst;
 		}
@@ -193,8 +202,8 @@ rate_limit_allow(struct rate_limit *rl, const struct sotto_addr *src,
 	}
 	/* a clock that goes back refills nothing and keeps last_ms */
 
-	if (e->tokens < RL_MILLI)
+	if (e->tokens < RL_UNIT)
 		return false;
-	e->tokens -= RL_MILLI;
+	e->tokens -= RL_UNIT;
 	return true;
 }
