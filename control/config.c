@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -59,6 +60,9 @@ struct ctx {
 	/* The ports[] item being parsed, and where its keys were. */
 	struct sotto_port_config *port;
 	struct seen p_device, p_ip4, p_ip6, p_gw4, p_gw6;
+
+	struct seen http, tls_cert, tls_key;
+	yaml_mark_t http_listen_mark[CONFIG_MAX_ADDRS];
 };
 
 static void __attribute__((format(printf, 5, 6)))
@@ -1033,6 +1037,364 @@ prefix_match(const uint8_t *a, const uint8_t *b, unsigned prefix)
 	return ((a[full] ^ b[full]) & (uint8_t)(0xff00 >> rest)) == 0;
 }
 
+
+/* ---- http, signaling, metrics, control, run_as ------------------------- */
+
+#define DEFAULT_HTTP_PORT 8080
+#define DEFAULT_METRICS_PORT 9641
+
+static void
+key_bool(struct ctx *c, const char *path, yaml_node_t *n, bool *dst)
+{
+	static const char *const names[] = { "false", "true" };
+	int i = get_enum(c, path, n, names, 2);
+
+	if (i >= 0)
+		*dst = i == 1;
+}
+
+#define BOOL_FN(fname, field)                                                 \
+	static void fname(struct ctx *c, const char *path, yaml_node_t *n)    \
+	{                                                                     \
+		key_bool(c, path, n, &c->cfg->field);                         \
+	}
+BOOL_FN(key_allow_no_origin, signaling.allow_no_origin)
+BOOL_FN(key_anonymous_rooms, signaling.anonymous_rooms)
+BOOL_FN(key_web_client, signaling.web_client)
+BOOL_FN(key_allow_dtmf, signaling.allow_dtmf)
+BOOL_FN(key_allow_video, signaling.allow_video)
+BOOL_FN(key_allow_data_channels, signaling.allow_data_channels)
+
+/*
+ * A list of strings into fixed rows of a 2-D array; accept(s) says whether
+ * one item is well formed. The whole list replaces the default, or nothing
+ * changes when an item is bad.
+ */
+static void
+string_list(struct ctx *c, const char *path, yaml_node_t *n, const char *what,
+	    unsigned max, char *rows, size_t row_len, unsigned *count,
+	    bool (*accept)(const char *s), bool secret)
+{
+	unsigned i = 0;
+	int bad = 0;
+
+	if (!list_check(c, path, n, what, 0, max))
+		return;
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++, i++) {
+		yaml_node_t *s = yaml_document_get_node(c->doc, *it);
+
+		if (!is_scalar(s) || scalar_has_nul(s) ||
+		    !scalar_is_printable(s) || s->data.scalar.length == 0 ||
+		    s->data.scalar.length >= row_len ||
+		    (accept != NULL && !accept(scalar(s)))) {
+			if (secret)
+				err_node(c, s, "expected %s of 16 to %zu characters in %s",
+					 what, row_len - 1, path);
+			else
+				err_node(c, s, "expected %s (at most %zu characters) in %s, got \"%s\"",
+					 what, row_len - 1, path, scalar(s));
+			bad++;
+		}
+	}
+	if (bad)
+		return;
+	i = 0;
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++, i++) {
+		yaml_node_t *s = yaml_document_get_node(c->doc, *it);
+
+		memcpy(rows + i * row_len, scalar(s), s->data.scalar.length + 1);
+	}
+	*count = i;
+}
+
+/* An Origin as browsers send it: scheme://host[:port], nothing after. */
+static bool
+origin_ok(const char *s)
+{
+	const char *h;
+
+	if (strncmp(s, "https://", 8) == 0)
+		h = s + 8;
+	else if (strncmp(s, "http://", 7) == 0)
+		h = s + 7;
+	else
+		return false;
+	return *h != '\0' && strpbrk(h, "/?#@ ") == NULL;
+}
+
+static bool
+turn_url_ok(const char *s)
+{
+	return (strncmp(s, "turn:", 5) == 0 || strncmp(s, "turns:", 6) == 0) &&
+	       strpbrk(s, " \"\\") == NULL;
+}
+
+static bool
+api_key_ok(const char *s)
+{
+	return strlen(s) >= SECRET_MIN;
+}
+
+static void
+key_origins(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	struct sotto_config *cfg = c->cfg;
+
+	string_list(c, path, n, "an origin \"http[s]://host[:port]\"",
+		    CONFIG_MAX_LIST, &cfg->signaling.origins[0][0],
+		    sizeof(cfg->signaling.origins[0]),
+		    &cfg->signaling.n_origins, origin_ok, false);
+}
+
+static void
+key_turn_urls(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	struct sotto_config *cfg = c->cfg;
+
+	string_list(c, path, n, "a turn: or turns: URL", CONFIG_MAX_ADDRS,
+		    &cfg->signaling.turn_urls[0][0],
+		    sizeof(cfg->signaling.turn_urls[0]),
+		    &cfg->signaling.n_turn_urls, turn_url_ok, false);
+}
+
+static void
+key_api_keys(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	struct sotto_config *cfg = c->cfg;
+
+	string_list(c, path, n, "an API key", CONFIG_MAX_LIST,
+		    &cfg->signaling.api_keys[0][0],
+		    sizeof(cfg->signaling.api_keys[0]),
+		    &cfg->signaling.n_api_keys, api_key_ok, true);
+}
+
+static bool
+kid_ok(const char *s, size_t len)
+{
+	if (len == 0 || len > 32)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '.' ||
+		      s[i] == '_' || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* signaling.token_keys: a list of {id, secret} mappings. */
+static void
+key_token_keys(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	struct sotto_config *cfg = c->cfg;
+	struct config_token_key keys[CONFIG_MAX_TOKEN_KEYS];
+	unsigned count = 0;
+	int bad = 0;
+
+	if (!list_check(c, path, n, "{id, secret} keys", 1,
+			CONFIG_MAX_TOKEN_KEYS))
+		return;
+	memset(keys, 0, sizeof(keys));
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		yaml_node_t *m = yaml_document_get_node(c->doc, *it);
+		struct config_token_key *k = &keys[count];
+		bool has_id = false, has_secret = false;
+
+		if (m->type != YAML_MAPPING_NODE) {
+			err_node(c, m, "expected a mapping {id, secret} in %s", path);
+			bad++;
+			continue;
+		}
+		for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
+		     p < m->data.mapping.pairs.top; p++) {
+			yaml_node_t *kn = yaml_document_get_node(c->doc, p->key);
+			yaml_node_t *vn = yaml_document_get_node(c->doc, p->value);
+
+			if (is_scalar(kn) && strcmp(scalar(kn), "id") == 0 &&
+			    !has_id) {
+				has_id = true;
+				if (!is_scalar(vn) || scalar_has_nul(vn) ||
+				    !kid_ok(scalar(vn), vn->data.scalar.length)) {
+					err_node(c, vn, "expected a key id of 1 to 32 characters [A-Za-z0-9._-] in %s", path);
+					bad++;
+					continue;
+				}
+				memcpy(k->id, scalar(vn), vn->data.scalar.length + 1);
+			} else if (is_scalar(kn) &&
+				   strcmp(scalar(kn), "secret") == 0 &&
+				   !has_secret) {
+				has_secret = true;
+				if (!is_scalar(vn) || scalar_has_nul(vn) ||
+				    vn->data.scalar.length < SECRET_MIN ||
+				    vn->data.scalar.length > CONFIG_KEY_MAX) {
+					err_node(c, vn, "expected a secret of %d to %d characters in %s",
+						 SECRET_MIN, CONFIG_KEY_MAX, path);
+					bad++;
+					continue;
+				}
+				memcpy(k->secret, scalar(vn), vn->data.scalar.length + 1);
+			} else {
+				/* never echo: it may be a misplaced secret */
+				err_node(c, kn, "unexpected or duplicate key in %s (expected id and secret)", path);
+				bad++;
+			}
+		}
+		if (!has_id || !has_secret) {
+			err_node(c, m, "each entry of %s needs both id and secret", path);
+			bad++;
+			continue;
+		}
+		for (unsigned i = 0; i < count; i++)
+			if (strcmp(keys[i].id, k->id) == 0) {
+				err_node(c, m, "duplicate key id \"%s\" in %s", k->id, path);
+				bad++;
+			}
+		count++;
+	}
+	if (bad == 0) {
+		memcpy(cfg->signaling.token_keys, keys, sizeof(keys));
+		cfg->signaling.n_token_keys = count;
+	}
+	explicit_bzero(keys, sizeof(keys));
+}
+
+static void
+key_http_listen(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	struct sotto_addr v[CONFIG_MAX_ADDRS];
+	unsigned count = 0;
+	int bad = 0;
+
+	if (!list_check(c, path, n, "ip:port addresses", 0, CONFIG_MAX_ADDRS))
+		return;
+	for (yaml_node_item_t *it = n->data.sequence.items.start;
+	     it < n->data.sequence.items.top; it++) {
+		yaml_node_t *s = yaml_document_get_node(c->doc, *it);
+		struct sotto_addr a;
+
+		if (!is_scalar(s) || scalar_has_nul(s) ||
+		    sotto_addr_parse(&a, scalar(s), DEFAULT_HTTP_PORT) < 0 ||
+		    a.port == 0) {
+			err_node(c, s, "expected an address \"ip:port\" or \"[ipv6]:port\" in %s", path);
+			bad++;
+			continue;
+		}
+		if (addr_in(v, count, &a)) {
+			err_node(c, s, "duplicate address in %s", path);
+			bad++;
+			continue;
+		}
+		c->http_listen_mark[count] = s->start_mark;
+		v[count++] = a;
+	}
+	if (bad)
+		return;
+	memcpy(c->cfg->http.listen, v, count * sizeof(v[0]));
+	c->cfg->http.n_listen = count;
+}
+
+static void
+key_path(struct ctx *c, const char *path, yaml_node_t *n, char *dst,
+	 size_t len)
+{
+	if (get_string(c, path, n, 1, len - 1, dst, len) < 0)
+		return;
+	if (dst[0] != '/') {
+		err_node(c, n, "expected an absolute path for %s", path);
+		dst[0] = '\0';
+	}
+}
+
+static void
+key_tls_cert(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	key_path(c, path, n, c->cfg->http.tls_cert, sizeof(c->cfg->http.tls_cert));
+}
+
+static void
+key_tls_key(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	key_path(c, path, n, c->cfg->http.tls_key, sizeof(c->cfg->http.tls_key));
+}
+
+static void
+key_ctl_socket(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	/* "" turns the control socket off */
+	if (is_scalar(n) && n->data.scalar.length == 0) {
+		c->cfg->control.socket[0] = '\0';
+		return;
+	}
+	key_path(c, path, n, c->cfg->control.socket,
+		 sizeof(c->cfg->control.socket));
+}
+
+static void
+key_metrics_listen(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	struct sotto_addr a;
+
+	if (is_scalar(n) && n->data.scalar.length == 0) {
+		memset(&c->cfg->metrics.listen, 0, sizeof(a));
+		return;
+	}
+	if (!is_scalar(n) || scalar_has_nul(n) ||
+	    sotto_addr_parse(&a, scalar(n), DEFAULT_METRICS_PORT) < 0 ||
+	    a.port == 0) {
+		err_node(c, n, "expected an address \"ip:port\" or \"\" (off) for %s", path);
+		return;
+	}
+	c->cfg->metrics.listen = a;
+}
+
+static bool
+name_ok(const char *s)
+{
+	/* POSIX portable user/group names */
+	if (*s == '\0' || *s == '-')
+		return false;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || *s == '.' || *s == '_' ||
+		      *s == '-'))
+			return false;
+	return true;
+}
+
+static void
+key_user_name(struct ctx *c, const char *path, yaml_node_t *n, char *dst,
+	      size_t len)
+{
+	if (get_string(c, path, n, 1, len - 1, dst, len) < 0)
+		return;
+	if (!name_ok(dst)) {
+		err_node(c, n, "expected a user or group name for %s", path);
+		dst[0] = '\0';
+	}
+}
+
+static void
+key_run_as_user(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	key_user_name(c, path, n, c->cfg->run_as.user, sizeof(c->cfg->run_as.user));
+}
+
+static void
+key_run_as_group(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	key_user_name(c, path, n, c->cfg->run_as.group, sizeof(c->cfg->run_as.group));
+}
+
+static bool
+addr_is_loopback(const struct sotto_addr *a)
+{
+	static const uint8_t v6_lo[16] = { [15] = 1 };
+
+	if (a->family == AF_INET)
+		return a->ip[0] == 127;
+	return memcmp(a->ip, v6_lo, 16) == 0;
+}
+
 /* ---- the schema ------------------------------------------------------- */
 
 enum key_kind { K_MAP, K_UINT, K_FN };
@@ -1355,10 +1717,68 @@ parse_root(struct ctx *c, yaml_node_t *root)
 		MAP_KEY("peers", peers),
 		{ 0 },
 	};
+	const struct key_spec tls[] = {
+		FN_KEY("certificate", key_tls_cert, .seen = &c->tls_cert),
+		FN_KEY("private_key", key_tls_key, .seen = &c->tls_key),
+		{ 0 },
+	};
+	const struct key_spec http[] = {
+		FN_KEY("listen", key_http_listen),
+		MAP_KEY("tls", tls),
+		UINT_KEY("max_connections", 16, 1000000,
+			 cfg->http.max_connections),
+		{ 0 },
+	};
+	const struct key_spec signaling[] = {
+		FN_KEY("origins", key_origins),
+		FN_KEY("allow_no_origin", key_allow_no_origin),
+		FN_KEY("anonymous_rooms", key_anonymous_rooms),
+		FN_KEY("api_keys", key_api_keys),
+		FN_KEY("token_keys", key_token_keys),
+		FN_KEY("turn_urls", key_turn_urls),
+		FN_KEY("web_client", key_web_client),
+		FN_KEY("allow_dtmf", key_allow_dtmf),
+		FN_KEY("allow_video", key_allow_video),
+		FN_KEY("allow_data_channels", key_allow_data_channels),
+		UINT_KEY("token_ttl", 60, 604800, cfg->signaling.token_ttl),
+		UINT_KEY("credential_ttl", 60, 604800,
+			 cfg->signaling.credential_ttl),
+		UINT_KEY("room_ttl", 60, 604800, cfg->signaling.room_ttl),
+		UINT_KEY("max_participants", 2, 64,
+			 cfg->signaling.max_participants),
+		UINT_KEY("max_rooms", 1, 10000000, cfg->signaling.max_rooms),
+		UINT_KEY("rooms_per_ip_per_minute", 0, 1000000,
+			 cfg->signaling.rooms_per_ip_per_minute),
+		UINT_KEY("joins_per_ip_per_minute", 0, 1000000,
+			 cfg->signaling.joins_per_ip_per_minute),
+		UINT_KEY("joins_per_second", 0, 1000000,
+			 cfg->signaling.joins_per_second),
+		UINT_KEY("max_sdp_bytes", 1024, 65536,
+			 cfg->signaling.max_sdp_bytes),
+		{ 0 },
+	};
+	const struct key_spec metrics[] = {
+		FN_KEY("listen", key_metrics_listen),
+		{ 0 },
+	};
+	const struct key_spec control[] = {
+		FN_KEY("socket", key_ctl_socket),
+		{ 0 },
+	};
+	const struct key_spec run_as[] = {
+		FN_KEY("user", key_run_as_user),
+		FN_KEY("group", key_run_as_group),
+		{ 0 },
+	};
 	const struct key_spec top[] = {
 		FN_KEY("log_level", key_log_level),
 		MAP_KEY("dataplane", dataplane, .seen = &c->dataplane),
 		MAP_KEY("turn", turn, .seen = &c->turn),
+		MAP_KEY("http", http, .seen = &c->http),
+		MAP_KEY("signaling", signaling, .secret = true),
+		MAP_KEY("metrics", metrics),
+		MAP_KEY("control", control),
+		MAP_KEY("run_as", run_as),
 		{ 0 },
 	};
 
@@ -1438,6 +1858,22 @@ check_cross(struct ctx *c)
 
 	if (cfg->dataplane.driver == DP_DRIVER_DPDK)
 		check_dpdk(c);
+
+	/* Plain HTTP carries room tokens and TURN credentials: loopback
+	 * only (a reverse proxy or a local test), TLS everywhere else. */
+	if ((cfg->http.tls_cert[0] != '\0') != (cfg->http.tls_key[0] != '\0'))
+		err_at(c, c->tls_cert.set ? c->tls_cert.mark : c->tls_key.mark,
+		       "http.tls needs both certificate and private_key");
+	else if (cfg->http.tls_cert[0] == '\0')
+		for (unsigned i = 0; i < cfg->http.n_listen; i++) {
+			char buf[SOTTO_ADDRSTRLEN];
+
+			if (addr_is_loopback(&cfg->http.listen[i]))
+				continue;
+			err_at(c, c->http_listen_mark[i],
+			       "http.listen %s is not a loopback address: plain HTTP is allowed on loopback only, configure http.tls",
+			       sotto_addr_str(&cfg->http.listen[i], buf, sizeof(buf)));
+		}
 
 	if (cfg->turn.port_min > cfg->turn.port_max) {
 		yaml_mark_t m = c->port_min.set ? c->port_min.mark :
@@ -1614,6 +2050,22 @@ config_defaults(struct sotto_config *cfg)
 	cfg->turn.bandwidth = 0;
 	cfg->turn.requests_per_source = 50;
 	/* No allow entries: peers are limited by the built-in deny policy. */
+
+	cfg->http.max_connections = 20000;
+	cfg->signaling.token_ttl = 86400;
+	cfg->signaling.credential_ttl = 86400;
+	cfg->signaling.room_ttl = 86400;
+	cfg->signaling.max_participants = 8;
+	cfg->signaling.max_rooms = 100000;
+	cfg->signaling.rooms_per_ip_per_minute = 10;
+	cfg->signaling.joins_per_ip_per_minute = 30;
+	cfg->signaling.joins_per_second = 200;
+	cfg->signaling.max_sdp_bytes = 16384;
+	cfg->signaling.web_client = true;
+	cfg->signaling.allow_dtmf = true;
+	sotto_addr_v4(&cfg->metrics.listen, htonl(INADDR_LOOPBACK),
+		      DEFAULT_METRICS_PORT);
+	strcpy(cfg->control.socket, "/run/sotto/sottod.sock");
 }
 
 int
@@ -1682,4 +2134,7 @@ config_free(struct sotto_config *cfg)
 	free(cfg->turn.deny);
 	cfg->turn.deny = NULL;
 	cfg->turn.n_deny = 0;
+	explicit_bzero(cfg->signaling.api_keys, sizeof(cfg->signaling.api_keys));
+	explicit_bzero(cfg->signaling.token_keys,
+		       sizeof(cfg->signaling.token_keys));
 }

@@ -21,6 +21,10 @@ enum dp_idle { DP_IDLE_ADAPTIVE, DP_IDLE_POLL };
 
 #define CONFIG_MAX_PORTS 4
 #define CONFIG_MAX_EAL_ARGS 32
+#define CONFIG_MAX_LIST 16
+#define CONFIG_URL_MAX 256
+#define CONFIG_KEY_MAX 128
+#define CONFIG_MAX_TOKEN_KEYS 4
 
 /* dataplane.dpdk.ports[]: one DPDK port and its addresses. */
 struct sotto_port_config {
@@ -95,6 +99,60 @@ struct sotto_config {
 		struct sotto_cidr *deny;      /* turn.peers.deny */
 		unsigned n_deny;
 	} turn;
+
+	/* http: the API, WebSocket signaling and the web client. No listen
+	 * address = no HTTP at all (a TURN-only relay). */
+	struct {
+		struct sotto_addr listen[CONFIG_MAX_ADDRS]; /* http.listen */
+		unsigned n_listen;
+		char tls_cert[256];          /* http.tls.certificate (PEM chain) */
+		char tls_key[256];           /* http.tls.private_key (PEM) */
+		uint32_t max_connections;    /* http.max_connections */
+	} http;
+
+	struct {
+		char origins[CONFIG_MAX_LIST][CONFIG_URL_MAX]; /* signaling.origins */
+		unsigned n_origins;
+		bool allow_no_origin;        /* signaling.allow_no_origin */
+		bool anonymous_rooms;        /* signaling.anonymous_rooms */
+		bool web_client;             /* signaling.web_client */
+		bool allow_dtmf, allow_video, allow_data_channels;
+		/* signaling.api_keys: bearer keys allowed to create rooms */
+		char api_keys[CONFIG_MAX_LIST][CONFIG_KEY_MAX + 1];
+		unsigned n_api_keys;
+		/* signaling.token_keys: [{id, secret}], the first signs. None
+		 * given: a random key per start (rooms do not outlive the
+		 * process either). */
+		struct config_token_key {
+			char id[33];
+			char secret[CONFIG_KEY_MAX + 1];
+		} token_keys[CONFIG_MAX_TOKEN_KEYS];
+		unsigned n_token_keys;
+		char turn_urls[CONFIG_MAX_ADDRS][CONFIG_URL_MAX]; /* signaling.turn_urls */
+		unsigned n_turn_urls;
+		uint32_t token_ttl;          /* s */
+		uint32_t credential_ttl;     /* s */
+		uint32_t room_ttl;           /* s */
+		uint32_t max_participants;   /* largest room a creator may ask for */
+		uint32_t max_rooms;
+		uint32_t rooms_per_ip_per_minute;
+		uint32_t joins_per_ip_per_minute;
+		uint32_t joins_per_second;   /* whole server */
+		uint32_t max_sdp_bytes;
+	} signaling;
+
+	struct {
+		struct sotto_addr listen;    /* metrics.listen; family 0 = off */
+	} metrics;
+
+	struct {
+		char socket[108];            /* control.socket: sottoctl's Unix socket; "" = off */
+	} control;
+
+	struct {
+		char user[64];               /* run_as.user: drop to it after binding (root only) */
+		char group[64];              /* run_as.group: default the user's group */
+	} run_as;
 };
 
 /* Built-in defaults: the safe ones (no peers beyond the built-in policy). */
