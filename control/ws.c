@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "ws.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <wslay/wslay.h>
+
+struct ws_conn {
+	struct net_conn *conn;
+	wslay_event_context_ptr ctx;
+	const struct ws_ops *ops;
+	void *user;
+	const uint8_t *in;         /* input being fed to wslay */
+	size_t in_len;
+	uint64_t last_rx_ms, last_ping_ms, now_ms;
+	bool in_recv;              /* inside wslay_event_recv */
+	bool gone;                 /* net closed it while in_recv */
+	bool closing;
+};
+
+static const struct net_conn_ops ws_net_ops;
+
+static ssize_t
+recv_cb(wslay_event_context_ptr ctx, uint8_t *buf, size_t len, int flags,
+	void *user)
+{
+	struct ws_conn *w = user;
+	size_t n = w->in_len < len ? w->in_len : len;
+
+	(void)flags;
+	if (n == 0) {
+		wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
+		return -1;
+	}
+	memcpy(buf, w->in, n);
+	w->in += n;
+	w->in_len -= n;
+	return (ssize_t)n;
+}
+
+static ssize_t
+send_cb(wslay_event_context_ptr ctx, const uint8_t *data, size_t len,
+	int flags, void *user)
+{
+	struct ws_conn *w = user;
+
+	(void)flags;
+	if (w->gone || net_send(w->conn, data, len) < 0) {
+		wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
+		return -1;
+	}
+	return (ssize_t)len;
+}
+
+static void
+msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *arg,
+       void *user)
+{
+	struct ws_conn *w = user;
+
+	(void)ctx;
+	if (w->gone || w->closing)
+		return;
+	switch (arg->opcode) {
+	case WSLAY_TEXT_FRAME:
+		w->ops->message(w, arg->msg, arg->msg_length);
+		break;
+	case WSLAY_BINARY_FRAME:
+		/* RFC 6455 §7.4.1: 1003, a type it cannot accept */
+		ws_close(w, 1003, "text only");
+		break;
+	default:
+		/* ping (answered by wslay), pong, close (answered too) */
+		break;
+	}
+}
+
+static void
+flush(struct ws_conn *w)
+{
+	if (w->gone || w->in_recv)
+		return;
+	if (wslay_event_send(w->ctx) != 0) {
+		net_close(w->conn, false);
+		return;
+	}
+	if (w->closing ||
+	    (!wslay_event_want_read(w->ctx) && !wslay_event_want_write(w->ctx)))
+		net_close(w->conn, true);
+}
+
+static void
+ws_free(struct ws_conn *w)
+{
+	wslay_event_context_free(w->ctx);
+	free(w);
+}
+
+static ssize_t
+ws_data(struct net_conn *c, const uint8_t *p, size_t len)
+{
+	struct ws_conn *w = c->proto;
+	int ret;
+
+	w->in = p;
+	w->in_len = len;
+	w->last_rx_ms = w->now_ms;
+	w->in_recv = true;
+	ret = wslay_event_recv(w->ctx);
+	w->in_recv = false;
+	if (w->gone) {
+		ws_free(w);
+		return -1;
+	}
+	if (ret != 0) {
+		/* protocol error: wslay queued a close frame (1002/1009)
+		 * where it could; send it and go */
+		wslay_event_send(w->ctx);
+		net_close(c, true);
+		return (ssize_t)len;
+	}
+	flush(w);
+	return (ssize_t)len;
+}
+
+static void
+ws_tick(struct net_conn *c, uint64_t now_ms)
+{
+	struct ws_conn *w = c->proto;
+
+	w->now_ms = now_ms;
+	if (now_ms - w->last_rx_ms >= WS_IDLE_MS) {
+		net_close(c, false);
+		return;
+	}
+	if (now_ms - w->last_ping_ms >= WS_PING_MS) {
+		struct wslay_event_msg m = { .opcode = WSLAY_PING };
+
+		w->last_ping_ms = now_ms;
+		wslay_event_queue_msg(w->ctx, &m);
+		flush(w);
+		if (c->ops != &ws_net_ops)
+			return; /* closed by flush */
+	}
+	if (w->ops->tick != NULL)
+		w->ops->tick(w, now_ms);
+}
+
+static void
+ws_closed(struct net_conn *c)
+{
+	struct ws_conn *w = c->proto;
+
+	w->ops->closed(w);
+	if (w->in_recv) {
+		w->gone = true;
+		return;
+	}
+	ws_free(w);
+}
+
+static const struct net_conn_ops ws_net_ops = {
+	.data = ws_data,
+	.tick = ws_tick,
+	.closed = ws_closed,
+};
+
+struct ws_conn *
+ws_new(struct net_conn *c, const struct ws_ops *ops, void *user,
+       uint64_t now_ms)
+{
+	static const struct wslay_event_callbacks cbs = {
+		.recv_callback = recv_cb,
+		.send_callback = send_cb,
+		.on_msg_recv_callback = msg_cb,
+	};
+	struct ws_conn *w = calloc(1, sizeof(*w));
+
+	if (w == NULL)
+		return NULL;
+	if (wslay_event_context_server_init(&w->ctx, &cbs, w) != 0) {
+		free(w);
+		return NULL;
+	}
+	wslay_event_config_set_max_recv_msg_length(w->ctx, WS_MAX_MESSAGE);
+	w->conn = c;
+	w->ops = ops;
+	w->user = user;
+	w->now_ms = w->last_rx_ms = w->last_ping_ms = now_ms;
+	c->proto = w;
+	c->ops = &ws_net_ops;
+	return w;
+}
+
+int
+ws_send_text(struct ws_conn *w, const char *p, size_t len)
+{
+	struct wslay_event_msg m = {
+		.opcode = WSLAY_TEXT_FRAME,
+		.msg = (const uint8_t *)p,
+		.msg_length = len,
+	};
+
+	if (w->gone || w->closing)
+		return -EPIPE;
+	if (wslay_event_queue_msg(w->ctx, &m) != 0)
+		return -ENOBUFS;
+	flush(w);
+	return 0;
+}
+
+void
+ws_close(struct ws_conn *w, uint16_t code, const char *reason)
+{
+	if (w->gone || w->closing)
+		return;
+	w->closing = true;
+	wslay_event_queue_close(w->ctx, code, (const uint8_t *)reason,
+				reason ? strlen(reason) : 0);
+	if (w->in_recv) {
+		/* ws_data flushes after wslay_event_recv; the close frame
+		 * goes out then and the connection closes once written */
+		return;
+	}
+	wslay_event_send(w->ctx);
+	net_close(w->conn, true);
+}
+
+void *
+ws_user(const struct ws_conn *w)
+{
+	return w->user;
+}
+
+void
+ws_set_user(struct ws_conn *w, void *user)
+{
+	w->user = user;
+}
+
+const struct sotto_addr *
+ws_peer(const struct ws_conn *w)
+{
+	return &w->conn->peer;
+}
+
+void
+ws_accept_key(const char *key, char out[29])
+{
+	/* RFC 6455 §1.3 */
+	static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+	unsigned char md[SHA_DIGEST_LENGTH];
+	char buf[64];
+	size_t kl = strlen(key);
+
+	if (kl > sizeof(buf) - (sizeof(guid) - 1))
+		kl = sizeof(buf) - (sizeof(guid) - 1);
+	memcpy(buf, key, kl);
+	memcpy(buf + kl, guid, sizeof(guid) - 1);
+	EVP_Digest(buf, kl + sizeof(guid) - 1, md, NULL, EVP_sha1(), NULL);
+	EVP_EncodeBlock((unsigned char *)out, md, sizeof(md));
+}
