@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#include "rooms.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+void
+hex_encode(const uint8_t *p, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+static int
+hex_decode(const char *s, uint8_t *out, size_t len)
+{
+	for (size_t i = 0; i < 2 * len; i++) {
+		char ch = s[i];
+		int v;
+
+		if (ch >= '0' && ch <= '9')
+			v = ch - '0';
+		else if (ch >= 'a' && ch <= 'f')
+			v = ch - 'a' + 10;
+		else
+			return -EINVAL;
+		if (i % 2 == 0)
+			out[i / 2] = (uint8_t)(v << 4);
+		else
+			out[i / 2] |= (uint8_t)v;
+	}
+	return s[2 * len] == '\0' ? 0 : -EINVAL;
+}
+
+static uint32_t
+bucket_of(const struct room_table *t, const uint8_t id[16])
+{
+	uint32_t h;
+
+	memcpy(&h, id, sizeof(h));
+	return h & t->mask;
+}
+
+int
+rooms_init(struct room_table *t, uint32_t max_rooms)
+{
+	uint32_t n = 64;
+
+	memset(t, 0, sizeof(*t));
+	/* about one room per bucket when full */
+	while (n < max_rooms && n < (1u << 22))
+		n <<= 1;
+	t->buckets = calloc(n, sizeof(*t->buckets));
+	if (t->buckets == NULL)
+		return -ENOMEM;
+	t->mask = n - 1;
+	t->max = max_rooms;
+	return 0;
+}
+
+void
+rooms_fini(struct room_table *t)
+{
+	while (t->all != NULL)
+		room_destroy(t, t->all);
+	free(t->buckets);
+	t->buckets = NULL;
+}
+
+struct room *
+room_find(struct room_table *t, const char *hex)
+{
+	uint8_t id[16];
+
+	if (hex_decode(hex, id, sizeof(id)) < 0)
+		return NULL;
+	for (struct room *r = t->buckets[bucket_of(t, id)]; r != NULL;
+	     r = r->hnext)
+		if (memcmp(r->id, id, sizeof(id)) == 0)
+			return r;
+	return NULL;
+}
+
+struct room *
+room_create(struct room_table *t, uint32_t max_participants, uint64_t now_ms,
+	    uint64_t ttl_ms)
+{
+	struct room *r;
+	uint32_t b;
+
+	if (t->count >= t->max) {
+		errno = ENOSPC;
+		return NULL;
+	}
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->peers = calloc(max_participants, sizeof(*r->peers));
+	if (r->peers == NULL ||
+	    getrandom(r->id, sizeof(r->id), 0) != sizeof(r->id)) {
+		free(r->peers);
+		free(r);
+		errno = ENOMEM;
+		return NULL;
+	}
+	hex_encode(r->id, sizeof(r->id), r->hex);
+	r->max_participants = max_participants;
+	r->created_ms = now_ms;
+	r->expires_ms = now_ms + ttl_ms;
+	r->empty_since_ms = now_ms;
+	b = bucket_of(t, r->id);
+	r->hnext = t->buckets[b];
+	t->buckets[b] = r;
+	r->next = t->all;
+	if (t->all != NULL)
+		t->all->prev = r;
+	t->all = r;
+	t->count++;
+	return r;
+}
+
+void
+room_destroy(struct room_table *t, struct room *r)
+{
+	struct room **pp = &t->buckets[bucket_of(t, r->id)];
+
+	while (*pp != r)
+		pp = &(*pp)->hnext;
+	*pp = r->hnext;
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		t->all = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	t->count--;
+	free(r->peers);
+	explicit_bzero(r, sizeof(*r));
+	free(r);
+}
+
+int
+room_add_peer(struct room *r, struct sig_peer *p, uint64_t now_ms)
+{
+	(void)now_ms;
+	if (r->n_peers >= r->max_participants)
+		return -ENOSPC;
+	r->peers[r->n_peers++] = p;
+	r->empty_since_ms = 0;
+	p->room = r;
+	return 0;
+}
+
+void
+room_remove_peer(struct room *r, struct sig_peer *p, uint64_t now_ms)
+{
+	for (unsigned i = 0; i < r->n_peers; i++) {
+		if (r->peers[i] != p)
+			continue;
+		r->peers[i] = r->peers[--r->n_peers];
+		r->peers[r->n_peers] = NULL;
+		break;
+	}
+	if (r->n_peers == 0)
+		r->empty_since_ms = now_ms;
+	p->room = NULL;
+}
+
+struct sig_peer *
+room_peer(const struct room *r, const char *hex)
+{
+	for (unsigned i = 0; i < r->n_peers; i++)
+		if (strcmp(r->peers[i]->hex, hex) == 0)
+			return r->peers[i];
+	return NULL;
+}
+
+bool
+room_is_kicked(const struct room *r, const char *jti)
+{
+	for (unsigned i = 0; i < r->n_kicked; i++)
+		if (strcmp(r->kicked[i], jti) == 0)
+			return true;
+	return false;
+}
+
+void
+room_kick(struct room *r, const char *jti)
+{
+	if (room_is_kicked(r, jti))
+		return;
+	/* full: the oldest entry goes (its token may still be valid; the
+	 * creator can close the room if it is abused that hard) */
+	if (r->n_kicked == ROOM_MAX_KICKED) {
+		memmove(r->kicked[0], r->kicked[1],
+			sizeof(r->kicked[0]) * (ROOM_MAX_KICKED - 1));
+		r->n_kicked--;
+	}
+	strcpy(r->kicked[r->n_kicked++], jti);
+}

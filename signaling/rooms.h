@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SOTTO_ROOMS_H
+#define SOTTO_ROOMS_H
+
+/*
+ * Rooms and the peers in them. Room ids are 128 random bits (getrandom),
+ * so the table hashes on the id's own first bytes: a client can look up any
+ * id it likes, but it cannot choose where the stored ones land.
+ */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sig_token.h"
+
+#define ROOM_MAX_KICKED 64
+#define PEER_ID_HEX 16
+
+struct ws_conn;
+struct room;
+struct sig;
+
+struct sig_peer {
+	struct sig *sig;
+	uint64_t id;
+	char hex[PEER_ID_HEX + 1];
+	struct ws_conn *ws;         /* NULL once the connection is gone */
+	struct room *room;          /* NULL until joined */
+	enum sig_role role;
+	char jti[33];               /* of the token it joined with */
+	uint64_t connected_ms;
+	uint64_t msg_tokens;        /* message bucket, in 1/1000 messages */
+	uint64_t msg_last_ms;
+	struct sig_peer *next_dead; /* freed on the next tick (see sig_ws.c) */
+	bool dead;
+};
+
+struct room {
+	uint8_t id[16];
+	char hex[SIG_ROOM_ID_HEX + 1];
+	struct room *hnext;         /* hash chain */
+	struct room *prev, *next;   /* all rooms, for the tick */
+	uint64_t created_ms, expires_ms;
+	uint64_t empty_since_ms;    /* 0 while someone is in it */
+	uint32_t max_participants;
+	bool locked;
+	unsigned n_peers;
+	struct sig_peer **peers;    /* max_participants slots */
+	unsigned n_kicked;
+	char kicked[ROOM_MAX_KICKED][33]; /* jti of removed participants */
+};
+
+struct room_table {
+	struct room **buckets;
+	uint32_t mask;
+	uint32_t count, max;
+	struct room *all;
+};
+
+int rooms_init(struct room_table *t, uint32_t max_rooms);
+void rooms_fini(struct room_table *t);
+
+/* A new empty room with a fresh random id; NULL with errno ENOSPC (table
+ * full) or ENOMEM. */
+struct room *room_create(struct room_table *t, uint32_t max_participants,
+			 uint64_t now_ms, uint64_t ttl_ms);
+/* By its 32-hex id; NULL if there is no such room. */
+struct room *room_find(struct room_table *t, const char *hex);
+/* Unlinks and frees r; its peers must have been detached. */
+void room_destroy(struct room_table *t, struct room *r);
+
+int room_add_peer(struct room *r, struct sig_peer *p, uint64_t now_ms);
+void room_remove_peer(struct room *r, struct sig_peer *p, uint64_t now_ms);
+struct sig_peer *room_peer(const struct room *r, const char *hex);
+
+bool room_is_kicked(const struct room *r, const char *jti);
+void room_kick(struct room *r, const char *jti);
+
+/* First 8 hex digits: enough to tell rooms apart in logs, not to join. */
+static inline void
+room_log_id(const struct room *r, char out[9])
+{
+	for (int i = 0; i < 8; i++)
+		out[i] = r->hex[i];
+	out[8] = '\0';
+}
+
+void hex_encode(const uint8_t *p, size_t len, char *out);
+
+#endif

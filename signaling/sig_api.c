@@ -1,0 +1,788 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The HTTP API: rooms, invites, TURN credentials, health, the web client.
+ * docs/signaling.md is the reference; every error is JSON with a code and
+ * a reason, and an unknown room answers exactly like a bad token.
+ */
+#include "sig_priv.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "log.h"
+#include "web_assets.h"
+
+#define ROOM_PREFIX "/v1/rooms/"
+/* one answer for a bad token, a token for another room and an unknown
+ * room: the API must not tell which room ids exist */
+#define NO_ROOM "invalid token or unknown room"
+
+const uint64_t sig_join_us_bounds[7] = { 50, 100, 250, 500, 1000, 2500, 10000 };
+
+uint64_t
+sig_realtime_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+static int
+load_keys(struct sig *s)
+{
+	const struct sotto_config *cfg = s->cfg;
+	struct sig_token_key keys[CONFIG_MAX_TOKEN_KEYS];
+	unsigned n = 0;
+
+	memset(keys, 0, sizeof(keys));
+	for (unsigned i = 0; i < cfg->signaling.n_token_keys; i++) {
+		const struct config_token_key *k = &cfg->signaling.token_keys[i];
+		size_t len = strlen(k->secret);
+
+		if (len > sizeof(keys[n].secret))
+			len = sizeof(keys[n].secret);
+		snprintf(keys[n].id, sizeof(keys[n].id), "%s", k->id);
+		memcpy(keys[n].secret, k->secret, len);
+		keys[n].secret_len = len;
+		n++;
+	}
+	if (n == 0) {
+		/* rooms live in this process only, so a key that lives
+		 * exactly as long is enough when the operator set none */
+		strcpy(keys[0].id, "boot");
+		keys[0].secret_len = 32;
+		if (getrandom(keys[0].secret, 32, 0) != 32)
+			return -EIO;
+		n = 1;
+	}
+	explicit_bzero(s->keys, sizeof(s->keys));
+	memcpy(s->keys, keys, sizeof(keys));
+	s->n_keys = n;
+	explicit_bzero(keys, sizeof(keys));
+	return 0;
+}
+
+static int
+load_limits(struct sig *s)
+{
+	const struct sotto_config *cfg = s->cfg;
+	struct rate_limit *rooms, *joins;
+
+	rooms = rate_limit_new_period(cfg->signaling.rooms_per_ip_per_minute,
+				      60000, 0, SIG_RL_SLOTS);
+	joins = rate_limit_new_period(cfg->signaling.joins_per_ip_per_minute,
+				      60000, 0, SIG_RL_SLOTS);
+	if (rooms == NULL || joins == NULL) {
+		rate_limit_free(rooms);
+		rate_limit_free(joins);
+		return -ENOMEM;
+	}
+	rate_limit_free(s->rooms_rl);
+	rate_limit_free(s->joins_rl);
+	s->rooms_rl = rooms;
+	s->joins_rl = joins;
+	s->policy.max_bytes = cfg->signaling.max_sdp_bytes;
+	s->policy.allow_dtmf = cfg->signaling.allow_dtmf;
+	s->policy.allow_video = cfg->signaling.allow_video;
+	s->policy.allow_data = cfg->signaling.allow_data_channels;
+	return 0;
+}
+
+struct sig *
+sig_new(const struct sotto_config *cfg)
+{
+	struct sig *s = calloc(1, sizeof(*s));
+	int ret;
+
+	if (s == NULL)
+		return NULL;
+	s->cfg = cfg;
+	s->now_ms = sig_realtime_ms();
+	/* the SDP policy may lengthen an SDP (LF to CRLF, masking) */
+	s->sdp_out_cap = 2 * (size_t)cfg->signaling.max_sdp_bytes + 4096;
+	s->sdp_out = malloc(s->sdp_out_cap);
+	if (s->sdp_out == NULL) {
+		ret = -ENOMEM;
+		goto fail;
+	}
+	ret = rooms_init(&s->rooms, cfg->signaling.max_rooms);
+	if (ret == 0)
+		ret = load_keys(s);
+	if (ret == 0)
+		ret = load_limits(s);
+	if (ret < 0)
+		goto fail;
+	s->join_tokens = (uint64_t)cfg->signaling.joins_per_second * 1000;
+	s->join_last_ms = s->now_ms;
+	return s;
+fail:
+	sig_free(s);
+	errno = -ret;
+	return NULL;
+}
+
+void
+sig_free(struct sig *s)
+{
+	if (s == NULL)
+		return;
+	while (s->rooms.all != NULL)
+		sig_room_shut(s, s->rooms.all, "room_closed", "server stopping");
+	sig_ws_free_dead(s);
+	rooms_fini(&s->rooms);
+	rate_limit_free(s->rooms_rl);
+	rate_limit_free(s->joins_rl);
+	free(s->sdp_out);
+	explicit_bzero(s->keys, sizeof(s->keys));
+	free(s);
+}
+
+int
+sig_reload(struct sig *s)
+{
+	int ret = load_limits(s);
+
+	if (ret == 0)
+		ret = load_keys(s);
+	return ret;
+}
+
+void
+sig_set_draining(struct sig *s, bool on)
+{
+	s->draining = on;
+}
+
+bool
+sig_draining(const struct sig *s)
+{
+	return s->draining;
+}
+
+void
+sig_get_stats(const struct sig *s, struct sig_stats *st)
+{
+	*st = s->st;
+	st->rooms_current = s->rooms.count;
+}
+
+void
+sig_tick(struct sig *s, uint64_t now_ms)
+{
+	struct room *r = s->rooms.all;
+
+	s->now_ms = now_ms;
+	while (r != NULL) {
+		struct room *next = r->next;
+
+		if (now_ms >= r->expires_ms) {
+			s->st.rooms_expired++;
+			sig_room_shut(s, r, "room_closed", "the room expired");
+		} else if (r->n_peers == 0 && r->empty_since_ms != 0 &&
+			   now_ms - r->empty_since_ms >= SIG_EMPTY_ROOM_MS) {
+			s->st.rooms_expired++;
+			sig_room_shut(s, r, "room_closed", "the room was empty");
+		}
+		r = next;
+	}
+	sig_ws_free_dead(s);
+}
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static void
+respond_json(struct http_req *r, int status, json_t *j)
+{
+	char *body = json_dumps(j, JSON_COMPACT);
+
+	json_decref(j);
+	if (body == NULL) {
+		http_respond_error(r, 500, "internal", "out of memory", NULL);
+		return;
+	}
+	http_respond(r, status, "application/json", body, strlen(body), NULL,
+		     false);
+	free(body);
+}
+
+static const char *
+bearer(const struct http_req *r)
+{
+	const char *a = http_header(r, "Authorization");
+
+	if (a == NULL || strncasecmp(a, "Bearer ", 7) != 0)
+		return NULL;
+	a += 7;
+	while (*a == ' ')
+		a++;
+	return *a ? a : NULL;
+}
+
+/* The request's JSON object body; an empty body is an empty object. NULL
+ * after answering 400. */
+static json_t *
+body_json(struct http_req *r)
+{
+	json_error_t err;
+	json_t *j;
+
+	if (r->body_len == 0)
+		return json_object();
+	j = json_loadb((const char *)r->body, r->body_len,
+		       JSON_REJECT_DUPLICATES, &err);
+	if (j == NULL || !json_is_object(j)) {
+		json_decref(j);
+		http_respond_error(r, 400, "bad_request",
+				   "the body must be a JSON object", NULL);
+		return NULL;
+	}
+	return j;
+}
+
+static int64_t
+now_s(const struct sig *s)
+{
+	return (int64_t)(s->now_ms / 1000);
+}
+
+/* Signs a token for room with role, expiring at most ttl from now and
+ * never after the room. Returns the length or <0. */
+static int
+mint(struct sig *s, const struct room *room, enum sig_role role, int64_t ttl,
+     char *out, size_t cap, int64_t *exp)
+{
+	struct sig_token_claims c = { .role = role };
+	int64_t room_end = (int64_t)(room->expires_ms / 1000);
+	int ret;
+
+	memcpy(c.room, room->hex, sizeof(c.room));
+	c.iat = now_s(s);
+	c.exp = c.iat + ttl;
+	if (c.exp > room_end)
+		c.exp = room_end;
+	ret = sig_token_sign(&s->keys[0], &c, out, cap);
+	if (ret > 0) {
+		s->st.tokens_issued++;
+		*exp = c.exp;
+	}
+	return ret;
+}
+
+/*
+ * The bearer token checked against room id (or the room it names, when id
+ * is NULL). On failure answers 401 and returns NULL.
+ */
+static struct room *
+authorize(struct sig *s, struct http_req *r, const char *id,
+	  struct sig_token_claims *c)
+{
+	const char *tok = bearer(r), *why = NULL;
+	struct room *room;
+
+	if (tok == NULL) {
+		s->st.auth_failed++;
+		http_respond_error(r, 401, "invalid_token",
+				   "an Authorization: Bearer token is required",
+				   "WWW-Authenticate: Bearer\r\n");
+		return NULL;
+	}
+	if (sig_token_verify(s->keys, s->n_keys, tok, strlen(tok), now_s(s), c,
+			     &why) < 0) {
+		s->st.auth_failed++;
+		http_respond_error(r, 401, "invalid_token",
+				   why ? why : "invalid token",
+				   "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n");
+		return NULL;
+	}
+	room = room_find(&s->rooms, c->room);
+	if (room == NULL || (id != NULL && strcmp(id, c->room) != 0) ||
+	    room_is_kicked(room, c->jti)) {
+		s->st.auth_failed++;
+		http_respond_error(r, 401, "invalid_token", NO_ROOM,
+				   "WWW-Authenticate: Bearer error=\"invalid_token\"\r\n");
+		return NULL;
+	}
+	return room;
+}
+
+/* ---- routes ----------------------------------------------------------- */
+
+static bool
+api_key_ok(const struct sig *s, const char *key)
+{
+	size_t len = strlen(key);
+	bool ok = false;
+
+	for (unsigned i = 0; i < s->cfg->signaling.n_api_keys; i++) {
+		const char *k = s->cfg->signaling.api_keys[i];
+
+		/* no early exit: every key is compared */
+		if (strlen(k) == len && CRYPTO_memcmp(k, key, len) == 0)
+			ok = true;
+	}
+	return ok;
+}
+
+static void
+create_room(struct sig *s, struct http_req *r)
+{
+	const struct sotto_config *cfg = s->cfg;
+	const char *key = bearer(r);
+	uint32_t max = 2;
+	char tok[SIG_TOKEN_BUF], logid[9];
+	struct room *room;
+	json_t *body, *v;
+	int64_t exp;
+
+	if (s->draining) {
+		s->st.room_create_refused++;
+		http_respond_error(r, 503, "unavailable",
+				   "this server is draining: no new rooms",
+				   "Retry-After: 60\r\n");
+		return;
+	}
+	if (key != NULL && cfg->signaling.n_api_keys > 0 && api_key_ok(s, key)) {
+		/* an operator's backend: trusted, not rate-limited */
+	} else if (key != NULL && cfg->signaling.n_api_keys > 0) {
+		s->st.auth_failed++;
+		http_respond_error(r, 401, "invalid_token", "unknown API key",
+				   "WWW-Authenticate: Bearer\r\n");
+		return;
+	} else if (!cfg->signaling.anonymous_rooms) {
+		s->st.room_create_refused++;
+		http_respond_error(r, cfg->signaling.n_api_keys ? 401 : 403,
+				   cfg->signaling.n_api_keys ? "invalid_token" :
+							       "forbidden",
+				   "creating rooms needs an API key", NULL);
+		return;
+	} else if (!rate_limit_allow(s->rooms_rl, &r->conn->peer, s->now_ms)) {
+		s->st.api_rate_limited++;
+		s->st.room_create_refused++;
+		http_respond_error(r, 429, "rate_limited",
+				   "too many rooms from this address",
+				   "Retry-After: 60\r\n");
+		return;
+	}
+	body = body_json(r);
+	if (body == NULL)
+		return;
+	v = json_object_get(body, "max_participants");
+	if (v != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 2 ||
+		    json_integer_value(v) > cfg->signaling.max_participants) {
+			char why[96];
+
+			json_decref(body);
+			snprintf(why, sizeof(why),
+				 "max_participants must be an integer from 2 to %u",
+				 cfg->signaling.max_participants);
+			http_respond_error(r, 400, "bad_request", why, NULL);
+			return;
+		}
+		max = (uint32_t)json_integer_value(v);
+	}
+	json_decref(body);
+	room = room_create(&s->rooms, max, s->now_ms,
+			   (uint64_t)cfg->signaling.room_ttl * 1000);
+	if (room == NULL) {
+		s->st.room_create_refused++;
+		http_respond_error(r, 503, "unavailable",
+				   errno == ENOSPC ? "room table full" :
+						     "out of memory",
+				   "Retry-After: 10\r\n");
+		return;
+	}
+	if (mint(s, room, SIG_ROLE_CREATOR, cfg->signaling.token_ttl, tok,
+		 sizeof(tok), &exp) < 0) {
+		room_destroy(&s->rooms, room);
+		http_respond_error(r, 500, "internal", "cannot sign", NULL);
+		return;
+	}
+	s->st.rooms_created++;
+	room_log_id(room, logid);
+	log_info("signaling", "room created room=%s… max_participants=%u",
+		 logid, max);
+	respond_json(r, 201,
+		     json_pack("{s:s, s:s, s:I, s:i, s:s}", "room", room->hex,
+			       "token", tok, "expires_at", (json_int_t)exp,
+			       "max_participants", (int)max, "mode", "relay"));
+	explicit_bzero(tok, sizeof(tok));
+}
+
+static void
+invite(struct sig *s, struct http_req *r, struct room *room)
+{
+	int64_t ttl = s->cfg->signaling.token_ttl, exp;
+	char tok[SIG_TOKEN_BUF];
+	json_t *body = body_json(r), *v;
+
+	if (body == NULL)
+		return;
+	v = json_object_get(body, "ttl");
+	if (v != NULL) {
+		if (!json_is_integer(v) || json_integer_value(v) < 60 ||
+		    json_integer_value(v) > ttl) {
+			json_decref(body);
+			http_respond_error(r, 400, "bad_request",
+					   "ttl must be an integer from 60 to signaling.token_ttl",
+					   NULL);
+			return;
+		}
+		ttl = json_integer_value(v);
+	}
+	json_decref(body);
+	if (mint(s, room, SIG_ROLE_MEMBER, ttl, tok, sizeof(tok), &exp) < 0) {
+		http_respond_error(r, 500, "internal", "cannot sign", NULL);
+		return;
+	}
+	respond_json(r, 201, json_pack("{s:s, s:I}", "token", tok,
+				       "expires_at", (json_int_t)exp));
+	explicit_bzero(tok, sizeof(tok));
+}
+
+static void
+lock(struct sig *s, struct http_req *r, struct room *room)
+{
+	json_t *body = body_json(r), *v;
+
+	(void)s;
+	if (body == NULL)
+		return;
+	v = json_object_get(body, "locked");
+	if (!json_is_boolean(v)) {
+		json_decref(body);
+		http_respond_error(r, 400, "bad_request",
+				   "locked must be true or false", NULL);
+		return;
+	}
+	room->locked = json_is_true(v);
+	json_decref(body);
+	respond_json(r, 200, json_pack("{s:s, s:b}", "room", room->hex,
+				       "locked", room->locked));
+}
+
+static void
+kick(struct sig *s, struct http_req *r, struct room *room)
+{
+	json_t *body = body_json(r), *v;
+	struct sig_peer *p;
+	char peer[PEER_ID_HEX + 1];
+
+	if (body == NULL)
+		return;
+	v = json_object_get(body, "peer");
+	if (!json_is_string(v) || json_string_length(v) != PEER_ID_HEX) {
+		json_decref(body);
+		http_respond_error(r, 400, "bad_request",
+				   "peer must be a peer id", NULL);
+		return;
+	}
+	memcpy(peer, json_string_value(v), sizeof(peer));
+	json_decref(body);
+	p = room_peer(room, peer);
+	if (p == NULL) {
+		http_respond_error(r, 404, "not_found", "no such peer in the room",
+				   NULL);
+		return;
+	}
+	room_kick(room, p->jti);
+	s->st.kicks++;
+	sig_peer_remove(s, p, "kicked", "removed by the room's creator");
+	respond_json(r, 200, json_pack("{s:s}", "kicked", peer));
+}
+
+static void
+room_route(struct sig *s, struct http_req *r)
+{
+	const char *rest = r->path + strlen(ROOM_PREFIX);
+	char id[SIG_ROOM_ID_HEX + 1];
+	struct sig_token_claims c;
+	const char *action;
+	struct room *room;
+	bool post = strcmp(r->method, "POST") == 0;
+
+	if (strlen(rest) < SIG_ROOM_ID_HEX ||
+	    sig_room_id_valid(rest, SIG_ROOM_ID_HEX) < 0 ||
+	    (rest[SIG_ROOM_ID_HEX] != '\0' && rest[SIG_ROOM_ID_HEX] != '/')) {
+		/* not even shaped like an id: still the same answer as an
+		 * unknown room once a token is checked */
+		memset(id, 'x', SIG_ROOM_ID_HEX);
+	} else {
+		memcpy(id, rest, SIG_ROOM_ID_HEX);
+	}
+	id[SIG_ROOM_ID_HEX] = '\0';
+	action = strlen(rest) > SIG_ROOM_ID_HEX ? rest + SIG_ROOM_ID_HEX : "";
+
+	if (strcmp(action, "") == 0) {
+		if (strcmp(r->method, "DELETE") != 0)
+			goto not_allowed_delete;
+	} else if (strcmp(action, "/invites") == 0 ||
+		   strcmp(action, "/lock") == 0 ||
+		   strcmp(action, "/kick") == 0) {
+		if (!post)
+			goto not_allowed_post;
+	} else {
+		http_respond_error(r, 404, "not_found", "no such resource", NULL);
+		return;
+	}
+
+	room = authorize(s, r, id, &c);
+	if (room == NULL)
+		return;
+	if (c.role != SIG_ROLE_CREATOR) {
+		http_respond_error(r, 403, "forbidden",
+				   "only the room's creator may do this", NULL);
+		return;
+	}
+	if (strcmp(action, "") == 0) {
+		char logid[9];
+
+		room_log_id(room, logid);
+		log_info("signaling", "room closed by its creator room=%s…",
+			 logid);
+		s->st.rooms_closed++;
+		sig_room_shut(s, room, "room_closed", "closed by its creator");
+		respond_json(r, 200, json_pack("{s:s}", "closed", id));
+	} else if (strcmp(action, "/invites") == 0) {
+		invite(s, r, room);
+	} else if (strcmp(action, "/lock") == 0) {
+		lock(s, r, room);
+	} else {
+		kick(s, r, room);
+	}
+	return;
+not_allowed_delete:
+	http_respond_error(r, 405, "method_not_allowed", "use DELETE",
+			   "Allow: DELETE\r\n");
+	return;
+not_allowed_post:
+	http_respond_error(r, 405, "method_not_allowed", "use POST",
+			   "Allow: POST\r\n");
+}
+
+/* turn:IP:PORT?transport=udp for each TURN listener, when the operator
+ * named no URLs (fine on one host; behind NAT name them). */
+static json_t *
+turn_urls(const struct sig *s)
+{
+	const struct sotto_config *cfg = s->cfg;
+	json_t *urls = json_array();
+
+	for (unsigned i = 0; i < cfg->signaling.n_turn_urls; i++)
+		json_array_append_new(urls,
+				      json_string(cfg->signaling.turn_urls[i]));
+	if (cfg->signaling.n_turn_urls > 0)
+		return urls;
+	for (unsigned i = 0; i < cfg->turn.n_listen; i++) {
+		char ip[SOTTO_ADDRSTRLEN], url[SOTTO_ADDRSTRLEN + 48];
+		struct sotto_addr a = cfg->turn.listen[i];
+
+		sotto_addr_str(&a, ip, sizeof(ip));
+		snprintf(url, sizeof(url), "turn:%s?transport=udp", ip);
+		json_array_append_new(urls, json_string(url));
+	}
+	return urls;
+}
+
+static void
+credentials(struct sig *s, struct http_req *r)
+{
+	const struct sotto_config *cfg = s->cfg;
+	struct sig_token_claims c;
+	unsigned char mac[EVP_MAX_MD_SIZE], pw[64];
+	unsigned mac_len = 0;
+	uint8_t rnd[8];
+	char user[64], rh[17];
+	int64_t exp;
+
+	if (authorize(s, r, NULL, &c) == NULL)
+		return;
+	if (cfg->turn.n_secrets == 0) {
+		http_respond_error(r, 503, "unavailable",
+				   "no TURN secret configured", NULL);
+		return;
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+		http_respond_error(r, 503, "unavailable", "no randomness", NULL);
+		return;
+	}
+	hex_encode(rnd, sizeof(rnd), rh);
+	/* the user part names nobody: a fresh random id per request */
+	exp = now_s(s) + cfg->signaling.credential_ttl;
+	snprintf(user, sizeof(user), "%" PRId64 ":%s", exp, rh);
+	/* TURN REST: password = base64(HMAC-SHA1(secret, username)) */
+	HMAC(EVP_sha1(), cfg->turn.secrets[0],
+	     (int)strlen(cfg->turn.secrets[0]), (const unsigned char *)user,
+	     strlen(user), mac, &mac_len);
+	EVP_EncodeBlock(pw, mac, (int)mac_len);
+	s->st.credentials_issued++;
+	respond_json(r, 200,
+		     json_pack("{s:s, s:s, s:i, s:I, s:[{s:o, s:s, s:s}], s:s}",
+			       "username", user, "credential", (char *)pw,
+			       "ttl", (int)cfg->signaling.credential_ttl,
+			       "expires_at", (json_int_t)exp, "iceServers",
+			       "urls", turn_urls(s), "username", user,
+			       "credential", (char *)pw,
+			       "iceTransportPolicy", "relay"));
+	explicit_bzero(mac, sizeof(mac));
+	explicit_bzero(pw, sizeof(pw));
+}
+
+static void
+static_file(struct sig *s, struct http_req *r)
+{
+	/* the client's only scripts and styles are its own files */
+	static const char headers[] =
+		"Content-Security-Policy: default-src 'self'; "
+		"connect-src 'self' ws: wss:; img-src 'self' data:; "
+		"media-src 'self' blob:; base-uri 'none'; "
+		"frame-ancestors 'none'; form-action 'none'\r\n"
+		"X-Frame-Options: DENY\r\n"
+		"Permissions-Policy: microphone=(self), camera=()\r\n"
+		"Cross-Origin-Opener-Policy: same-origin\r\n";
+
+	for (unsigned i = 0; s->cfg->signaling.web_client &&
+			     i < web_assets_count; i++) {
+		const struct web_asset *a = &web_assets[i];
+
+		if (strcmp(r->path, a->path) != 0)
+			continue;
+		http_respond(r, 200, a->content_type, a->data, a->len, headers,
+			     false);
+		return;
+	}
+	http_respond_error(r, 404, "not_found", "no such resource", NULL);
+}
+
+void
+sig_http_handle(struct http_req *r, void *arg)
+{
+	struct sig *s = arg;
+	bool get = strcmp(r->method, "GET") == 0;
+	bool post = strcmp(r->method, "POST") == 0;
+
+	s->now_ms = sig_realtime_ms();
+	if (strcmp(r->path, "/healthz") == 0 && get) {
+		respond_json(r, 200, json_pack("{s:s}", "status", "ok"));
+	} else if (strcmp(r->path, "/readyz") == 0 && get) {
+		if (s->draining)
+			respond_json(r, 503, json_pack("{s:s}", "status",
+						       "draining"));
+		else
+			respond_json(r, 200, json_pack("{s:s}", "status", "ok"));
+	} else if (strcmp(r->path, "/v1/rooms") == 0) {
+		if (post)
+			create_room(s, r);
+		else
+			http_respond_error(r, 405, "method_not_allowed",
+					   "use POST", "Allow: POST\r\n");
+	} else if (strncmp(r->path, ROOM_PREFIX, strlen(ROOM_PREFIX)) == 0) {
+		room_route(s, r);
+	} else if (strcmp(r->path, "/v1/credentials") == 0) {
+		if (post)
+			credentials(s, r);
+		else
+			http_respond_error(r, 405, "method_not_allowed",
+					   "use POST", "Allow: POST\r\n");
+	} else if (strcmp(r->path, "/v1/ws") == 0) {
+		if (get)
+			sig_ws_upgrade(s, r);
+		else
+			http_respond_error(r, 405, "method_not_allowed",
+					   "use GET", "Allow: GET\r\n");
+	} else if (get) {
+		static_file(s, r);
+	} else {
+		http_respond_error(r, 404, "not_found", "no such resource",
+				   NULL);
+	}
+}
+
+/* ---- metrics ---------------------------------------------------------- */
+
+void
+sig_metrics(const struct sig *s, struct metrics *m)
+{
+	const struct sig_stats *st = &s->st;
+
+	metrics_gauge(m, "sotto_signaling_rooms", "Rooms now.", s->rooms.count);
+	metrics_gauge(m, "sotto_signaling_participants",
+		      "Participants joined to a room now.", (double)st->peers_current);
+	metrics_gauge(m, "sotto_signaling_websockets",
+		      "Signaling WebSocket connections now.", (double)st->ws_current);
+	metrics_counter(m, "sotto_signaling_websockets_total",
+			"Signaling WebSocket connections accepted.", st->ws_connections);
+	metrics_counter(m, "sotto_signaling_rooms_created_total", "Rooms created.",
+			st->rooms_created);
+	metrics_family(m, "sotto_signaling_rooms_ended_total", "counter",
+		       "Rooms that ended, by reason.");
+	metrics_u64(m, "sotto_signaling_rooms_ended_total", "reason=\"closed\"",
+		    st->rooms_closed);
+	metrics_u64(m, "sotto_signaling_rooms_ended_total", "reason=\"expired\"",
+		    st->rooms_expired);
+	metrics_counter(m, "sotto_signaling_room_create_refusals_total",
+			"Room creations refused (rate limit, API key, draining, table full).",
+			st->room_create_refused);
+	metrics_counter(m, "sotto_signaling_tokens_issued_total",
+			"Room tokens signed (creator and invites).", st->tokens_issued);
+	metrics_counter(m, "sotto_signaling_credentials_issued_total",
+			"TURN credentials issued through the API.", st->credentials_issued);
+	metrics_counter(m, "sotto_signaling_joins_total", "Successful joins.",
+			st->joins);
+	metrics_family(m, "sotto_signaling_join_failures_total", "counter",
+		       "Failed joins, by reason.");
+	metrics_u64(m, "sotto_signaling_join_failures_total", "reason=\"token\"",
+		    st->join_failed_token);
+	metrics_u64(m, "sotto_signaling_join_failures_total", "reason=\"full\"",
+		    st->join_failed_full);
+	metrics_u64(m, "sotto_signaling_join_failures_total", "reason=\"locked\"",
+		    st->join_failed_locked);
+	metrics_u64(m, "sotto_signaling_join_failures_total",
+		    "reason=\"rate_limited\"", st->join_failed_rate);
+	metrics_u64(m, "sotto_signaling_join_failures_total", "reason=\"timeout\"",
+		    st->join_failed_timeout);
+	metrics_counter(m, "sotto_signaling_messages_relayed_total",
+			"Offers, answers and candidates relayed.", st->messages_relayed);
+	metrics_family(m, "sotto_signaling_messages_refused_total", "counter",
+		       "Signaling messages refused, by reason.");
+	metrics_u64(m, "sotto_signaling_messages_refused_total",
+		    "reason=\"bad_message\"", st->messages_rejected);
+	metrics_u64(m, "sotto_signaling_messages_refused_total",
+		    "reason=\"rate_limited\"", st->messages_rate_limited);
+	metrics_u64(m, "sotto_signaling_messages_refused_total",
+		    "reason=\"sdp_rejected\"", st->sdp_rejected);
+	metrics_counter(m, "sotto_signaling_candidates_dropped_total",
+			"Host, srflx and prflx candidates removed by the SDP policy.",
+			st->candidates_dropped);
+	metrics_counter(m, "sotto_signaling_origin_refusals_total",
+			"WebSocket upgrades refused for their Origin.", st->origin_rejected);
+	metrics_counter(m, "sotto_signaling_auth_failures_total",
+			"API requests with a missing, bad or wrong-room token or API key.",
+			st->auth_failed);
+	metrics_counter(m, "sotto_signaling_kicks_total",
+			"Participants removed by a room's creator.", st->kicks);
+	metrics_family(m, "sotto_signaling_rate_limit_hits_total", "counter",
+		       "Signaling requests refused by a rate limit, by limit.");
+	metrics_u64(m, "sotto_signaling_rate_limit_hits_total",
+		    "limit=\"room_create_per_ip\"", st->api_rate_limited);
+	metrics_u64(m, "sotto_signaling_rate_limit_hits_total", "limit=\"join\"",
+		    st->join_failed_rate);
+	metrics_u64(m, "sotto_signaling_rate_limit_hits_total",
+		    "limit=\"ws_messages\"", st->messages_rate_limited);
+	metrics_histogram(m, "sotto_signaling_join_seconds",
+			  "Time from a join message to the joined answer.",
+			  sig_join_us_bounds, st->join_us_buckets, 7,
+			  st->join_us_sum, 1e-6);
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SOTTO_SIG_PRIV_H
+#define SOTTO_SIG_PRIV_H
+
+/* Shared by sig_api.c (HTTP) and sig_ws.c (WebSocket rooms). */
+
+#include <jansson.h>
+
+#include "rate_limit.h"
+#include "rooms.h"
+#include "sdp_policy.h"
+#include "sig.h"
+#include "sig_token.h"
+
+#define SIG_JOIN_TIMEOUT_MS 10000
+#define SIG_EMPTY_ROOM_MS (5 * 60 * 1000)
+#define SIG_MSG_PER_SEC 20
+#define SIG_MSG_BURST 60
+#define SIG_RL_SLOTS 65536
+
+struct sig {
+	const struct sotto_config *cfg;
+	struct sig_token_key keys[CONFIG_MAX_TOKEN_KEYS];
+	unsigned n_keys;
+	struct room_table rooms;
+	struct rate_limit *rooms_rl;    /* room creation per IP per minute */
+	struct rate_limit *joins_rl;    /* joins per IP per minute */
+	uint64_t join_tokens;           /* global joins, in 1/1000 joins */
+	uint64_t join_last_ms;
+	struct sdp_policy policy;
+	struct sig_stats st;
+	bool draining;
+	uint64_t now_ms;                /* CLOCK_REALTIME, ms */
+	struct sig_peer *dead;          /* peers to free on the next tick */
+	char *sdp_out;                  /* rewritten SDP scratch */
+	size_t sdp_out_cap;
+};
+
+uint64_t sig_realtime_ms(void);
+
+/* sig_ws.c */
+void sig_ws_upgrade(struct sig *s, struct http_req *r);
+/* Tells everyone in r why (error code), disconnects them, frees r. */
+void sig_room_shut(struct sig *s, struct room *r, const char *code,
+		   const char *reason);
+/* Disconnects one participant with an error (kick). */
+void sig_peer_remove(struct sig *s, struct sig_peer *p, const char *code,
+		     const char *reason);
+void sig_ws_free_dead(struct sig *s);
+
+#endif

@@ -1,0 +1,596 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * WebSocket rooms (docs/signaling.md): join with a token in the first
+ * message, then offer/answer/candidate relayed between the room's
+ * participants, each stamped with the sender's server-assigned peer id and
+ * passed through the SDP policy.
+ *
+ * Peers are never freed while a callback may still hold them: a closed
+ * peer is detached from its room at once and freed on the next tick, so a
+ * broadcast that makes another connection fail (and close) in the middle
+ * of a loop still finds valid memory.
+ */
+#include "sig_priv.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "log.h"
+#include "ws.h"
+
+static const struct ws_ops sig_ws_ops;
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
+}
+
+static void
+send_json(struct sig_peer *p, json_t *j)
+{
+	char *txt;
+
+	if (j == NULL)
+		return;
+	if (p->ws != NULL && !p->dead) {
+		txt = json_dumps(j, JSON_COMPACT);
+		if (txt != NULL) {
+			ws_send_text(p->ws, txt, strlen(txt));
+			free(txt);
+		}
+	}
+	json_decref(j);
+}
+
+static void
+send_error(struct sig_peer *p, const char *code, const char *reason,
+	   const char *ref)
+{
+	json_t *j = json_pack("{s:s, s:s, s:s}", "type", "error", "error", code,
+			      "reason", reason);
+
+	if (j != NULL && ref != NULL)
+		json_object_set_new(j, "ref", json_string(ref));
+	send_json(p, j);
+}
+
+/* Sends to every participant of r except skip; a snapshot, because a send
+ * can close a connection and change r->peers. */
+static void
+broadcast(struct room *r, const struct sig_peer *skip, json_t *j)
+{
+	struct sig_peer *snap[64];
+	unsigned n = 0;
+	char *txt = json_dumps(j, JSON_COMPACT);
+
+	json_decref(j);
+	if (txt == NULL)
+		return;
+	for (unsigned i = 0; i < r->n_peers && n < 64; i++)
+		if (r->peers[i] != skip)
+			snap[n++] = r->peers[i];
+	for (unsigned i = 0; i < n; i++)
+		if (snap[i]->ws != NULL && !snap[i]->dead)
+			ws_send_text(snap[i]->ws, txt, strlen(txt));
+	free(txt);
+}
+
+static void
+detach(struct sig *s, struct sig_peer *p)
+{
+	struct room *r = p->room;
+
+	if (r == NULL)
+		return;
+	room_remove_peer(r, p, s->now_ms);
+	s->st.peers_current--;
+	broadcast(r, NULL, json_pack("{s:s, s:s}", "type", "peer-left", "peer",
+				     p->hex));
+}
+
+void
+sig_peer_remove(struct sig *s, struct sig_peer *p, const char *code,
+		const char *reason)
+{
+	send_error(p, code, reason, NULL);
+	detach(s, p);
+	if (p->ws != NULL)
+		ws_close(p->ws, 1008, code);
+}
+
+void
+sig_room_shut(struct sig *s, struct room *r, const char *code,
+	      const char *reason)
+{
+	struct sig_peer *snap[64];
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < r->n_peers && n < 64; i++)
+		snap[n++] = r->peers[i];
+	for (unsigned i = 0; i < n; i++) {
+		struct sig_peer *p = snap[i];
+
+		if (p->room == r) {
+			room_remove_peer(r, p, s->now_ms);
+			s->st.peers_current--;
+		}
+		send_error(p, code, reason, NULL);
+		if (p->ws != NULL)
+			ws_close(p->ws, 1000, code);
+	}
+	/* ws_close inside a receive callback closes later: nobody may
+	 * point at r once it is freed */
+	while (r->n_peers > 0) {
+		r->peers[0]->room = NULL;
+		room_remove_peer(r, r->peers[0], s->now_ms);
+		s->st.peers_current--;
+	}
+	room_destroy(&s->rooms, r);
+}
+
+/* ---- messages --------------------------------------------------------- */
+
+static bool
+global_join_allowed(struct sig *s)
+{
+	uint64_t rate = s->cfg->signaling.joins_per_second; /* milli/ms */
+	uint64_t burst = rate * 1000;
+
+	if (rate == 0)
+		return true;
+	if (s->now_ms > s->join_last_ms) {
+		s->join_tokens += (s->now_ms - s->join_last_ms) * rate;
+		if (s->join_tokens > burst)
+			s->join_tokens = burst;
+		s->join_last_ms = s->now_ms;
+	}
+	if (s->join_tokens < 1000)
+		return false;
+	s->join_tokens -= 1000;
+	return true;
+}
+
+static void
+histogram_add(struct sig_stats *st, uint64_t us)
+{
+	unsigned i = 0;
+
+	while (i < 7 && us > sig_join_us_bounds[i])
+		i++;
+	st->join_us_buckets[i]++;
+	st->join_us_sum += us;
+}
+
+static void
+on_join(struct sig *s, struct sig_peer *p, json_t *msg)
+{
+	const char *tok = json_string_value(json_object_get(msg, "token"));
+	uint64_t t0 = mono_us();
+	struct sig_token_claims c;
+	const char *why = NULL;
+	struct room *r;
+	json_t *peers;
+
+	if (p->room != NULL) {
+		send_error(p, "already_joined", "this connection is in a room",
+			   "join");
+		return;
+	}
+	if (tok == NULL) {
+		s->st.messages_rejected++;
+		send_error(p, "bad_message", "join needs a token", "join");
+		return;
+	}
+	if (!global_join_allowed(s) ||
+	    !rate_limit_allow(s->joins_rl, ws_peer(p->ws), s->now_ms)) {
+		s->st.join_failed_rate++;
+		send_error(p, "rate_limited", "too many joins, try again later",
+			   "join");
+		return;
+	}
+	r = NULL;
+	if (sig_token_verify(s->keys, s->n_keys, tok, strlen(tok),
+			     (int64_t)(s->now_ms / 1000), &c, &why) == 0) {
+		r = room_find(&s->rooms, c.room);
+		why = "invalid token or unknown room";
+		if (r != NULL && room_is_kicked(r, c.jti))
+			r = NULL;
+	}
+	if (r == NULL) {
+		s->st.join_failed_token++;
+		send_error(p, "invalid_token", why ? why : "invalid token",
+			   "join");
+		ws_close(p->ws, 1008, "invalid_token");
+		return;
+	}
+	if (r->locked) {
+		s->st.join_failed_locked++;
+		send_error(p, "room_locked", "the room is locked", "join");
+		return;
+	}
+	peers = json_array();
+	for (unsigned i = 0; i < r->n_peers; i++)
+		json_array_append_new(peers, json_string(r->peers[i]->hex));
+	if (room_add_peer(r, p, s->now_ms) < 0) {
+		json_decref(peers);
+		s->st.join_failed_full++;
+		send_error(p, "room_full", "the room is full", "join");
+		return;
+	}
+	p->role = c.role;
+	memcpy(p->jti, c.jti, sizeof(p->jti));
+	s->st.joins++;
+	s->st.peers_current++;
+	send_json(p, json_pack("{s:s, s:s, s:s, s:s, s:o, s:i}", "type",
+			       "joined", "room", r->hex, "peer", p->hex, "role",
+			       sig_role_name(c.role), "peers", peers,
+			       "max_participants", (int)r->max_participants));
+	broadcast(r, p, json_pack("{s:s, s:s}", "type", "peer-joined", "peer",
+				  p->hex));
+	histogram_add(&s->st, mono_us() - t0);
+}
+
+/* The addressee of a relayed message, or NULL after telling the sender. */
+static struct sig_peer *
+target(struct sig *s, struct sig_peer *p, json_t *msg, const char *type)
+{
+	const char *to = json_string_value(json_object_get(msg, "to"));
+	struct sig_peer *t;
+
+	if (p->room == NULL) {
+		s->st.messages_rejected++;
+		send_error(p, "not_joined", "join a room first", type);
+		return NULL;
+	}
+	if (to == NULL) {
+		s->st.messages_rejected++;
+		send_error(p, "bad_message", "missing \"to\"", type);
+		return NULL;
+	}
+	t = room_peer(p->room, to);
+	if (t == NULL || t == p) {
+		s->st.messages_rejected++;
+		send_error(p, "unknown_peer", "no such peer in the room", type);
+		return NULL;
+	}
+	return t;
+}
+
+static void
+on_sdp(struct sig *s, struct sig_peer *p, json_t *msg, const char *type)
+{
+	struct sig_peer *t = target(s, p, msg, type);
+	json_t *sdp = json_object_get(msg, "sdp");
+	struct sdp_policy_result res;
+	int n;
+
+	if (t == NULL)
+		return;
+	if (!json_is_string(sdp)) {
+		s->st.messages_rejected++;
+		send_error(p, "bad_message", "missing \"sdp\"", type);
+		return;
+	}
+	n = sdp_policy_apply(&s->policy, json_string_value(sdp),
+			     json_string_length(sdp), s->sdp_out,
+			     s->sdp_out_cap, &res);
+	if (n < 0) {
+		s->st.sdp_rejected++;
+		send_error(p, "sdp_rejected",
+			   res.reason ? res.reason : "SDP rejected", type);
+		return;
+	}
+	s->st.candidates_dropped += res.candidates_removed;
+	s->st.messages_relayed++;
+	send_json(t, json_pack("{s:s, s:s, s:s%}", "type", type, "from", p->hex,
+			       "sdp", s->sdp_out, (size_t)n));
+}
+
+static void
+on_candidate(struct sig *s, struct sig_peer *p, json_t *msg)
+{
+	struct sig_peer *t = target(s, p, msg, "candidate");
+	json_t *cand = json_object_get(msg, "candidate"), *out, *v;
+	const char *line;
+	char rewritten[1024];
+	int keep;
+
+	if (t == NULL)
+		return;
+	if (cand == NULL || json_is_null(cand)) {
+		/* end of candidates */
+		s->st.messages_relayed++;
+		send_json(t, json_pack("{s:s, s:s, s:n}", "type", "candidate",
+				       "from", p->hex, "candidate"));
+		return;
+	}
+	line = json_string_value(json_object_get(cand, "candidate"));
+	if (!json_is_object(cand) || line == NULL) {
+		s->st.messages_rejected++;
+		send_error(p, "bad_message", "candidate.candidate must be a string",
+			   "candidate");
+		return;
+	}
+	keep = sdp_policy_candidate_rewrite(line, strlen(line), rewritten,
+					    sizeof(rewritten), NULL);
+	if (keep == 0) {
+		/* host/srflx/prflx: dropped silently, the relay is the
+		 * only path this service allows */
+		s->st.candidates_dropped++;
+		return;
+	}
+	if (keep < 0) {
+		s->st.messages_rejected++;
+		send_error(p, "bad_message", "malformed candidate", "candidate");
+		return;
+	}
+	/* rebuilt from known fields only: nothing else rides along */
+	out = json_pack("{s:s}", "candidate", rewritten);
+	v = json_object_get(cand, "sdpMid");
+	if (json_is_string(v) && json_string_length(v) <= 64)
+		json_object_set(out, "sdpMid", v);
+	v = json_object_get(cand, "sdpMLineIndex");
+	if (json_is_integer(v) && json_integer_value(v) >= 0 &&
+	    json_integer_value(v) < 64)
+		json_object_set(out, "sdpMLineIndex", v);
+	v = json_object_get(cand, "usernameFragment");
+	if (json_is_string(v) && json_string_length(v) <= 256)
+		json_object_set(out, "usernameFragment", v);
+	s->st.messages_relayed++;
+	send_json(t, json_pack("{s:s, s:s, s:o}", "type", "candidate", "from",
+			       p->hex, "candidate", out));
+}
+
+static bool
+message_allowed(struct sig_peer *p, uint64_t now_ms)
+{
+	const uint64_t burst = SIG_MSG_BURST * 1000ull;
+
+	if (now_ms > p->msg_last_ms) {
+		p->msg_tokens += (now_ms - p->msg_last_ms) * SIG_MSG_PER_SEC;
+		if (p->msg_tokens > burst)
+			p->msg_tokens = burst;
+		p->msg_last_ms = now_ms;
+	}
+	if (p->msg_tokens < 1000)
+		return false;
+	p->msg_tokens -= 1000;
+	return true;
+}
+
+static void
+ws_message(struct ws_conn *w, const uint8_t *data, size_t len)
+{
+	struct sig_peer *p = ws_user(w);
+	struct sig *s = p->sig;
+	json_error_t err;
+	const char *type;
+	json_t *msg;
+
+	s->now_ms = sig_realtime_ms();
+	if (!message_allowed(p, s->now_ms)) {
+		s->st.messages_rate_limited++;
+		send_error(p, "rate_limited", "too many messages", NULL);
+		return;
+	}
+	msg = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &err);
+	type = json_string_value(json_object_get(msg, "type"));
+	if (msg == NULL || !json_is_object(msg) || type == NULL) {
+		s->st.messages_rejected++;
+		send_error(p, "bad_message",
+			   "expected a JSON object with a \"type\"", NULL);
+		json_decref(msg);
+		return;
+	}
+	if (strcmp(type, "join") == 0) {
+		on_join(s, p, msg);
+	} else if (strcmp(type, "offer") == 0 || strcmp(type, "answer") == 0) {
+		on_sdp(s, p, msg, strcmp(type, "offer") == 0 ? "offer" : "answer");
+	} else if (strcmp(type, "candidate") == 0) {
+		on_candidate(s, p, msg);
+	} else if (strcmp(type, "ping") == 0) {
+		send_json(p, json_pack("{s:s}", "type", "pong"));
+	} else if (strcmp(type, "leave") == 0) {
+		detach(s, p);
+		ws_close(w, 1000, "bye");
+	} else {
+		s->st.messages_rejected++;
+		send_error(p, "bad_message", "unknown message type", NULL);
+	}
+	json_decref(msg);
+}
+
+static void
+ws_tick(struct ws_conn *w, uint64_t now_ms)
+{
+	struct sig_peer *p = ws_user(w);
+	struct sig *s = p->sig;
+
+	if (p->room == NULL && !p->dead &&
+	    now_ms - p->connected_ms >= SIG_JOIN_TIMEOUT_MS) {
+		s->st.join_failed_timeout++;
+		send_error(p, "not_joined", "no join in time", NULL);
+		ws_close(w, 1008, "join timeout");
+	}
+}
+
+static void
+ws_closed(struct ws_conn *w)
+{
+	struct sig_peer *p = ws_user(w);
+	struct sig *s = p->sig;
+
+	detach(s, p);
+	p->ws = NULL;
+	p->dead = true;
+	p->next_dead = s->dead;
+	s->dead = p;
+	s->st.ws_current--;
+}
+
+static const struct ws_ops sig_ws_ops = {
+	.message = ws_message,
+	.tick = ws_tick,
+	.closed = ws_closed,
+};
+
+void
+sig_ws_free_dead(struct sig *s)
+{
+	while (s->dead != NULL) {
+		struct sig_peer *p = s->dead;
+
+		s->dead = p->next_dead;
+		explicit_bzero(p, sizeof(*p));
+		free(p);
+	}
+}
+
+static bool
+origin_allowed(const struct sig *s, const struct http_req *r)
+{
+	const char *o = http_header(r, "Origin");
+
+	if (o == NULL)
+		return s->cfg->signaling.allow_no_origin;
+	for (unsigned i = 0; i < s->cfg->signaling.n_origins; i++)
+		if (strcasecmp(o, s->cfg->signaling.origins[i]) == 0)
+			return true;
+	return false;
+}
+
+void
+sig_ws_upgrade(struct sig *s, struct http_req *r)
+{
+	struct sig_peer *p;
+
+	if (!origin_allowed(s, r)) {
+		s->st.origin_rejected++;
+		http_respond_error(r, 403, "forbidden", "origin not allowed",
+				   NULL);
+		return;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL || getrandom(&p->id, sizeof(p->id), 0) != sizeof(p->id)) {
+		free(p);
+		http_respond_error(r, 503, "unavailable", "out of memory", NULL);
+		return;
+	}
+	hex_encode((const uint8_t *)&p->id, sizeof(p->id), p->hex);
+	p->sig = s;
+	p->connected_ms = s->now_ms;
+	p->msg_last_ms = s->now_ms;
+	p->msg_tokens = SIG_MSG_BURST * 1000ull;
+	p->ws = http_upgrade_websocket(r, &sig_ws_ops, p);
+	if (p->ws == NULL) {
+		free(p);
+		return;
+	}
+	s->st.ws_connections++;
+	s->st.ws_current++;
+}
+
+/* ---- for sottoctl ----------------------------------------------------- */
+
+static json_t *
+room_info(const struct sig *s, const struct room *r, bool full)
+{
+	char logid[9];
+	json_t *j;
+
+	room_log_id(r, logid);
+	j = json_pack("{s:s, s:i, s:i, s:b, s:I, s:I}", "room",
+		      full ? r->hex : logid, "participants", (int)r->n_peers,
+		      "max_participants", (int)r->max_participants, "locked",
+		      r->locked, "age_s",
+		      (json_int_t)((s->now_ms - r->created_ms) / 1000),
+		      "expires_in_s",
+		      (json_int_t)((r->expires_ms - s->now_ms) / 1000));
+	if (full && j != NULL) {
+		json_t *peers = json_array();
+
+		for (unsigned i = 0; i < r->n_peers; i++)
+			json_array_append_new(
+				peers,
+				json_pack("{s:s, s:s, s:I}", "peer",
+					  r->peers[i]->hex, "role",
+					  sig_role_name(r->peers[i]->role),
+					  "connected_s",
+					  (json_int_t)((s->now_ms -
+							r->peers[i]->connected_ms) /
+						       1000)));
+		json_object_set_new(j, "peers", peers);
+	}
+	return j;
+}
+
+char *
+sig_rooms_json(const struct sig *s)
+{
+	json_t *a = json_array();
+	char *out;
+
+	for (const struct room *r = s->rooms.all; r != NULL; r = r->next)
+		json_array_append_new(a, room_info(s, r, false));
+	out = json_dumps(a, JSON_COMPACT);
+	json_decref(a);
+	return out;
+}
+
+/* Rooms by id prefix (at least 8 hex digits, as listed), so an operator
+ * never needs the full id, which only the participants should hold. */
+static struct room *
+room_by_prefix(const struct sig *s, const char *id)
+{
+	size_t len = strlen(id);
+	struct room *found = NULL;
+
+	if (len < 8 || len > SIG_ROOM_ID_HEX)
+		return NULL;
+	for (struct room *r = s->rooms.all; r != NULL; r = r->next) {
+		if (strncmp(r->hex, id, len) != 0)
+			continue;
+		if (found != NULL)
+			return NULL; /* ambiguous */
+		found = r;
+	}
+	return found;
+}
+
+char *
+sig_room_json(const struct sig *s, const char *id)
+{
+	struct room *r = room_by_prefix(s, id);
+	json_t *j;
+	char *out;
+
+	if (r == NULL)
+		return NULL;
+	j = room_info(s, r, true);
+	/* peers too, but the room id stays as short as the operator gave */
+	json_object_set_new(j, "room", json_string(id));
+	out = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	return out;
+}
+
+int
+sig_room_close(struct sig *s, const char *id)
+{
+	struct room *r = room_by_prefix(s, id);
+
+	if (r == NULL)
+		return -ENOENT;
+	s->st.rooms_closed++;
+	sig_room_shut(s, r, "room_closed", "closed by the operator");
+	return 0;
+}
