@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 #include "ctl_loop.h"
 
+#include <stdio.h>
+
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -12,31 +16,23 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "ctl_priv.h"
 #include "log.h"
 
 enum { UD_EXC = 1, UD_SIGNAL, UD_TICK };
 
 #define TICK_MS 100
 
-struct ctl_loop {
-	struct io_uring ring;
-	struct dp_ctx *dp;
-	struct turn_server *ts;
-	int sig_fd;
-	uint64_t exc_val;
-	struct signalfd_siginfo si;
-	struct __kernel_timespec tick;
-	uint64_t last_turn_tick;
-	int stop;
-};
-
-static uint64_t
-realtime_ms(void)
+uint64_t
+ctl_realtime_ms(void)
 {
 	struct timespec t;
+
 	clock_gettime(CLOCK_REALTIME, &t);
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
+
+#define realtime_ms ctl_realtime_ms
 
 static void
 arm_read(struct ctl_loop *c, int fd, void *buf, unsigned len, uint64_t ud)
@@ -106,6 +102,33 @@ drain_exceptions(struct ctl_loop *c)
 	return total;
 }
 
+/* Per-worker rates over the last second, for sottoctl workers. */
+static void
+sample_workers(struct ctl_loop *c, uint64_t now)
+{
+	double dt = (double)(now - c->last_sample_ms) / 1000.0;
+
+	if (c->rates == NULL || dt <= 0)
+		return;
+	for (uint16_t i = 0; i < c->dp->n_workers; i++) {
+		const struct dp_worker *w = &c->dp->workers[i];
+		struct ctl_worker_rate *r = &c->rates[i];
+		uint64_t rx = __atomic_load_n(&w->ctr[DP_RX_PACKETS], __ATOMIC_RELAXED);
+		uint64_t tx = __atomic_load_n(&w->ctr[DP_TX_PACKETS], __ATOMIC_RELAXED);
+		uint64_t busy = __atomic_load_n(&w->ctr[DP_BUSY_CYCLES], __ATOMIC_RELAXED);
+
+		r->rx_pps = (double)(rx - r->rx) / dt;
+		r->tx_pps = (double)(tx - r->tx) / dt;
+		r->busy_ratio = w->hz ? (double)(busy - r->busy) / ((double)w->hz * dt) : 0;
+		if (r->busy_ratio > 1)
+			r->busy_ratio = 1;
+		r->rx = rx;
+		r->tx = tx;
+		r->busy = busy;
+	}
+	c->last_sample_ms = now;
+}
+
 static void
 on_tick(struct ctl_loop *c)
 {
@@ -116,38 +139,243 @@ on_tick(struct ctl_loop *c)
 		turn_server_tick(c->ts, now);
 		c->last_turn_tick = now;
 	}
+	if (now - c->last_sec_tick >= 1000) {
+		c->http_srv.now_ms = c->metrics_srv.now_ms = now;
+		net_tick(c->net, now);
+		if (c->hooks.tick != NULL)
+			c->hooks.tick(c->hooks.sig, now);
+		sample_workers(c, now);
+		c->last_sec_tick = now;
+	}
+}
+
+const struct sotto_config *
+ctl_config(const struct ctl_loop *c)
+{
+	return c->hooks.config != NULL ? c->hooks.config(c->hooks.main_arg)
+				       : c->cfg;
 }
 
 int
-ctl_loop_run(struct dp_ctx *dp, struct turn_server *ts)
+ctl_reload(struct ctl_loop *c, FILE *errs)
 {
-	struct ctl_loop c = { .dp = dp, .ts = ts };
+	int ret;
+
+	if (c->hooks.reload == NULL) {
+		if (errs != NULL)
+			fprintf(errs, "reload is not available\n");
+		return -ENOTSUP;
+	}
+	ret = c->hooks.reload(c->hooks.main_arg, errs);
+	if (ret < 0)
+		c->reload_failures++;
+	else
+		c->reloads++;
+	return ret;
+}
+
+void
+ctl_set_draining(struct ctl_loop *c, bool on)
+{
+	turn_server_set_draining(c->ts, on);
+	if (c->hooks.set_draining != NULL)
+		c->hooks.set_draining(c->hooks.sig, on);
+	log_info("control", "%s", on ? "draining: no new allocations or rooms"
+				     : "drain ended: accepting new allocations and rooms");
+}
+
+static int
+listen_http(struct ctl_loop *c)
+{
+	const struct sotto_config *cfg = c->cfg;
+	char a[SOTTO_ADDRSTRLEN], err[256];
+	int ret;
+
+	if (cfg->http.n_listen == 0 || c->hooks.http_handle == NULL)
+		return 0;
+	if (cfg->http.tls_cert[0] != '\0') {
+		c->tls = net_tls_ctx_new(cfg->http.tls_cert, cfg->http.tls_key,
+					 err, sizeof(err));
+		if (c->tls == NULL) {
+			log_err("control", "http.tls: %s", err);
+			return -EINVAL;
+		}
+	}
+	c->http_srv.handle = c->hooks.http_handle;
+	c->http_srv.arg = c->hooks.sig;
+	for (unsigned i = 0; i < cfg->http.n_listen; i++) {
+		sotto_addr_str(&cfg->http.listen[i], a, sizeof(a));
+		ret = net_listen_tcp(c->net, &cfg->http.listen[i], c->tls,
+				     http_accept, &c->http_srv);
+		if (ret < 0) {
+			log_err("control", "http.listen %s: %s", a,
+				strerror(-ret));
+			return ret;
+		}
+		log_info("control", "HTTP API and signaling on %s (%s)", a,
+			 c->tls ? "TLS" : "plain HTTP, loopback only");
+	}
+	return 0;
+}
+
+static int
+listen_ops(struct ctl_loop *c)
+{
+	const struct sotto_config *cfg = c->cfg;
+	char a[SOTTO_ADDRSTRLEN];
+	int ret;
+
+	if (cfg->metrics.listen.family != 0) {
+		sotto_addr_str(&cfg->metrics.listen, a, sizeof(a));
+		c->metrics_srv.handle = ctl_metrics_handle;
+		c->metrics_srv.arg = c;
+		ret = net_listen_tcp(c->net, &cfg->metrics.listen, NULL,
+				     http_accept, &c->metrics_srv);
+		if (ret < 0) {
+			log_err("control", "metrics.listen %s: %s", a,
+				strerror(-ret));
+			return ret;
+		}
+		log_info("control", "metrics on http://%s/metrics", a);
+	}
+	if (cfg->control.socket[0] != '\0') {
+		char dir[sizeof(cfg->control.socket)], *slash;
+
+		/* /run/sotto when systemd's RuntimeDirectory did not make
+		 * it: private to the daemon's user */
+		snprintf(dir, sizeof(dir), "%s", cfg->control.socket);
+		slash = strrchr(dir, '/');
+		if (slash != NULL && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+				log_warn("control", "cannot create %s: %s", dir,
+					 strerror(errno));
+		}
+		ret = net_listen_unix(c->net, cfg->control.socket, 0600,
+				      ctl_cmd_accept, c);
+		if (ret < 0) {
+			log_err("control", "control.socket %s: %s",
+				cfg->control.socket, strerror(-ret));
+			return ret;
+		}
+		log_info("control", "control socket %s", cfg->control.socket);
+	}
+	return 0;
+}
+
+struct ctl_loop *
+ctl_loop_new(struct dp_ctx *dp, struct turn_server *ts,
+	     const struct sotto_config *cfg, const struct ctl_hooks *hooks)
+{
+	struct io_uring_params p = { .flags = IORING_SETUP_CQSIZE,
+				     .cq_entries = 8192 };
+	struct ctl_loop *c = calloc(1, sizeof(*c));
 	sigset_t mask;
 	int ret;
 
+	if (c == NULL)
+		return NULL;
+	c->dp = dp;
+	c->ts = ts;
+	c->cfg = cfg;
+	c->sig_fd = -1;
+	c->started_ms = realtime_ms();
+	if (hooks != NULL)
+		c->hooks = *hooks;
+	c->rates = calloc(dp->n_workers ? dp->n_workers : 1, sizeof(*c->rates));
+	if (c->rates == NULL) {
+		ret = -ENOMEM;
+		goto fail;
+	}
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
-	c.sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (c.sig_fd < 0)
-		return -errno;
-	ret = io_uring_queue_init(64, &c.ring, 0);
-	if (ret < 0) {
-		close(c.sig_fd);
-		return ret;
+	sigaddset(&mask, SIGHUP);
+	c->sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (c->sig_fd < 0) {
+		ret = -errno;
+		goto fail;
 	}
-	c.tick.tv_nsec = TICK_MS * 1000000LL;
-	c.last_turn_tick = realtime_ms();
+	ret = io_uring_queue_init_params(512, &c->ring, &p);
+	if (ret < 0)
+		goto fail;
+	c->ring_ok = true;
+	c->net = net_new(&c->ring, cfg->http.max_connections);
+	if (c->net == NULL) {
+		ret = -errno;
+		goto fail;
+	}
+	c->http_srv.now_ms = c->metrics_srv.now_ms = c->started_ms;
+	ret = listen_http(c);
+	if (ret == 0)
+		ret = listen_ops(c);
+	if (ret < 0)
+		goto fail;
+	return c;
+fail:
+	ctl_loop_free(c);
+	errno = -ret;
+	return NULL;
+}
 
-	arm_read(&c, dp->exc_fd, &c.exc_val, sizeof(c.exc_val), UD_EXC);
-	arm_read(&c, c.sig_fd, &c.si, sizeof(c.si), UD_SIGNAL);
-	arm_tick(&c);
+void
+ctl_loop_free(struct ctl_loop *c)
+{
+	if (c == NULL)
+		return;
+	net_free(c->net);
+	SSL_CTX_free(c->tls);
+	if (c->ring_ok)
+		io_uring_queue_exit(&c->ring);
+	if (c->sig_fd >= 0)
+		close(c->sig_fd);
+	free(c->rates);
+	free(c);
+}
 
-	while (!c.stop) {
+static void
+on_signal(struct ctl_loop *c)
+{
+	if (c->si.ssi_signo == SIGHUP) {
+		/* SIGHUP = sottoctl reload; errors go to the log */
+		char *buf = NULL;
+		size_t len = 0;
+		FILE *errs = open_memstream(&buf, &len);
+		int ret = ctl_reload(c, errs);
+
+		if (errs != NULL)
+			fclose(errs);
+		if (ret < 0)
+			log_err("control", "SIGHUP: reload refused, the running configuration stays:\n%s",
+				buf ? buf : "");
+		else
+			log_info("control", "SIGHUP: configuration reloaded");
+		free(buf);
+		return;
+	}
+	log_info("control", "%s received, stopping",
+		 strsignal((int)c->si.ssi_signo));
+	c->stop = 1;
+}
+
+int
+ctl_loop_run(struct ctl_loop *c)
+{
+	struct dp_ctx *dp = c->dp;
+	int ret;
+
+	c->tick.tv_nsec = TICK_MS * 1000000LL;
+	c->last_turn_tick = c->last_sec_tick = c->last_sample_ms = realtime_ms();
+
+	arm_read(c, dp->exc_fd, &c->exc_val, sizeof(c->exc_val), UD_EXC);
+	arm_read(c, c->sig_fd, &c->si, sizeof(c->si), UD_SIGNAL);
+	arm_tick(c);
+
+	while (!c->stop) {
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
 
-		drain_exceptions(&c);
+		drain_exceptions(c);
 		/* pairs with the fence in the fast path's to_control(): a
 		 * worker either sees ctl_sleeping and kicks the eventfd, or
 		 * its packets are already in the ring here */
@@ -157,40 +385,42 @@ ctl_loop_run(struct dp_ctx *dp, struct turn_server *ts)
 			__atomic_store_n(&dp->ctl_sleeping, 0, __ATOMIC_RELAXED);
 			continue;
 		}
-		ret = io_uring_submit_and_wait(&c.ring, 1);
+		ret = io_uring_submit_and_wait(&c->ring, 1);
 		__atomic_store_n(&dp->ctl_sleeping, 0, __ATOMIC_RELAXED);
 		if (ret < 0 && ret != -EINTR) {
 			log_err("control", "io_uring wait: %s", strerror(-ret));
 			break;
 		}
-		io_uring_for_each_cqe(&c.ring, head, cqe) {
+		c->http_srv.now_ms = c->metrics_srv.now_ms = realtime_ms();
+		io_uring_for_each_cqe(&c->ring, head, cqe) {
 			n++;
+			if (net_owns(cqe->user_data)) {
+				net_complete(c->net, cqe);
+				continue;
+			}
 			switch (cqe->user_data) {
 			case UD_EXC:
-				arm_read(&c, dp->exc_fd, &c.exc_val,
-					 sizeof(c.exc_val), UD_EXC);
+				arm_read(c, dp->exc_fd, &c->exc_val,
+					 sizeof(c->exc_val), UD_EXC);
 				break;
 			case UD_SIGNAL:
-				if (cqe->res == sizeof(c.si)) {
-					log_info("control", "%s received, stopping",
-						 strsignal((int)c.si.ssi_signo));
-					c.stop = 1;
-				} else {
-					arm_read(&c, c.sig_fd, &c.si,
-						 sizeof(c.si), UD_SIGNAL);
-				}
+				if (cqe->res == sizeof(c->si))
+					on_signal(c);
+				if (!c->stop)
+					arm_read(c, c->sig_fd, &c->si,
+						 sizeof(c->si), UD_SIGNAL);
 				break;
 			case UD_TICK:
-				on_tick(&c);
-				arm_tick(&c);
+				on_tick(c);
+				arm_tick(c);
 				break;
 			}
 		}
-		io_uring_cq_advance(&c.ring, n);
+		io_uring_cq_advance(&c->ring, n);
+		net_reap(c->net);
 	}
 
-	drain_exceptions(&c);
-	io_uring_queue_exit(&c.ring);
-	close(c.sig_fd);
+	drain_exceptions(c);
+	net_stop_listening(c->net);
 	return 0;
 }

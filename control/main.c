@@ -23,6 +23,7 @@
 #include "ctl_loop.h"
 #include "dp.h"
 #include "log.h"
+#include "sig.h"
 #include "turn_server.h"
 
 static void
@@ -98,6 +99,138 @@ eal_start(const struct sotto_config *cfg)
 	return 0;
 }
 
+/* What a reload needs to reach. */
+struct daemon {
+	const char *path;          /* NULL: the embedded config */
+	struct sotto_config *cfg;
+	struct dp_ctx *dp;
+	struct turn_server *ts;
+	struct sig *sig;
+};
+
+static void sig_tick_cb(void *s, uint64_t now_ms) { sig_tick(s, now_ms); }
+static void sig_draining_cb(void *s, bool on) { sig_set_draining(s, on); }
+static char *sig_rooms_cb(void *s) { return sig_rooms_json(s); }
+static char *sig_room_cb(void *s, const char *id) { return sig_room_json(s, id); }
+static int sig_room_close_cb(void *s, const char *id) { return sig_room_close(s, id); }
+static void sig_metrics_cb(void *s, struct metrics *m) { sig_metrics(s, m); }
+
+static void
+sig_counts_cb(void *s, uint64_t *rooms, uint64_t *participants, uint64_t *ws)
+{
+	struct sig_stats st;
+
+	sig_get_stats(s, &st);
+	*rooms = st.rooms_current;
+	*participants = st.peers_current;
+	*ws = st.ws_current;
+}
+
+static const struct sotto_config *
+current_config(void *arg)
+{
+	return ((struct daemon *)arg)->cfg;
+}
+
+/*
+ * What a reload may not change: sockets, threads and memory sized at
+ * start. Each difference is an error in the same file:line:col shape as
+ * the loader's (line 1: the key's place is not tracked across files).
+ */
+static int
+check_fixed(const struct sotto_config *old, const struct sotto_config *new,
+	    const char *name, FILE *errs)
+{
+	int n = 0;
+
+#define FIXED(cond, what)                                                     \
+	do {                                                                  \
+		if (cond) {                                                   \
+			if (errs != NULL)                                     \
+				fprintf(errs, "%s:1:1: error: %s cannot change on reload; restart sottod\n", \
+					name, what);                          \
+			n++;                                                  \
+		}                                                             \
+	} while (0)
+	FIXED(old->dataplane.driver != new->dataplane.driver ||
+	      old->dataplane.workers != new->dataplane.workers ||
+	      old->dataplane.mbufs != new->dataplane.mbufs ||
+	      old->dataplane.ring_size != new->dataplane.ring_size ||
+	      old->dataplane.idle != new->dataplane.idle, "dataplane");
+	FIXED(old->dataplane.dpdk.n_ports != new->dataplane.dpdk.n_ports ||
+	      memcmp(old->dataplane.dpdk.ports, new->dataplane.dpdk.ports,
+		     sizeof(old->dataplane.dpdk.ports)) ||
+	      strcmp(old->dataplane.dpdk.lcores, new->dataplane.dpdk.lcores),
+	      "dataplane.dpdk");
+	FIXED(old->turn.n_listen != new->turn.n_listen ||
+	      memcmp(old->turn.listen, new->turn.listen, sizeof(old->turn.listen)),
+	      "turn.listen");
+	FIXED(old->turn.n_relay != new->turn.n_relay ||
+	      memcmp(old->turn.relay, new->turn.relay, sizeof(old->turn.relay)) ||
+	      old->turn.port_min != new->turn.port_min ||
+	      old->turn.port_max != new->turn.port_max, "turn.relay");
+	FIXED(strcmp(old->turn.realm, new->turn.realm) != 0, "turn.realm");
+	FIXED(old->turn.legacy_channels != new->turn.legacy_channels,
+	      "turn.channel_range");
+	FIXED(old->turn.max_permissions != new->turn.max_permissions,
+	      "turn.limits.permissions_per_allocation");
+	FIXED(memcmp(&old->http, &new->http, sizeof(old->http)) != 0, "http");
+	FIXED(memcmp(&old->metrics, &new->metrics, sizeof(old->metrics)) != 0,
+	      "metrics");
+	FIXED(strcmp(old->control.socket, new->control.socket) != 0,
+	      "control.socket");
+	FIXED(memcmp(&old->run_as, &new->run_as, sizeof(old->run_as)) != 0,
+	      "run_as");
+	FIXED(old->signaling.max_rooms != new->signaling.max_rooms,
+	      "signaling.max_rooms");
+	FIXED(old->signaling.max_sdp_bytes != new->signaling.max_sdp_bytes,
+	      "signaling.max_sdp_bytes");
+#undef FIXED
+	return n;
+}
+
+/* SIGHUP and sottoctl reload: all or nothing. */
+static int
+reload(void *arg, FILE *errs)
+{
+	struct daemon *d = arg;
+	const char *name = d->path ? d->path : "<embedded configs/sotto.yaml>";
+	struct sotto_config *next = malloc(sizeof(*next));
+	int n, ret;
+
+	if (next == NULL)
+		return -ENOMEM;
+	config_defaults(next);
+	n = d->path ? config_load_file(next, d->path, errs)
+		    : config_load_buffer(next, name, sotto_default_config,
+					 sotto_default_config_len, errs);
+	if (n == 0)
+		n = check_fixed(d->cfg, next, name, errs);
+	if (n > 0) {
+		config_free(next);
+		free(next);
+		return -EINVAL;
+	}
+	ret = turn_server_reload(d->ts, next);
+	if (ret < 0) {
+		if (errs != NULL)
+			fprintf(errs, "%s:1:1: error: cannot apply: %s\n", name,
+				strerror(-ret));
+		config_free(next);
+		free(next);
+		return ret;
+	}
+	/* same address, new contents: whoever holds d->cfg sees them */
+	config_free(d->cfg);
+	*d->cfg = *next;
+	free(next);
+	log_threshold = d->cfg->log_level;
+	if (d->sig != NULL && (ret = sig_reload(d->sig)) < 0)
+		log_err("main", "signaling reload: %s", strerror(-ret));
+	log_info("main", "configuration reloaded from %s", name);
+	return 0;
+}
+
 static void
 log_config(const struct sotto_config *cfg)
 {
@@ -167,6 +300,22 @@ main(int argc, char **argv)
 	struct sotto_config cfg;
 	struct dp_ctx dp;
 	struct turn_server *ts;
+	struct sig *sig = NULL;
+	struct ctl_loop *ctl = NULL;
+	struct daemon daemon = { 0 };
+	struct ctl_hooks hooks = {
+		.http_handle = sig_http_handle,
+		.tick = sig_tick_cb,
+		.set_draining = sig_draining_cb,
+		.rooms_json = sig_rooms_cb,
+		.room_json = sig_room_cb,
+		.room_close = sig_room_close_cb,
+		.counts = sig_counts_cb,
+		.metrics = sig_metrics_cb,
+		.reload = reload,
+		.config = current_config,
+		.main_arg = &daemon,
+	};
 	sigset_t mask;
 	int opt, errs, ret = 1;
 
@@ -207,6 +356,7 @@ main(int argc, char **argv)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -225,21 +375,56 @@ main(int argc, char **argv)
 		ret = 1;
 		goto out_dp;
 	}
+	if (cfg.http.n_listen > 0) {
+		sig = sig_new(&cfg);
+		if (sig == NULL) {
+			log_err("main", "signaling init: %s", strerror(errno));
+			ret = 1;
+			goto out_ts;
+		}
+	}
+	hooks.sig = sig;
+	if (sig == NULL) {
+		/* no HTTP listener: no signaling, the rest of the hooks stay */
+		hooks.http_handle = NULL;
+		hooks.tick = NULL;
+		hooks.set_draining = NULL;
+		hooks.rooms_json = NULL;
+		hooks.room_json = NULL;
+		hooks.room_close = NULL;
+		hooks.counts = NULL;
+		hooks.metrics = NULL;
+	}
+	daemon.path = path;
+	daemon.cfg = &cfg;
+	daemon.dp = &dp;
+	daemon.ts = ts;
+	daemon.sig = sig;
+	ctl = ctl_loop_new(&dp, ts, &cfg, &hooks);
+	if (ctl == NULL) {
+		ret = 1;
+		goto out_sig;
+	}
 	ret = dp_ctx_start(&dp);
 	if (ret < 0) {
 		log_err("main", "cannot start workers: %s", strerror(-ret));
 		ret = 1;
-		goto out_ts;
+		goto out_ctl;
 	}
 	log_config(&cfg);
 	log_info("main", "sottod %s ready", SOTTO_VERSION);
 
-	ret = ctl_loop_run(&dp, ts) < 0 ? 1 : 0;
+	ret = ctl_loop_run(ctl) < 0 ? 1 : 0;
 
 	dp_ctx_stop(&dp);
 	log_counters(&dp, ts);
 	log_info("main", "releasing %u allocation(s)",
 		 turn_server_allocations(ts));
+out_ctl:
+	/* connections first: closing them calls back into the rooms */
+	ctl_loop_free(ctl);
+out_sig:
+	sig_free(sig);
 out_ts:
 	turn_server_free(ts);
 	/* workers are stopped: deferred frees and relay closes run now */

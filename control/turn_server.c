@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <time.h>
 
 #include <rte_cycles.h>
 #include <rte_hash.h>
@@ -78,6 +79,8 @@ struct turn_alloc {
 	bool has_token;                /* Allocate reserved the next port */
 	uint8_t token[8];              /* its RESERVATION-TOKEN */
 	char username[TURN_USERNAME_MAX];
+	uint64_t id;                   /* for operators (sottoctl) */
+	uint64_t created;              /* ms */
 };
 
 TAILQ_HEAD(turn_alloc_list, turn_alloc);
@@ -128,6 +131,10 @@ struct turn_server {
 	struct turn_chan *scratch_chans;
 
 	uint64_t stats[TURN_N_STATS];
+	uint64_t errors[TURN_N_METHODS][TURN_N_ERROR_CODES];
+	uint64_t next_id;
+	bool draining;                 /* refuse new allocations (508) */
+	struct turn_hist alloc_hist;   /* Allocate handling time */
 };
 
 /* One request being answered. */
@@ -202,6 +209,31 @@ user_unref(struct turn_server *ts, struct turn_user *u)
 }
 
 /* ---- allocations ---- */
+
+const uint64_t turn_hist_bounds_us[TURN_HIST_BUCKETS - 1] = {
+	25, 50, 100, 250, 500, 1000, 5000,
+};
+
+void
+turn_hist_add(struct turn_hist *h, uint64_t us)
+{
+	unsigned i = 0;
+
+	while (i < TURN_HIST_BUCKETS - 1 && us > turn_hist_bounds_us[i])
+		i++;
+	h->buckets[i]++;
+	h->sum_us += us;
+	h->count++;
+}
+
+static uint64_t
+mono_us(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
+}
 
 static const char *
 addr_str(const struct sotto_addr *a, char *buf)
@@ -296,6 +328,11 @@ peers_commit(struct turn_server *ts, struct turn_alloc *ta,
 {
 	if (peers_publish(ts, ta, np, n_perms, nc, n_chans) < 0)
 		return -ENOMEM;
+	/* entries are only appended here (expiry removes them) */
+	if (n_perms > ta->n_perms)
+		ts->stats[TURN_STAT_PERMISSIONS_CREATED] += n_perms - ta->n_perms;
+	if (n_chans > ta->n_chans)
+		ts->stats[TURN_STAT_CHANNELS_CREATED] += n_chans - ta->n_chans;
 	if (np != ta->perms) {
 		ts->scratch_perms = ta->perms;
 		ta->perms = np;
@@ -357,6 +394,34 @@ reason_phrase(int code)
 	}
 }
 
+static const uint16_t error_codes[TURN_N_ERROR_CODES - 1] = {
+	400, 401, 403, 420, 437, 438, 441, 442, 443, 486, 500, 508,
+};
+
+static unsigned
+method_index(uint16_t method)
+{
+	switch (method) {
+	case STUN_BINDING: return 0;
+	case TURN_ALLOCATE: return 1;
+	case TURN_REFRESH: return 2;
+	case TURN_CREATE_PERMISSION: return 3;
+	case TURN_CHANNEL_BIND: return 4;
+	default: return 5;
+	}
+}
+
+static void
+count_error(struct turn_req *rq, int code)
+{
+	unsigned ci = 0;
+
+	while (ci < TURN_N_ERROR_CODES - 1 && error_codes[ci] != code)
+		ci++;
+	rq->ts->stats[TURN_STAT_ERRORS]++;
+	rq->ts->errors[method_index(rq->m->method)][ci]++;
+}
+
 static void
 resp_begin(struct turn_req *rq, uint16_t cls)
 {
@@ -399,7 +464,7 @@ add_software(struct turn_req *rq)
 static int
 resp_error(struct turn_req *rq, int code)
 {
-	rq->ts->stats[TURN_STAT_ERRORS]++;
+	count_error(rq, code);
 	resp_begin(rq, STUN_ERROR);
 	stun_add_error(&rq->b, code, reason_phrase(code));
 	return resp_end(rq);
@@ -422,7 +487,7 @@ resp_challenge(struct turn_req *rq, int code)
 	size_t nlen = turn_auth_nonce(rq->ts->auth, rq->from, rq->now / 1000,
 				      nonce);
 
-	rq->ts->stats[TURN_STAT_ERRORS]++;
+	count_error(rq, code);
 	resp_begin(rq, STUN_ERROR);
 	stun_add_error(&rq->b, code, reason_phrase(code));
 	stun_add(&rq->b, STUN_A_REALM, realm, (uint16_t)strlen(realm));
@@ -441,7 +506,7 @@ resp_unknown(struct turn_req *rq)
 		v[2 * i] = (uint8_t)(rq->m->unknown_required[i] >> 8);
 		v[2 * i + 1] = (uint8_t)rq->m->unknown_required[i];
 	}
-	rq->ts->stats[TURN_STAT_ERRORS]++;
+	count_error(rq, 420);
 	resp_begin(rq, STUN_ERROR);
 	stun_add_error(&rq->b, 420, reason_phrase(420));
 	stun_add(&rq->b, STUN_A_UNKNOWN_ATTRIBUTES, v, (uint16_t)(2 * n));
@@ -584,6 +649,13 @@ do_allocate(struct turn_req *rq)
 		return resp_error(rq, 437);
 	}
 
+	/* a draining server keeps its calls and takes no new ones; 508
+	 * sends a client on to its next TURN server */
+	if (ts->draining) {
+		ts->stats[TURN_STAT_DRAIN_REFUSED]++;
+		return resp_error(rq, 508);
+	}
+
 	/* step 2 */
 	a = stun_find(m, STUN_A_REQUESTED_TRANSPORT);
 	if (a == NULL || stun_attr_u32(a, &v) < 0)
@@ -703,6 +775,8 @@ do_allocate(struct turn_req *rq)
 	}
 	TAILQ_INSERT_TAIL(&ts->allocs, ta, link);
 	ts->n_allocs++;
+	ta->id = ++ts->next_id;
+	ta->created = rq->now;
 	if (resv != NULL) {
 		resv->expires = rq->now + TURN_RESERVATION_MS;
 		TAILQ_INSERT_TAIL(&ts->resvs, resv, link);
@@ -975,6 +1049,7 @@ turn_server_handle(struct turn_server *ts, const uint8_t *pkt, size_t len,
 	struct turn_auth_result ar;
 	struct stun_msg m;
 	struct turn_req rq;
+	uint64_t t0;
 	int rc;
 
 	if (stun_parse(&m, pkt, len) < 0 ||
@@ -1000,6 +1075,7 @@ turn_server_handle(struct turn_server *ts, const uint8_t *pkt, size_t len,
 		return 0;
 	}
 
+	t0 = mono_us();
 	memset(&rq, 0, sizeof(rq));
 	rq.ts = ts;
 	rq.m = &m;
@@ -1054,7 +1130,9 @@ turn_server_handle(struct turn_server *ts, const uint8_t *pkt, size_t len,
 
 	switch (m.method) {
 	case TURN_ALLOCATE:
-		return do_allocate(&rq);
+		rc = do_allocate(&rq);
+		turn_hist_add(&ts->alloc_hist, mono_us() - t0);
+		return rc;
 	case TURN_REFRESH:
 		return do_refresh(&rq);
 	case TURN_CREATE_PERMISSION:
@@ -1268,3 +1346,174 @@ turn_server_free(struct turn_server *ts)
 		turn_auth_free(ts->auth);
 	free(ts);
 }
+
+/* ---- operators ---- */
+
+void
+turn_server_alloc_hist(const struct turn_server *ts, struct turn_hist *out)
+{
+	*out = ts->alloc_hist;
+}
+
+static void
+alloc_info(const struct turn_alloc *ta, struct turn_alloc_info *ai)
+{
+	ai->id = ta->id;
+	ai->user = ta->user != NULL ? ta->user->name : "";
+	ai->client = ta->dpa.client;
+	ai->relay = ta->dpa.relay;
+	ai->created_ms = ta->created;
+	ai->expires_ms = ta->expires;
+	ai->permissions = ta->n_perms;
+	ai->channels = ta->n_chans;
+}
+
+void
+turn_server_foreach(const struct turn_server *ts, turn_alloc_fn fn, void *arg)
+{
+	const struct turn_alloc *ta;
+	struct turn_alloc_info ai;
+
+	TAILQ_FOREACH(ta, &ts->allocs, link) {
+		alloc_info(ta, &ai);
+		fn(&ai, arg);
+	}
+}
+
+static struct turn_alloc *
+alloc_by_id(const struct turn_server *ts, uint64_t id)
+{
+	struct turn_alloc *ta;
+
+	TAILQ_FOREACH(ta, &ts->allocs, link)
+		if (ta->id == id)
+			return ta;
+	return NULL;
+}
+
+int
+turn_server_alloc_show(const struct turn_server *ts, uint64_t id,
+		       struct turn_alloc_info *ai, struct sotto_addr *perms,
+		       uint16_t *chan_num, struct sotto_addr *chan_peer,
+		       unsigned max)
+{
+	const struct turn_alloc *ta = alloc_by_id(ts, id);
+
+	if (ta == NULL)
+		return -ENOENT;
+	alloc_info(ta, ai);
+	for (unsigned i = 0; i < ta->n_perms && i < max; i++)
+		perms[i] = ta->perms[i].ip;
+	for (unsigned i = 0; i < ta->n_chans && i < max; i++) {
+		chan_num[i] = ta->chans[i].num;
+		chan_peer[i] = ta->chans[i].peer;
+	}
+	return 0;
+}
+
+int
+turn_server_kill(struct turn_server *ts, uint64_t id)
+{
+	struct turn_alloc *ta = alloc_by_id(ts, id);
+
+	if (ta == NULL)
+		return -ENOENT;
+	ts->stats[TURN_STAT_KILLED]++;
+	alloc_remove(ts, ta, "killed by the operator");
+	return 0;
+}
+
+void
+turn_server_peer_counts(const struct turn_server *ts, uint64_t *perms,
+			uint64_t *chans)
+{
+	const struct turn_alloc *ta;
+
+	*perms = *chans = 0;
+	TAILQ_FOREACH(ta, &ts->allocs, link) {
+		*perms += ta->n_perms;
+		*chans += ta->n_chans;
+	}
+}
+
+void
+turn_server_set_draining(struct turn_server *ts, bool on)
+{
+	ts->draining = on;
+}
+
+bool
+turn_server_draining(const struct turn_server *ts)
+{
+	return ts->draining;
+}
+
+int
+turn_server_reload(struct turn_server *ts, const struct sotto_config *cfg)
+{
+	const typeof(cfg->turn) *t = &cfg->turn;
+	struct peer_policy *policy;
+	struct rate_limit *rl;
+	uint32_t burst;
+	int ret;
+
+	policy = peer_policy_new(t->allow, t->n_allow, t->deny, t->n_deny);
+	if (policy == NULL)
+		return -ENOMEM;
+	for (unsigned i = 0; i < t->n_listen; i++)
+		if (peer_policy_add_listener(policy, &t->listen[i]) < 0)
+			goto nospace;
+	for (unsigned i = 0; i < t->n_relay; i++)
+		if (peer_policy_add_relay_ip(policy, &t->relay[i], t->port_min,
+					     t->port_max) < 0)
+			goto nospace;
+	burst = t->requests_per_source > UINT32_MAX / 2
+			? UINT32_MAX : 2 * t->requests_per_source;
+	rl = rate_limit_new(t->requests_per_source, burst, TURN_RATE_SLOTS);
+	if (rl == NULL) {
+		peer_policy_free(policy);
+		return -ENOMEM;
+	}
+	ret = turn_auth_set_secrets(ts->auth, t->secrets, t->n_secrets);
+	if (ret < 0) {
+		rate_limit_free(rl);
+		peer_policy_free(policy);
+		return ret;
+	}
+	/* permissions already granted stay: the new policy applies to the
+	 * next CreatePermission/ChannelBind/Send */
+	peer_policy_free(ts->policy);
+	ts->policy = policy;
+	rate_limit_free(ts->rl);
+	ts->rl = rl;
+	copy_software(ts, t->software);
+	ts->default_lifetime = t->default_lifetime;
+	ts->max_lifetime = t->max_lifetime;
+	ts->max_allocs = t->max_allocations;
+	ts->max_per_user = t->max_allocations_per_user;
+	ts->bandwidth = t->bandwidth;
+	/* max_perms sizes the per-allocation arrays: not reloadable */
+	return 0;
+nospace:
+	peer_policy_free(policy);
+	return -ENOSPC;
+}
+
+void
+turn_server_errors(const struct turn_server *ts,
+		   void (*emit)(const char *method, int code, uint64_t n,
+				void *arg),
+		   void *arg)
+{
+	for (unsigned m = 0; m < TURN_N_METHODS; m++)
+		for (unsigned ci = 0; ci < TURN_N_ERROR_CODES; ci++)
+			if (ts->errors[m][ci])
+				emit(turn_method_names[m],
+				     ci < TURN_N_ERROR_CODES - 1 ? error_codes[ci] : 0,
+				     ts->errors[m][ci], arg);
+}
+
+const char *const turn_method_names[TURN_N_METHODS] = {
+	"binding", "allocate", "refresh", "create_permission", "channel_bind",
+	"other",
+};

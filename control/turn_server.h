@@ -8,6 +8,7 @@
  * path needs into the dataplane tables (dp.h). It never touches the wire:
  * the control loop hands it a message and sends what it returns.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -47,7 +48,11 @@ struct turn_tx {
 	X(ALLOCATIONS_CREATED, "allocations_created")                         \
 	X(ALLOCATIONS_EXPIRED, "allocations_expired")                         \
 	X(PERMISSIONS_EXPIRED, "permissions_expired")                         \
-	X(CHANNELS_EXPIRED, "channels_expired")
+	X(CHANNELS_EXPIRED, "channels_expired")                               \
+	X(DRAIN_REFUSED, "drain_refused")                                     \
+	X(PERMISSIONS_CREATED, "permissions_created")                         \
+	X(CHANNELS_CREATED, "channels_created")                               \
+	X(KILLED, "allocations_killed")
 
 enum turn_stat {
 #define X(name, str) TURN_STAT_##name,
@@ -78,6 +83,61 @@ int turn_server_handle(struct turn_server *ts, const uint8_t *pkt, size_t len,
 void turn_server_tick(struct turn_server *ts, uint64_t now_ms);
 
 uint32_t turn_server_allocations(const struct turn_server *ts);
+
+/* A latency histogram in µs (Prometheus buckets, cumulative on export). */
+#define TURN_HIST_BUCKETS 8
+extern const uint64_t turn_hist_bounds_us[TURN_HIST_BUCKETS - 1];
+struct turn_hist {
+	uint64_t buckets[TURN_HIST_BUCKETS]; /* last one: +Inf */
+	uint64_t sum_us, count;
+};
+void turn_hist_add(struct turn_hist *h, uint64_t us);
+/* Allocate requests, from parse to response built. */
+void turn_server_alloc_hist(const struct turn_server *ts,
+			    struct turn_hist *out);
+
+/* Error responses by method and code (code 0: any other code). */
+#define TURN_N_METHODS 6
+#define TURN_N_ERROR_CODES 13
+extern const char *const turn_method_names[TURN_N_METHODS];
+void turn_server_errors(const struct turn_server *ts,
+			void (*emit)(const char *method, int code, uint64_t n,
+				     void *arg),
+			void *arg);
+
+/* For operators (sottoctl, metrics). */
+struct turn_alloc_info {
+	uint64_t id;
+	const char *user;              /* REST username's user part */
+	struct sotto_addr client, relay;
+	uint64_t created_ms, expires_ms;
+	unsigned permissions, channels;
+};
+typedef void (*turn_alloc_fn)(const struct turn_alloc_info *ai, void *arg);
+void turn_server_foreach(const struct turn_server *ts, turn_alloc_fn fn,
+			 void *arg);
+/* One allocation and its peers: permission IPs (port 0) into perms and
+ * channels' numbers and peers into chan_num/chan_peer, up to max each.
+ * 0 or -ENOENT. */
+int turn_server_alloc_show(const struct turn_server *ts, uint64_t id,
+			   struct turn_alloc_info *ai, struct sotto_addr *perms,
+			   uint16_t *chan_num, struct sotto_addr *chan_peer,
+			   unsigned max);
+/* Removes an allocation now (its relayed port stops). 0 or -ENOENT. */
+int turn_server_kill(struct turn_server *ts, uint64_t id);
+/* Totals of live permissions and channels. */
+void turn_server_peer_counts(const struct turn_server *ts, uint64_t *perms,
+			     uint64_t *chans);
+
+void turn_server_set_draining(struct turn_server *ts, bool on);
+bool turn_server_draining(const struct turn_server *ts);
+
+/* Takes secrets, limits, lifetimes, SOFTWARE and the peer policy from a
+ * reloaded cfg (listeners, relay addresses and ports are not reloadable:
+ * they are checked equal by the caller). Existing allocations keep their
+ * bandwidth cap; new ones get the new one. 0, or -errno and nothing
+ * changed. */
+int turn_server_reload(struct turn_server *ts, const struct sotto_config *cfg);
 void turn_server_stats(const struct turn_server *ts,
 		       uint64_t out[TURN_N_STATS]);
 

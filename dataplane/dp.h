@@ -46,9 +46,12 @@
 	X(TX_BYTES, "tx_bytes")                                               \
 	X(RELAY_TO_PEER, "relayed_to_peer")                                   \
 	X(RELAY_TO_CLIENT, "relayed_to_client")                               \
+	X(RELAY_BYTES_TO_PEER, "relayed_bytes_to_peer") /* payload bytes */  \
+	X(RELAY_BYTES_TO_CLIENT, "relayed_bytes_to_client")                   \
 	X(EXCEPTIONS, "exceptions")                                           \
 	X(LOOPS, "loops")                                                     \
-	X(BUSY_LOOPS, "busy_loops")
+	X(BUSY_LOOPS, "busy_loops")                                           \
+	X(BUSY_CYCLES, "busy_cycles") /* TSC ticks in loops that did work */
 
 enum dp_counter {
 #define X(name, str) DP_##name,

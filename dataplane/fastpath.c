@@ -89,6 +89,7 @@ from_client(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *meta,
 	meta->dst = ch->peer;
 	meta->sock = a->relay_sock;
 	w->ctr[DP_RELAY_TO_PEER]++;
+	w->ctr[DP_RELAY_BYTES_TO_PEER] += (uint32_t)dlen;
 	return -1;
 }
 
@@ -201,6 +202,7 @@ from_peer(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *meta,
 	meta->dst = a->client;
 	meta->sock = a->listener_sock;
 	w->ctr[DP_RELAY_TO_CLIENT]++;
+	w->ctr[DP_RELAY_BYTES_TO_CLIENT] += len;
 	return -1;
 }
 

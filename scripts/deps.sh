@@ -8,11 +8,16 @@ pkgs=(
 	build-essential pkg-config meson ninja-build clang llvm
 	libdpdk-dev dpdk liburing-dev libyaml-dev libssl-dev libsrtp2-dev libopus-dev
 	libnuma-dev libpcap-dev libbsd-dev libelf-dev libjansson-dev
+	libhttp-parser-dev libwslay-dev libcap-dev
 	# tests and benchmarks
 	coturn iproute2 procps psmisc valgrind python3 ca-certificates
 	# dpdk driver tests (scripts/netns.sh): veth offloads, ping checks,
 	# flock/mountpoint for scripts/hugepages.sh
 	ethtool iputils-ping util-linux
+	# signaling: the real browser, a Python WebRTC peer, HTTP/WebSocket
+	# clients for the API tests, and promtool for the metrics exposition
+	chromium chromium-driver python3-selenium python3-aiortc python3-websockets
+	curl prometheus
 )
 
 missing=()

@@ -288,6 +288,7 @@ dpdk_worker_run(struct dp_worker *w)
 
 		if (busy) {
 			w->ctr[DP_BUSY_LOOPS]++;
+			w->ctr[DP_BUSY_CYCLES] += rte_rdtsc() - now;
 			idle = 0;
 			sleep_us = DPDK_SLEEP_MIN_US;
 		} else if (!dp->idle_poll && ++idle > DPDK_SPIN_LOOPS) {

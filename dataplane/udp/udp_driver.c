@@ -566,6 +566,8 @@ udp_worker_run(struct dp_worker *w)
 	while (!dp_quit(dp)) {
 		uint16_t n_rx, n_tx, n_ctl;
 
+		uint64_t t0 = rte_rdtsc();
+
 		w->ctr[DP_LOOPS]++;
 		n_rx = reap(w, uw, u, rx);
 		if (uw->n_missing)
@@ -587,6 +589,7 @@ udp_worker_run(struct dp_worker *w)
 			w->ctr[DP_BUSY_LOOPS]++;
 			idle = 0;
 			io_uring_submit_and_get_events(&uw->ring);
+			w->ctr[DP_BUSY_CYCLES] += rte_rdtsc() - t0;
 			continue;
 		}
 		if (dp->idle_poll || ++idle < UDP_SPIN_LOOPS) {

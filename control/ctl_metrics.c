@@ -1,0 +1,319 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * GET /metrics: Prometheus text format, built at scrape time on the control
+ * thread from the workers' counters (summed), the TURN server's, the
+ * connections' and the signaling service's. docs/operations.md lists every
+ * family and what to alert on.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_mempool.h>
+#include <rte_ring.h>
+
+#include "ctl_priv.h"
+
+static const char *
+driver_name(const struct ctl_loop *c)
+{
+	return c->dp->ops->name;
+}
+
+struct emit_ctx {
+	struct metrics *m;
+	const char *family;
+	bool first;
+};
+
+static void
+emit_driver(const char *name, uint64_t v, void *arg)
+{
+	struct emit_ctx *e = arg;
+	char labels[96];
+
+	snprintf(labels, sizeof(labels), "reason=\"%s\"", name);
+	metrics_u64(e->m, e->family, labels, v);
+}
+
+static void
+emit_error(const char *method, int code, uint64_t n, void *arg)
+{
+	struct emit_ctx *e = arg;
+	char labels[96];
+
+	if (code)
+		snprintf(labels, sizeof(labels), "method=\"%s\",code=\"%d\"",
+			 method, code);
+	else
+		snprintf(labels, sizeof(labels), "method=\"%s\",code=\"other\"",
+			 method);
+	metrics_u64(e->m, "sotto_turn_error_responses_total", labels, n);
+}
+
+static void
+dataplane_metrics(struct ctl_loop *c, struct metrics *m)
+{
+	struct dp_ctx *dp = c->dp;
+	uint64_t ctr[DP_N_COUNTERS];
+	const char *drv = driver_name(c);
+	char labels[128];
+
+	dp_ctx_counters(dp, ctr);
+
+	metrics_family(m, "sotto_relayed_packets_total", "counter",
+		       "Packets relayed by the fast path, by direction.");
+	snprintf(labels, sizeof(labels), "driver=\"%s\",direction=\"to_peer\"", drv);
+	metrics_u64(m, "sotto_relayed_packets_total", labels, ctr[DP_RELAY_TO_PEER]);
+	snprintf(labels, sizeof(labels), "driver=\"%s\",direction=\"to_client\"", drv);
+	metrics_u64(m, "sotto_relayed_packets_total", labels, ctr[DP_RELAY_TO_CLIENT]);
+
+	metrics_family(m, "sotto_relayed_bytes_total", "counter",
+		       "Application payload bytes relayed, by direction.");
+	snprintf(labels, sizeof(labels), "driver=\"%s\",direction=\"to_peer\"", drv);
+	metrics_u64(m, "sotto_relayed_bytes_total", labels, ctr[DP_RELAY_BYTES_TO_PEER]);
+	snprintf(labels, sizeof(labels), "driver=\"%s\",direction=\"to_client\"", drv);
+	metrics_u64(m, "sotto_relayed_bytes_total", labels, ctr[DP_RELAY_BYTES_TO_CLIENT]);
+
+	metrics_family(m, "sotto_dataplane_packets_total", "counter",
+		       "Packets received and sent by the workers.");
+	snprintf(labels, sizeof(labels), "driver=\"%s\",direction=\"rx\"", drv);
+	metrics_u64(m, "sotto_dataplane_packets_total", labels, ctr[DP_RX_PACKETS]);
+	snprintf(labels, sizeof(labels), "driver=\"%s\",direction=\"tx\"", drv);
+	metrics_u64(m, "sotto_dataplane_packets_total", labels, ctr[DP_TX_PACKETS]);
+	metrics_family(m, "sotto_dataplane_bytes_total", "counter",
+		       "Bytes received and sent by the workers (UDP payload).");
+	snprintf(labels, sizeof(labels), "driver=\"%s\",direction=\"rx\"", drv);
+	metrics_u64(m, "sotto_dataplane_bytes_total", labels, ctr[DP_RX_BYTES]);
+	snprintf(labels, sizeof(labels), "driver=\"%s\",direction=\"tx\"", drv);
+	metrics_u64(m, "sotto_dataplane_bytes_total", labels, ctr[DP_TX_BYTES]);
+
+	metrics_family(m, "sotto_dataplane_drops_total", "counter",
+		       "Packets the fast path dropped, by reason (bandwidth = per-allocation cap).");
+	for (unsigned i = 0; i < DP_N_DROPS; i++) {
+		snprintf(labels, sizeof(labels), "reason=\"%s\"",
+			 dp_counter_names[i]);
+		metrics_u64(m, "sotto_dataplane_drops_total", labels, ctr[i]);
+	}
+	if (dp->ops->counters != NULL) {
+		struct emit_ctx e = { .m = m, .family = "sotto_driver_drops_total" };
+
+		metrics_family(m, "sotto_driver_drops_total", "counter",
+			       "Packets the port driver dropped or lost (L2/L3, NIC), by reason.");
+		dp->ops->counters(dp, emit_driver, &e);
+	}
+	metrics_counter(m, "sotto_exception_packets_total",
+			"Packets the workers passed to the control thread (STUN/TURN requests).",
+			ctr[DP_EXCEPTIONS]);
+	metrics_gauge(m, "sotto_exception_ring_depth",
+		      "Packets waiting in the worker-to-control ring.",
+		      (double)rte_ring_count(dp->exc_ring));
+	metrics_counter(m, "sotto_control_tx_ring_full_total",
+			"Control-thread packets a worker's transmit ring refused.",
+			dp->tx_ring_full);
+	metrics_gauge(m, "sotto_mempool_in_use",
+		      "Packet buffers in use (pool size: sotto_mempool_size).",
+		      (double)rte_mempool_in_use_count(dp->pool));
+	metrics_gauge(m, "sotto_mempool_size", "Packet buffers in the pool.",
+		      (double)dp->pool->size);
+
+	metrics_family(m, "sotto_worker_packets_total", "counter",
+		       "Packets per worker and direction.");
+	for (uint16_t i = 0; i < dp->n_workers; i++) {
+		const struct dp_worker *w = &dp->workers[i];
+
+		snprintf(labels, sizeof(labels), "worker=\"%u\",direction=\"rx\"", i);
+		metrics_u64(m, "sotto_worker_packets_total", labels,
+			    __atomic_load_n(&w->ctr[DP_RX_PACKETS], __ATOMIC_RELAXED));
+		snprintf(labels, sizeof(labels), "worker=\"%u\",direction=\"tx\"", i);
+		metrics_u64(m, "sotto_worker_packets_total", labels,
+			    __atomic_load_n(&w->ctr[DP_TX_PACKETS], __ATOMIC_RELAXED));
+	}
+	metrics_family(m, "sotto_worker_busy_seconds_total", "counter",
+		       "Time each worker spent in loops that did work; rate() of it is the busy ratio.");
+	for (uint16_t i = 0; i < dp->n_workers; i++) {
+		const struct dp_worker *w = &dp->workers[i];
+
+		snprintf(labels, sizeof(labels), "worker=\"%u\"", i);
+		metrics_f64(m, "sotto_worker_busy_seconds_total", labels,
+			    w->hz ? (double)__atomic_load_n(&w->ctr[DP_BUSY_CYCLES],
+							    __ATOMIC_RELAXED) /
+					    (double)w->hz
+				  : 0);
+	}
+	metrics_family(m, "sotto_worker_busy_ratio", "gauge",
+		       "Share of the last second each worker was busy.");
+	for (uint16_t i = 0; i < dp->n_workers; i++) {
+		snprintf(labels, sizeof(labels), "worker=\"%u\"", i);
+		metrics_f64(m, "sotto_worker_busy_ratio", labels,
+			    c->rates[i].busy_ratio);
+	}
+	metrics_family(m, "sotto_worker_tx_ring_depth", "gauge",
+		       "Control-to-worker packets waiting, per worker.");
+	for (uint16_t i = 0; i < dp->n_workers; i++) {
+		snprintf(labels, sizeof(labels), "worker=\"%u\"", i);
+		metrics_u64(m, "sotto_worker_tx_ring_depth", labels,
+			    rte_ring_count(dp->workers[i].tx_ring));
+	}
+}
+
+static void
+turn_metrics(struct ctl_loop *c, struct metrics *m)
+{
+	uint64_t st[TURN_N_STATS], perms, chans;
+	struct emit_ctx e = { .m = m };
+	struct turn_hist h;
+	static const struct {
+		enum turn_stat stat;
+		const char *method;
+	} methods[] = {
+		{ TURN_STAT_BINDING, "binding" },
+		{ TURN_STAT_ALLOCATE, "allocate" },
+		{ TURN_STAT_REFRESH, "refresh" },
+		{ TURN_STAT_CREATE_PERMISSION, "create_permission" },
+		{ TURN_STAT_CHANNEL_BIND, "channel_bind" },
+	};
+	char labels[64];
+
+	turn_server_stats(c->ts, st);
+	turn_server_peer_counts(c->ts, &perms, &chans);
+
+	metrics_family(m, "sotto_turn_requests_total", "counter",
+		       "STUN/TURN requests by method (after the per-source rate limit).");
+	for (unsigned i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		snprintf(labels, sizeof(labels), "method=\"%s\"", methods[i].method);
+		metrics_u64(m, "sotto_turn_requests_total", labels,
+			    st[methods[i].stat]);
+	}
+	metrics_counter(m, "sotto_turn_send_indications_total",
+			"Send indications handled by the control thread.",
+			st[TURN_STAT_SEND_INDICATION]);
+	metrics_family(m, "sotto_turn_error_responses_total", "counter",
+		       "Error responses by method and code (401 includes the first challenge of every client).");
+	turn_server_errors(c->ts, emit_error, &e);
+
+	metrics_family(m, "sotto_turn_auth_failures_total", "counter",
+		       "Requests that failed authentication, by reason.");
+	metrics_u64(m, "sotto_turn_auth_failures_total",
+		    "reason=\"no_credentials\"", st[TURN_STAT_AUTH_CHALLENGE]);
+	metrics_u64(m, "sotto_turn_auth_failures_total",
+		    "reason=\"bad_credentials\"", st[TURN_STAT_AUTH_FAILED]);
+	metrics_u64(m, "sotto_turn_auth_failures_total",
+		    "reason=\"stale_nonce\"", st[TURN_STAT_STALE_NONCE]);
+
+	metrics_family(m, "sotto_rate_limit_hits_total", "counter",
+		       "Requests refused by a rate limit, by limit.");
+	metrics_u64(m, "sotto_rate_limit_hits_total",
+		    "limit=\"stun_requests_per_source\"", st[TURN_STAT_RATE_LIMITED]);
+
+	metrics_counter(m, "sotto_turn_peer_denied_total",
+			"Permissions and channels refused by the peer address policy.",
+			st[TURN_STAT_PEER_DENIED]);
+	metrics_counter(m, "sotto_turn_quota_refusals_total",
+			"Requests refused by an allocation or permission quota.",
+			st[TURN_STAT_QUOTA]);
+	metrics_counter(m, "sotto_turn_malformed_total",
+			"STUN messages dropped as malformed or with a bad FINGERPRINT.",
+			st[TURN_STAT_MALFORMED] + st[TURN_STAT_BAD_FINGERPRINT]);
+
+	metrics_gauge(m, "sotto_turn_allocations", "Allocations now.",
+		      turn_server_allocations(c->ts));
+	metrics_counter(m, "sotto_turn_allocations_created_total",
+			"Allocations created.", st[TURN_STAT_ALLOCATIONS_CREATED]);
+	metrics_family(m, "sotto_turn_allocations_ended_total", "counter",
+		       "Allocations that ended other than by the client's Refresh 0, by reason.");
+	metrics_u64(m, "sotto_turn_allocations_ended_total", "reason=\"expired\"",
+		    st[TURN_STAT_ALLOCATIONS_EXPIRED]);
+	metrics_u64(m, "sotto_turn_allocations_ended_total", "reason=\"killed\"",
+		    st[TURN_STAT_KILLED]);
+	metrics_counter(m, "sotto_turn_drain_refusals_total",
+			"Allocate requests refused (508) while draining.",
+			st[TURN_STAT_DRAIN_REFUSED]);
+	metrics_gauge(m, "sotto_turn_permissions", "Permissions now.",
+		      (double)perms);
+	metrics_counter(m, "sotto_turn_permissions_created_total",
+			"Permissions created.", st[TURN_STAT_PERMISSIONS_CREATED]);
+	metrics_gauge(m, "sotto_turn_channels", "Channel bindings now.",
+		      (double)chans);
+	metrics_counter(m, "sotto_turn_channels_created_total",
+			"Channel bindings created.", st[TURN_STAT_CHANNELS_CREATED]);
+
+	turn_server_alloc_hist(c->ts, &h);
+	metrics_histogram(m, "sotto_turn_allocate_seconds",
+			  "Time to handle an authenticated Allocate on the control thread.",
+			  turn_hist_bounds_us, h.buckets, TURN_HIST_BUCKETS - 1,
+			  h.sum_us, 1e-6);
+}
+
+static void
+process_metrics(struct ctl_loop *c, struct metrics *m)
+{
+	uint64_t now = ctl_realtime_ms();
+	struct net_stats ns;
+	char labels[128];
+
+	snprintf(labels, sizeof(labels), "version=\"%s\",driver=\"%s\"",
+		 SOTTO_VERSION, driver_name(c));
+	metrics_family(m, "sotto_build_info", "gauge",
+		       "Always 1; the labels say what is running.");
+	metrics_u64(m, "sotto_build_info", labels, 1);
+	metrics_gauge(m, "sotto_start_time_seconds",
+		      "When sottod started, unix time.",
+		      (double)c->started_ms / 1000.0);
+	metrics_gauge(m, "sotto_uptime_seconds", "Seconds since sottod started.",
+		      (double)(now - c->started_ms) / 1000.0);
+	metrics_gauge(m, "sotto_draining",
+		      "1 while draining (no new allocations or rooms).",
+		      turn_server_draining(c->ts) ? 1 : 0);
+	metrics_family(m, "sotto_config_reloads_total", "counter",
+		       "Configuration reloads (SIGHUP, sottoctl reload), by result.");
+	metrics_u64(m, "sotto_config_reloads_total", "result=\"ok\"", c->reloads);
+	metrics_u64(m, "sotto_config_reloads_total", "result=\"failed\"",
+		    c->reload_failures);
+
+	net_get_stats(c->net, &ns);
+	metrics_gauge(m, "sotto_tcp_connections",
+		      "Open HTTP, WebSocket, metrics and control connections.",
+		      (double)ns.current);
+	metrics_counter(m, "sotto_tcp_connections_accepted_total",
+			"Connections accepted.", ns.accepted);
+	metrics_counter(m, "sotto_tcp_connections_refused_total",
+			"Connections closed at once (http.max_connections, out of memory).",
+			ns.refused);
+	metrics_counter(m, "sotto_tls_failures_total",
+			"TLS handshakes or records that failed.", ns.tls_failures);
+	metrics_counter(m, "sotto_http_requests_total",
+			"HTTP requests on the API listener(s).", c->http_srv.requests);
+	metrics_counter(m, "sotto_http_bad_requests_total",
+			"Malformed or over-limit HTTP requests.",
+			c->http_srv.bad_requests + c->metrics_srv.bad_requests);
+}
+
+void
+ctl_metrics_handle(struct http_req *r, void *arg)
+{
+	struct ctl_loop *c = arg;
+	struct metrics m = { 0 };
+
+	if (strcmp(r->path, "/metrics") != 0) {
+		http_respond_error(r, 404, "not_found", "try /metrics", NULL);
+		return;
+	}
+	if (strcmp(r->method, "GET") != 0) {
+		http_respond_error(r, 405, "method_not_allowed", "use GET",
+				   "Allow: GET\r\n");
+		return;
+	}
+	process_metrics(c, &m);
+	dataplane_metrics(c, &m);
+	turn_metrics(c, &m);
+	if (c->hooks.metrics != NULL)
+		c->hooks.metrics(c->hooks.sig, &m);
+	if (m.failed) {
+		http_respond_error(r, 500, "internal", "out of memory", NULL);
+	} else {
+		http_respond(r, 200, "text/plain; version=0.0.4; charset=utf-8",
+			     m.buf, m.len, NULL, false);
+	}
+	free(m.buf);
+}

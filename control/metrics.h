@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SOTTO_METRICS_H
+#define SOTTO_METRICS_H
+
+/*
+ * Prometheus text exposition (format 0.0.4) written into a growing buffer
+ * at scrape time on the control thread. Workers never see a scrape: their
+ * counters are plain per-worker values the control thread sums.
+ *
+ * No label ever carries a user, a room or an address: cardinality stays
+ * fixed, and an anonymous service must not export who talks to whom.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct metrics {
+	char *buf;
+	size_t len, cap;
+	int failed;          /* out of memory: the scrape answers 500 */
+};
+
+/* # HELP and # TYPE for a family; type: counter, gauge, histogram. */
+void metrics_family(struct metrics *m, const char *name, const char *type,
+		    const char *help);
+/* One sample; labels: "k=\"v\",k2=\"v2\"" or NULL. */
+void metrics_u64(struct metrics *m, const char *name, const char *labels,
+		 uint64_t v);
+void metrics_f64(struct metrics *m, const char *name, const char *labels,
+		 double v);
+/* A histogram from per-bucket counts (n_bounds bounds, n_bounds + 1
+ * buckets, the last +Inf), exported cumulative with _sum and _count; the
+ * bounds are in the unit of the samples and scaled by unit (e.g. 1e-6 for
+ * µs → seconds). */
+void metrics_histogram(struct metrics *m, const char *name, const char *help,
+		       const uint64_t *bounds, const uint64_t *buckets,
+		       unsigned n_bounds, uint64_t sum, double unit);
+
+/* Shorthand: a family with one unlabelled sample. */
+void metrics_counter(struct metrics *m, const char *name, const char *help,
+		     uint64_t v);
+void metrics_gauge(struct metrics *m, const char *name, const char *help,
+		   double v);
+
+#endif
