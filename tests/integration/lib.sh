@@ -411,6 +411,12 @@ write_config() {
 			printf '    deny:\n'
 			printf '      - "%s/128"\n' "$T_CLI6"
 		fi
+		# the built-in metrics port and control socket are shared by
+		# every sottod on the host: tests use none and their own
+		printf 'metrics:\n'
+		printf '  listen: ""\n'
+		printf 'control:\n'
+		printf '  socket: "%s.sock"\n' "$file"
 	} >"$file"
 }
 
