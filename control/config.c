@@ -604,6 +604,16 @@ key_log_level(struct ctx *c, const char *path, yaml_node_t *n)
 }
 
 static void
+key_log_format(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	static const char *const names[] = { "text", "json" };
+	int i = get_enum(c, path, n, names, 2);
+
+	if (i >= 0)
+		c->cfg->log_format = (enum log_format)i;
+}
+
+static void
 key_driver(struct ctx *c, const char *path, yaml_node_t *n)
 {
 	static const char *const names[] = { "udp", "dpdk" };
@@ -1772,6 +1782,7 @@ parse_root(struct ctx *c, yaml_node_t *root)
 	};
 	const struct key_spec top[] = {
 		FN_KEY("log_level", key_log_level),
+		FN_KEY("log_format", key_log_format),
 		MAP_KEY("dataplane", dataplane, .seen = &c->dataplane),
 		MAP_KEY("turn", turn, .seen = &c->turn),
 		MAP_KEY("http", http, .seen = &c->http),

@@ -41,6 +41,7 @@ struct sotto_port_config {
 
 struct sotto_config {
 	enum log_level log_level;          /* log_level: error|warn|info|debug */
+	enum log_format log_format;        /* log_format: text (logfmt)|json */
 
 	struct {
 		enum dp_driver driver;     /* dataplane.driver: udp|dpdk */

@@ -405,6 +405,14 @@ dispatch(struct http_conn *h)
 	r.body_len = h->body_len;
 	r.keep_alive = http_should_keep_alive(&h->parser);
 	h->srv->requests++;
+	if (h->parser.http_major != 1) {
+		/* RFC 9112 §2.3: HTTP/0.9 lines have no version */
+		h->srv->bad_requests++;
+		r.keep_alive = false;
+		http_respond_error(&r, 400, "bad_request", "HTTP/1.x required",
+				   NULL);
+		return;
+	}
 	if (r.path[0] != '/') {
 		/* absolute-form and asterisk-form are for proxies */
 		h->srv->bad_requests++;

@@ -225,6 +225,7 @@ reload(void *arg, FILE *errs)
 	*d->cfg = *next;
 	free(next);
 	log_threshold = d->cfg->log_level;
+	log_format = d->cfg->log_format;
 	if (d->sig != NULL && (ret = sig_reload(d->sig)) < 0)
 		log_err("main", "signaling reload: %s", strerror(-ret));
 	log_info("main", "configuration reloaded from %s", name);
@@ -350,6 +351,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_threshold = cfg.log_level;
+	log_format = cfg.log_format;
 
 	/* Every thread (EAL lcores included) inherits this mask, so the
 	 * signals reach only the control loop's signalfd. */

@@ -10,6 +10,7 @@
 #include "turn_server.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,12 +264,15 @@ alloc_remove(struct turn_server *ts, struct turn_alloc *ta, const char *why)
 	ts->n_allocs--;
 	user_unref(ts, ta->user);
 	ta->user = NULL;
-	log_info(MOD, "allocation %s for %s removed (%s)",
-		 addr_str(&ta->dpa.relay, r), addr_str(&ta->dpa.client, c), why);
+	/* the client's address only at debug (log.h) */
+	log_info(MOD, "allocation removed id=%" PRIu64 " relayed=%s reason=\"%s\"",
+		 ta->id, addr_str(&ta->dpa.relay, r), why);
+	log_debug(MOD, "allocation removed id=%" PRIu64 " client=%s", ta->id,
+		  addr_str(&ta->dpa.client, c));
 	if (dp_alloc_unpublish(&ts->dp->tables, &ta->dpa, alloc_release,
 			       ta) < 0) {
 		/* still in the tables: try again on the next tick */
-		log_warn(MOD, "allocation %s: unpublish failed, will retry", r);
+		log_warn(MOD, "unpublish failed, will retry relayed=%s", r);
 		TAILQ_INSERT_TAIL(&ts->dying, ta, link);
 	}
 }
@@ -785,10 +789,10 @@ do_allocate(struct turn_req *rq)
 		memcpy(ta->token, resv->token, sizeof(ta->token));
 	}
 	ts->stats[TURN_STAT_ALLOCATIONS_CREATED]++;
-	log_info(MOD, "allocation %s for %s created, lifetime %u s",
-		 addr_str(&ta->dpa.relay, r), addr_str(&ta->dpa.client, c),
-		 lifetime);
-	log_debug(MOD, "allocation %s belongs to user %s", r, rq->auth->user);
+	log_info(MOD, "allocation created id=%" PRIu64 " relayed=%s lifetime=%u",
+		 ta->id, addr_str(&ta->dpa.relay, r), lifetime);
+	log_debug(MOD, "allocation created id=%" PRIu64 " client=%s user=%s",
+		  ta->id, addr_str(&ta->dpa.client, c), rq->auth->user);
 	return allocate_success(rq, ta);
 
 fail_close:

@@ -2,6 +2,7 @@
 #include "ws.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,11 @@ struct ws_conn {
 	bool in_recv;              /* inside wslay_event_recv */
 	bool gone;                 /* net closed it while in_recv */
 	bool closing;
+	/* ws_close() during a receive: the close goes out after the data
+	 * queued before it (wslay sends control frames first) */
+	bool close_pending;
+	uint16_t close_code;
+	char close_reason[124];    /* RFC 6455 §5.5: 125 bytes with the code */
 };
 
 static const struct net_conn_ops ws_net_ops;
@@ -123,6 +129,16 @@ ws_data(struct net_conn *c, const uint8_t *p, size_t len)
 		net_close(c, true);
 		return (ssize_t)len;
 	}
+	if (w->close_pending) {
+		wslay_event_send(w->ctx);
+		w->close_pending = false;
+		wslay_event_queue_close(w->ctx, w->close_code,
+					(const uint8_t *)w->close_reason,
+					strlen(w->close_reason));
+		wslay_event_send(w->ctx);
+		net_close(c, true);
+		return (ssize_t)len;
+	}
 	flush(w);
 	return (ssize_t)len;
 }
@@ -219,13 +235,15 @@ ws_close(struct ws_conn *w, uint16_t code, const char *reason)
 	if (w->gone || w->closing)
 		return;
 	w->closing = true;
-	wslay_event_queue_close(w->ctx, code, (const uint8_t *)reason,
-				reason ? strlen(reason) : 0);
 	if (w->in_recv) {
-		/* ws_data flushes after wslay_event_recv; the close frame
-		 * goes out then and the connection closes once written */
+		w->close_pending = true;
+		w->close_code = code;
+		snprintf(w->close_reason, sizeof(w->close_reason), "%s",
+			 reason ? reason : "");
 		return;
 	}
+	wslay_event_queue_close(w->ctx, code, (const uint8_t *)reason,
+				reason ? strlen(reason) : 0);
 	wslay_event_send(w->ctx);
 	net_close(w->conn, true);
 }

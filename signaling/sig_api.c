@@ -674,9 +674,13 @@ sig_http_handle(struct http_req *r, void *arg)
 	bool post = strcmp(r->method, "POST") == 0;
 
 	s->now_ms = sig_realtime_ms();
-	if (strcmp(r->path, "/healthz") == 0 && get) {
+	if ((strcmp(r->path, "/healthz") == 0 ||
+	     strcmp(r->path, "/readyz") == 0) && !get) {
+		http_respond_error(r, 405, "method_not_allowed", "use GET",
+				   "Allow: GET\r\n");
+	} else if (strcmp(r->path, "/healthz") == 0) {
 		respond_json(r, 200, json_pack("{s:s}", "status", "ok"));
-	} else if (strcmp(r->path, "/readyz") == 0 && get) {
+	} else if (strcmp(r->path, "/readyz") == 0) {
 		if (s->draining)
 			respond_json(r, 503, json_pack("{s:s}", "status",
 						       "draining"));

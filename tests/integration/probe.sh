@@ -78,8 +78,8 @@ expect() {
 allocs_balanced() {
 	local name=$1 made gone
 	[ "$SERVER_KIND" = sottod ] || return 0
-	made=$(grep -c 'allocation .* created' "$SERVER_LOG")
-	gone=$(grep -c 'allocation .* removed (refresh with lifetime 0)' "$SERVER_LOG")
+	made=$(grep -c 'msg="allocation created"' "$SERVER_LOG")
+	gone=$(grep -c 'msg="allocation removed".*reason="refresh with lifetime 0"' "$SERVER_LOG")
 	if [ "$made" -eq 0 ] || [ "$made" -ne "$gone" ]; then
 		show_server_log
 		check_fail "$name: $made allocations created, $gone deleted"
