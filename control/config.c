@@ -1872,10 +1872,12 @@ check_cross(struct ctx *c)
 
 	/* Plain HTTP carries room tokens and TURN credentials: loopback
 	 * only (a reverse proxy or a local test), TLS everywhere else. */
-	if ((cfg->http.tls_cert[0] != '\0') != (cfg->http.tls_key[0] != '\0'))
+	/* given or not, not whether the value was good: a bad path is
+	 * already reported */
+	if (c->tls_cert.set != c->tls_key.set)
 		err_at(c, c->tls_cert.set ? c->tls_cert.mark : c->tls_key.mark,
 		       "http.tls needs both certificate and private_key");
-	else if (cfg->http.tls_cert[0] == '\0')
+	else if (!c->tls_cert.set)
 		for (unsigned i = 0; i < cfg->http.n_listen; i++) {
 			char buf[SOTTO_ADDRSTRLEN];
 

@@ -354,6 +354,34 @@ test_small_values(void)
 	expect_ok("turn:\n  relay:\n    port_min: 50000\n    port_max: 50000\n");
 	expect_ok("turn:\n  lifetime:\n    default: 60\n    max: 60\n");
 	expect_ok("turn:\n  peers:\n    allow: []\n    deny: ['::/0', 0.0.0.0/0]\n");
+
+	/* http, signaling, metrics, control, run_as */
+	expect_ok("http:\n  listen: [127.0.0.1:8080, '[::1]:8080', 127.9.9.9]\n");
+	expect_ok("http:\n  listen: [0.0.0.0:443]\n  tls:\n    certificate: /c.pem\n    private_key: /k.pem\n");
+	expect_ok("signaling:\n  origins: [https://call.example.net, 'http://localhost:8080']\n"
+		  "  token_keys: [{id: k2, secret: 0123456789abcdef}, {id: k1, secret: fedcba9876543210}]\n"
+		  "  turn_urls: ['turn:relay.example.net:3478?transport=udp']\n"
+		  "  anonymous_rooms: false\n  api_keys: [backend-key-0123456789]\n");
+	expect_ok("metrics:\n  listen: ''\ncontrol:\n  socket: ''\n");
+	expect_ok("run_as:\n  user: sotto\n  group: sotto\nlog_format: json\n");
+}
+
+/* Secrets in signaling keys are never echoed, like TURN secrets. */
+static void
+test_signaling_secrets(void)
+{
+	struct sotto_config cfg;
+	char *out = NULL;
+	int n = load_str(&cfg,
+			 "signaling:\n  token_keys: [{id: k1, secret: short-SECRET}]\n"
+			 "  api_keys: [tiny-SECRET]\n  token_keys_typo: 1\n",
+			 &out);
+
+	CHECK_EQ(n, 3);
+	CHECK(out != NULL && strstr(out, "SECRET") == NULL);
+	CHECK(out != NULL && strstr(out, "token_keys_typo") == NULL);
+	config_free(&cfg);
+	free(out);
 }
 
 struct bad {
@@ -363,6 +391,37 @@ struct bad {
 };
 
 static const struct bad bad_cases[] = {
+	/* plain HTTP off loopback, TLS half given, bad origins and keys */
+	{ "http:\n  listen: [0.0.0.0:8080]\n", "t.yaml:2:12: error: ",
+	  "plain HTTP is allowed on loopback only" },
+	{ "http:\n  listen: ['[2001:db8::1]:80']\n", "t.yaml:2:12: error: ",
+	  "not a loopback address" },
+	{ "http:\n  listen: [127.0.0.1:80]\n  tls:\n    certificate: /c.pem\n",
+	  "t.yaml:4:18: error: ", "http.tls needs both certificate and private_key" },
+	{ "http:\n  tls:\n    certificate: c.pem\n    private_key: /k.pem\n",
+	  "t.yaml:3:18: error: ", "expected an absolute path" },
+	{ "signaling:\n  origins: [example.net]\n", "t.yaml:2:13: error: ",
+	  "expected an origin" },
+	{ "signaling:\n  origins: ['https://a.net/path']\n", "t.yaml:2:13: error: ",
+	  "expected an origin" },
+	{ "signaling:\n  turn_urls: ['stun:a.net']\n", "t.yaml:2:15: error: ",
+	  "expected a turn: or turns: URL" },
+	{ "signaling:\n  token_keys: [{id: 'a b', secret: 0123456789abcdef}]\n",
+	  "t.yaml:2:21: error: ", "expected a key id" },
+	{ "signaling:\n  token_keys: [{id: a, secret: 0123456789abcdef}, {id: a, secret: 0123456789abcdef}]\n",
+	  "t.yaml:2:51: error: ", "duplicate key id" },
+	{ "signaling:\n  max_participants: 1\n", "t.yaml:2:21: error: ",
+	  "expected an integer from 2 to 64" },
+	{ "signaling:\n  anonymous_rooms: yes\n", "t.yaml:2:20: error: ",
+	  "expected one of false, true" },
+	{ "metrics:\n  listen: nowhere\n", "t.yaml:2:11: error: ",
+	  "expected an address" },
+	{ "control:\n  socket: run/sotto.sock\n", "t.yaml:2:11: error: ",
+	  "expected an absolute path" },
+	{ "run_as:\n  user: 'root;x'\n", "t.yaml:2:9: error: ",
+	  "expected a user or group name" },
+	{ "log_format: xml\n", "t.yaml:1:13: error: ",
+	  "expected one of text, json" },
 	/* unknown keys */
 	{ "foo: 1\n", "t.yaml:1:1: error: ",
 	  "unknown key \"foo\" at the top level" },
@@ -1062,6 +1121,7 @@ main(int argc, char **argv)
 	test_dpdk_example();
 	test_dpdk_bad();
 	test_many_errors();
+	test_signaling_secrets();
 	test_secrets();
 	return check_done("config");
 }
