@@ -414,7 +414,7 @@ write_config() {
 		# the built-in metrics port and control socket are shared by
 		# every sottod on the host: tests use none and their own
 		printf 'metrics:\n'
-		printf '  listen: ""\n'
+		printf '  listen: "%s"\n' "${T_METRICS_LISTEN:-}"
 		printf 'control:\n'
 		printf '  socket: "%s.sock"\n' "$file"
 	} >"$file"
