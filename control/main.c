@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -97,6 +98,30 @@ eal_start(const struct sotto_config *cfg)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Every WebSocket is a descriptor, and so is every relay socket of the udp
+ * driver: take the hard limit, and say so when it is below what the config
+ * asks for (systemd's LimitNOFILE raises it).
+ */
+static void
+raise_nofile(const struct sotto_config *cfg)
+{
+	struct rlimit rl;
+	uint64_t want = (uint64_t)cfg->http.max_connections + 1024;
+
+	if (cfg->dataplane.driver == DP_DRIVER_UDP)
+		want += (uint64_t)cfg->turn.port_max - cfg->turn.port_min + 1;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		log_warn("main", "open file limit below what the config can use limit=%llu want=%llu",
+			 (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
 
 /* What a reload needs to reach. */
@@ -362,6 +387,7 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	raise_nofile(&cfg);
 	if (eal_start(&cfg) < 0)
 		goto out_cfg;
 	ret = dp_ctx_init(&dp, &cfg, cfg.dataplane.driver == DP_DRIVER_DPDK

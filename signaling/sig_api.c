@@ -643,16 +643,22 @@ credentials(struct sig *s, struct http_req *r)
 static void
 static_file(struct sig *s, struct http_req *r)
 {
-	/* the client's only scripts and styles are its own files */
-	static const char headers[] =
-		"Content-Security-Policy: default-src 'self'; "
-		"connect-src 'self' ws: wss:; img-src 'self' data:; "
-		"media-src 'self' blob:; base-uri 'none'; "
+	/*
+	 * The client's only scripts and styles are its own files. Behind TLS
+	 * (production) it may talk to its own origin only; plain HTTP exists
+	 * on loopback alone, where the tests point it at a local proxy.
+	 */
+	static const char common[] =
+		"img-src 'self' data:; media-src 'self' blob:; base-uri 'none'; "
 		"frame-ancestors 'none'; form-action 'none'\r\n"
 		"X-Frame-Options: DENY\r\n"
 		"Permissions-Policy: microphone=(self), camera=()\r\n"
 		"Cross-Origin-Opener-Policy: same-origin\r\n";
+	char headers[512];
 
+	snprintf(headers, sizeof(headers),
+		 "Content-Security-Policy: default-src 'self'; connect-src %s; %s",
+		 r->conn->tls ? "'self'" : "'self' ws: wss:", common);
 	for (unsigned i = 0; s->cfg->signaling.web_client &&
 			     i < web_assets_count; i++) {
 		const struct web_asset *a = &web_assets[i];

@@ -42,11 +42,12 @@ browser_init() {
 	only_sottod "the browser tests need sottod's HTTP API and signaling"
 	only_udp_free "$B_TURN_PORT"
 	[ -x "$B_PYTHON" ] || skip "$B_PYTHON not found"
+	# The same binaries tests/browser/sotto_browser.py runs.
 	local c
-	for c in chromium chromedriver curl; do
-		command -v "$c" >/dev/null 2>&1 ||
-			skip "'$c' not found (Debian packages chromium, chromium-driver, curl)"
+	for c in "${SOTTO_CHROMIUM:-/usr/bin/chromium}" "${SOTTO_CHROMEDRIVER:-/usr/bin/chromedriver}"; do
+		[ -x "$c" ] || skip "$c not found (Debian packages chromium, chromium-driver)"
 	done
+	need_cmd curl
 	"$B_PYTHON" -c 'import selenium, websockets' 2>/dev/null ||
 		skip "python3-selenium or python3-websockets is missing"
 	B_DIR="$T_DIR/browser"
@@ -138,6 +139,12 @@ signaling:
   turn_urls:
     - "turn:127.0.0.1:$B_TURN_PORT?transport=udp"
   web_client: true
+# The built-in metrics port and control socket are shared by every sottod
+# on the host.
+metrics:
+  listen: ""
+control:
+  socket: ""
 EOF
 }
 

@@ -12,7 +12,9 @@ call: page A starts a call (?autostart=1), page B opens A's invite link.
 Both must end on a relay<->relay candidate pair whose addresses are sotto's
 relay addresses, DTLS connected, audio bytes flowing in, and the same
 verification code, which must also be what docs/signaling.md's formula
-gives for the two fingerprints. Then B leaves and A must see it.
+gives for the two fingerprints. Then B leaves and A must see it, and B
+opens the invite with its signature changed and must show the server's
+invalid_token refusal. No page may log a CSP violation or an uncaught error.
 
 tamper: B signals through a proxy that swaps the DTLS fingerprint in one
 direction. ICE must connect on both sides (so the test cannot pass because

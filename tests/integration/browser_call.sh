@@ -6,7 +6,8 @@
 # starts a call, page B opens A's invite link. Both must select a
 # relay<->relay candidate pair on sottod's relayed addresses, reach DTLS
 # connected, receive audio, and show the same verification code; then B
-# leaves and A must be told (tests/browser/call_test.py).
+# leaves and A must be told, and a forged invite must be refused with the
+# server's error shown on the page (tests/browser/call_test.py).
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 # shellcheck source=tests/browser/browser_lib.sh
