@@ -11,7 +11,8 @@
 # TURN still relays afterwards, and the daemon still stops with status 0
 # (and, on dpdk, leaves no XDP program behind). A run_as user that does not
 # exist stops sottod before it binds anything. Started as an ordinary user,
-# sottod drops nothing and says so.
+# sottod drops nothing and says so; started as one with ambient
+# capabilities (as packaging/sottod.service does), it drops those.
 # shellcheck source=tests/integration/lib.sh
 . "$(dirname "$0")/lib.sh"
 lib_init "$@"
@@ -114,8 +115,8 @@ cfg="$T_DIR/privdrop.yaml"
 write_config "$cfg" "$T_PORT" "$pmin" "$pmax" 0
 printf 'run_as:\n  user: nobody\n  group: nogroup\n' >>"$cfg"
 start_with "$cfg"
-grep -q "privdrop: running as user nobody (uid $nobody_uid), group nogroup" "$SERVER_LOG" ||
-	{ show_server_log; check_fail "no 'running as user nobody' line in the log"; }
+grep -q "component=privdrop msg=\"privileges dropped\" user=\"nobody\" uid=$nobody_uid group=\"nogroup\"" "$SERVER_LOG" ||
+	{ show_server_log; check_fail "no 'privileges dropped' line for nobody in the log"; }
 check_threads after-start
 
 uclient_expect_ok relay-after-drop -y -c -W "$T_SECRET" -u alice -p "$T_PORT" \
@@ -129,7 +130,7 @@ server_stop TERM
 if [ "$T_DRIVER" = dpdk ] && [ "$T_PMD" = af_xdp ] && xdp_attached; then
 	check_fail "an XDP program is still attached to $GW_IF after sottod stopped"
 fi
-grep -E ' (error|warn) ' "$SERVER_LOG" >&2 &&
+grep -E 'level=(error|warn) ' "$SERVER_LOG" >&2 &&
 	check_fail "errors or warnings in the log of a run that dropped privileges"
 
 # --- a run_as user that does not exist ---------------------------------------
@@ -147,7 +148,7 @@ fi
 rc=$?
 if [ "$rc" -eq 0 ] || [ "$rc" -eq 124 ]; then
 	check_fail "run_as.user that does not exist: exit $rc, want a failure"
-elif ! grep -q "run_as.user sotto-no-such-user: no such user" "$log_nouser"; then
+elif ! grep -q 'msg="run_as.user does not exist" user="sotto-no-such-user"' "$log_nouser"; then
 	cat "$log_nouser" >&2
 	check_fail "run_as.user that does not exist: the log does not name it"
 elif grep -q "ready" "$log_nouser"; then
@@ -156,24 +157,48 @@ else
 	log "ok: missing run_as user refused (exit $rc)"
 fi
 
-# --- not root: nothing to drop (udp only: dpdk needs root to start) ---------
+# --- not root (udp only: dpdk needs root to start) --------------------------
+# As an ordinary user, sottod drops nothing. As the systemd unit starts it
+# (packaging/sottod.service: User=, AmbientCapabilities=, NoNewPrivileges=),
+# it gives up the capabilities it holds in every thread.
 
-if [ "$T_DRIVER" = udp ]; then
+# start_as NAME SETPRIV_ARGS...: sottod on a fresh config under setpriv.
+start_as() {
+	local name=$1
+	shift
 	T_PORT=$(free_port 34860) || exit 1
-	cfg="$T_DIR/privdrop-user.yaml"
+	# a directory of nobody's, for the config and the control socket
+	local dir="$T_DIR/as-$name"
+	local cfg="$dir/privdrop.yaml"
+	chmod 0711 "$T_DIR"
+	mkdir "$dir" && chown nobody:nogroup "$dir" || fail "mkdir $dir"
 	write_config "$cfg" "$T_PORT" "$pmin" "$pmax" 0
-	chmod 0755 "$T_DIR"
 	chmod 0644 "$cfg"
-	SERVER_LOG="$T_DIR/server-unprivileged.log"
-	spawn "$SERVER_LOG" setpriv --reuid=nobody --regid=nogroup --clear-groups \
-		--inh-caps=-all "$SOTTOD" -c "$cfg"
+	SERVER_LOG="$T_DIR/server-$name.log"
+	spawn "$SERVER_LOG" setpriv --reuid=nobody --regid=nogroup \
+		--init-groups "$@" "$SOTTOD" -c "$cfg"
 	SERVER_PID=$SPAWN_PID
 	wait_stun "$T_SRV4" "$T_PORT"
-	grep -q "privdrop: not started as root and holding no capabilities" "$SERVER_LOG" ||
-		{ show_server_log; check_fail "unprivileged start: no 'not started as root' line"; }
+}
+
+if [ "$T_DRIVER" = udp ]; then
+	start_as user --inh-caps=-all
+	grep -q 'component=privdrop msg="not started as root and holding no capabilities' "$SERVER_LOG" ||
+		{ show_server_log; check_fail "as a user: no 'not started as root' line"; }
 	v=$(status_field "/proc/$SERVER_PID/status" NoNewPrivs)
-	[ "$v" = 0 ] || check_fail "unprivileged start: NoNewPrivs $v; nothing should have been changed"
-	uclient_expect_ok relay-unprivileged -y -c -W "$T_SECRET" -u alice \
+	[ "$v" = 0 ] || check_fail "as a user: NoNewPrivs $v; nothing should have been changed"
+	uclient_expect_ok relay-as-user -y -c -W "$T_SECRET" -u alice \
+		-p "$T_PORT" -m 2 -n 10 -l 172 "$T_SRV4"
+	server_stop TERM
+
+	start_as ambient --inh-caps=+net_bind_service \
+		--ambient-caps=+net_bind_service --no-new-privs
+	grep -q 'component=privdrop msg="capabilities dropped" caps=none bounding_set=kept' "$SERVER_LOG" ||
+		{ show_server_log; check_fail "with ambient caps: no 'capabilities dropped' line"; }
+	# no CAP_SETPCAP: the bounding set is the service manager's to cut
+	want_bnd=$(status_field "/proc/$SERVER_PID/status" CapBnd)
+	check_threads ambient-caps
+	uclient_expect_ok relay-ambient -y -c -W "$T_SECRET" -u alice \
 		-p "$T_PORT" -m 2 -n 10 -l 172 "$T_SRV4"
 	server_stop TERM
 fi
