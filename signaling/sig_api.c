@@ -110,8 +110,9 @@ sig_new(const struct sotto_config *cfg)
 		return NULL;
 	s->cfg = cfg;
 	s->now_ms = sig_realtime_ms();
-	/* the SDP policy may lengthen an SDP (LF to CRLF, masking) */
-	s->sdp_out_cap = 2 * (size_t)cfg->signaling.max_sdp_bytes + 4096;
+	/* the SDP policy may lengthen an SDP (LF to CRLF, masking), never
+	 * beyond 3× (sdp_policy.h) */
+	s->sdp_out_cap = 3 * (size_t)cfg->signaling.max_sdp_bytes + 1;
 	s->sdp_out = malloc(s->sdp_out_cap);
 	if (s->sdp_out == NULL) {
 		ret = -ENOMEM;
