@@ -119,7 +119,8 @@ cmd_status(struct ctl_loop *c)
 		(json_int_t)perms, "channels", (json_int_t)chans, "rooms",
 		(json_int_t)rooms, "participants", (json_int_t)participants,
 		"ws_connections", (json_int_t)ws, "http_connections",
-		(json_int_t)(ns.current > ws ? ns.current - ws : 0),
+		(json_int_t)(ns.current - ns.current_unix > ws ?
+				     ns.current - ns.current_unix - ws : 0),
 		"relayed_packets", "to_peer", (json_int_t)ctr[DP_RELAY_TO_PEER],
 		"to_client", (json_int_t)ctr[DP_RELAY_TO_CLIENT],
 		"relayed_bytes", "to_peer",

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -24,6 +25,7 @@
 #include "ctl_loop.h"
 #include "dp.h"
 #include "log.h"
+#include "privdrop.h"
 #include "sig.h"
 #include "turn_server.h"
 
@@ -109,7 +111,10 @@ static void
 raise_nofile(const struct sotto_config *cfg)
 {
 	struct rlimit rl;
-	uint64_t want = (uint64_t)cfg->http.max_connections + 1024;
+	uint64_t want = 1024;
+
+	if (cfg->http.n_listen > 0)
+		want += cfg->http.max_connections;
 
 	if (cfg->dataplane.driver == DP_DRIVER_UDP)
 		want += (uint64_t)cfg->turn.port_max - cfg->turn.port_min + 1;
@@ -122,6 +127,35 @@ raise_nofile(const struct sotto_config *cfg)
 	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
 		log_warn("main", "open file limit below what the config can use limit=%llu want=%llu",
 			 (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
+/*
+ * The control socket (and the directory sottod made for it) belong to the
+ * user sottod becomes, so that it can still remove the socket at exit and
+ * that user's sottoctl can connect.
+ */
+static void
+hand_over_socket(const struct sotto_config *cfg, const struct privdrop_ids *ids)
+{
+	char dir[sizeof(cfg->control.socket)], *slash;
+
+	if (cfg->control.socket[0] == '\0')
+		return;
+	if (chown(cfg->control.socket, ids->uid, ids->gid) < 0)
+		log_warn("main", "cannot hand the control socket over path=%s error=\"%s\"",
+			 cfg->control.socket, strerror(errno));
+	snprintf(dir, sizeof(dir), "%s", cfg->control.socket);
+	slash = strrchr(dir, '/');
+	/* only a directory of sottod's own (/run/sotto), never / or /tmp */
+	if (slash != NULL && slash != dir) {
+		struct stat st;
+
+		*slash = '\0';
+		if (stat(dir, &st) == 0 && st.st_uid == 0 &&
+		    (st.st_mode & 07777) == 0700 && chown(dir, ids->uid, ids->gid) < 0)
+			log_warn("main", "cannot hand over path=%s error=\"%s\"", dir,
+				 strerror(errno));
+	}
 }
 
 /* What a reload needs to reach. */
@@ -329,6 +363,10 @@ main(int argc, char **argv)
 	struct sig *sig = NULL;
 	struct ctl_loop *ctl = NULL;
 	struct daemon daemon = { 0 };
+	struct privdrop_ids run_as;
+	cap_value_t keep[PRIVDROP_MAX_KEEP];
+	bool drop_to_user;
+	int n_keep;
 	struct ctl_hooks hooks = {
 		.http_handle = sig_http_handle,
 		.tick = sig_tick_cb,
@@ -377,6 +415,13 @@ main(int argc, char **argv)
 	}
 	log_threshold = cfg.log_level;
 	log_format = cfg.log_format;
+
+	/* Before anything starts, so a run_as user that does not exist stops
+	 * sottod here, while NSS files are still readable. */
+	drop_to_user = cfg.run_as.user[0] != '\0' && geteuid() == 0;
+	if (drop_to_user &&
+	    privdrop_lookup(cfg.run_as.user, cfg.run_as.group, &run_as) < 0)
+		goto out_cfg;
 
 	/* Every thread (EAL lcores included) inherits this mask, so the
 	 * signals reach only the control loop's signalfd. */
@@ -432,6 +477,21 @@ main(int argc, char **argv)
 	if (ctl == NULL) {
 		ret = 1;
 		goto out_sig;
+	}
+	/*
+	 * Everything privileged is open now: the EAL, ports, sockets and
+	 * listeners. The EAL's lcore threads exist but run nothing yet;
+	 * privdrop_apply() reaches every thread itself. Workers start after.
+	 */
+	if (drop_to_user)
+		hand_over_socket(&cfg, &run_as);
+	n_keep = privdrop_caps_needed(&cfg, keep, PRIVDROP_MAX_KEEP);
+	if (n_keep < 0 ||
+	    privdrop_apply(drop_to_user ? &run_as : NULL, keep,
+			   (unsigned)n_keep) < 0) {
+		log_err("main", "cannot drop privileges; not starting");
+		ret = 1;
+		goto out_ctl;
 	}
 	ret = dp_ctx_start(&dp);
 	if (ret < 0) {

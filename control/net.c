@@ -362,6 +362,8 @@ conn_free(struct conn *c)
 	buf_free(&c->pend);
 	n->st.closed++;
 	n->st.current--;
+	if (c->pub.unix_socket)
+		n->st.current_unix--;
 	c->pub.ops = NULL;
 	c->next = n->reap;
 	n->reap = c;
@@ -679,6 +681,8 @@ on_accept(struct net *n, struct listener *l, const struct io_uring_cqe *cqe)
 	n->conns = c;
 	n->st.accepted++;
 	n->st.current++;
+	if (c->pub.unix_socket)
+		n->st.current_unix++;
 	if (l->tls != NULL) {
 		c->ssl = SSL_new(l->tls);
 		c->rbio = BIO_new(BIO_s_mem());

@@ -56,6 +56,7 @@ struct net_conn {
 
 struct net_stats {
 	uint64_t accepted, refused, closed, current;
+	uint64_t current_unix;       /* of current: control-socket connections */
 	uint64_t rx_bytes, tx_bytes;
 	uint64_t tls_failures;       /* handshake or record errors */
 	uint64_t overflows;          /* closed for queueing too much output */

@@ -1300,6 +1300,30 @@ run_command(struct ctl_opts *o, int argc, char **argv)
 	return run_daemon(o, path, req, print);
 }
 
+/*
+ * probe runs here and parses its own options (argv[0] is "probe"); a
+ * --json given before the command is passed on, so `sottoctl --json
+ * probe` means what it does for every other command.
+ */
+static int
+run_probe(const struct ctl_opts *o, int argc, char **argv)
+{
+	char **v;
+	int rc;
+
+	if (!o->json)
+		return probe_main(argc, argv);
+	v = calloc(argc + 2, sizeof(*v));
+	if (v == NULL)
+		return out_of_memory();
+	v[0] = argv[0];
+	v[1] = (char *)"--json";
+	memcpy(v + 2, argv + 1, (argc - 1) * sizeof(*v));
+	rc = probe_main(argc + 1, v);
+	free(v);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1352,6 +1376,6 @@ main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(argv[optind], "probe") == 0)
-		return probe_main(argc - optind, argv + optind);
+		return run_probe(&o, argc - optind, argv + optind);
 	return run_command(&o, argc - optind, argv + optind);
 }

@@ -171,7 +171,9 @@ start_as() {
 	local dir="$T_DIR/as-$name"
 	local cfg="$dir/privdrop.yaml"
 	chmod 0711 "$T_DIR"
-	mkdir "$dir" && chown nobody:nogroup "$dir" || fail "mkdir $dir"
+	if ! mkdir "$dir" || ! chown nobody:nogroup "$dir"; then
+		fail "cannot make $dir for nobody"
+	fi
 	write_config "$cfg" "$T_PORT" "$pmin" "$pmax" 0
 	chmod 0644 "$cfg"
 	SERVER_LOG="$T_DIR/server-$name.log"

@@ -268,6 +268,17 @@ owner=$(stat -c %u "$SOCK")
 
 ctl_raw status-config -c "$CFG" status
 [ "$C_RC" -eq 0 ] || { show_ctl status-config; check_fail "-c CONFIG: exit $C_RC"; }
+# A deployment may give sottod its secret in its environment only: the
+# operator's sottoctl -c reads the same file without it.
+awk '/^  auth:$/ { skip = 1; next } skip && /^    / { next } { skip = 0; print }' \
+	"$CFG" >"$T_DIR/nosecret.yaml"
+ctl_raw check-nosecret check-config "$T_DIR/nosecret.yaml"
+if ! { [ "$C_RC" -eq 1 ] && grep -q 'no TURN secret' "$C_ERR"; }; then
+	show_ctl check-nosecret
+	check_fail "the copy of the config without a secret still has one"
+fi
+ctl_raw status-nosecret -c "$T_DIR/nosecret.yaml" status
+[ "$C_RC" -eq 0 ] || { show_ctl status-nosecret; check_fail "-c CONFIG without a TURN secret: exit $C_RC"; }
 SOTTO_CTL_SOCKET=$SOCK ctl_raw status-env status
 [ "$C_RC" -eq 0 ] || { show_ctl status-env; check_fail "\$SOTTO_CTL_SOCKET: exit $C_RC"; }
 
@@ -287,6 +298,10 @@ if expect_json status-json status; then
 	json_check status-json 'isinstance(d["uptime_s"], int) and d["uptime_s"] >= 0'
 	json_check status-json 'all(k in d for k in ("allocations", "permissions", "channels", "rooms", "participants", "ws_connections", "http_connections"))'
 	json_check status-json 'set(d["relayed_packets"]) == {"to_peer", "to_client"} and set(d["relayed_bytes"]) == {"to_peer", "to_client"}'
+	# nothing has connected over HTTP yet: sottoctl's own connection to
+	# the control socket is not an HTTP one
+	json_check status-json 'd["http_connections"] == 0 and d["ws_connections"] == 0'
+	json_check status-json 'd["allocations"] == 0 and d["rooms"] == 0'
 fi
 # --json before or after the command
 expect_json status-json-after status && ctl status-json-after2 status --json &&
@@ -337,6 +352,9 @@ if wait_allocs alice 1; then
 fi
 # watching the relay must not disturb it
 uc_bg_expect_ok uc-alice "$alice_pid"
+# ... and what it relayed is counted, both ways
+expect_json status-relayed status &&
+	json_check status-relayed 'd["relayed_packets"]["to_peer"] >= int(a) and d["relayed_packets"]["to_client"] >= int(a) and d["relayed_bytes"]["to_peer"] >= 170 * int(a)' "${UC_SENT:-1}"
 
 # allocation kill: the victim's allocations are gone from the list at once.
 uc_bg uc-victim -y -c -W "$T_SECRET" -u victim -p "$port" -m 1 -n 1000 -l 170 -z 20 "$T_SRV4"
@@ -355,6 +373,23 @@ if wait_allocs victim 2; then
 	fi
 	expect_json kill-after2 allocations --user victim &&
 		json_check kill-after2 'all(x["id"] not in (int(a.split()[0]), int(a.split()[1])) for x in d["allocations"])' "$vid $vid2"
+	# With all of them killed nothing is relayed any more, though the
+	# client goes on sending.
+	if expect_json kill-rest allocations --user victim; then
+		for id in $(json_get '" ".join(str(x["id"]) for x in d["allocations"])'); do
+			expect_rc 0 kill-rest allocation kill "$id"
+		done
+	fi
+	sleep 0.3
+	expect_json kill-count1 status
+	n1=$(json_get 'd["relayed_packets"]["to_peer"] + d["relayed_packets"]["to_client"]')
+	sleep 1
+	expect_json kill-count2 status
+	n2=$(json_get 'd["relayed_packets"]["to_peer"] + d["relayed_packets"]["to_client"]')
+	[ "$n1" = "$n2" ] ||
+		check_fail "packets still relayed after every allocation of the client was killed ($n1, then $n2)"
+	proc_alive "$victim_pid" ||
+		check_fail "the client whose allocations were killed stopped sending early: the check above proves nothing"
 fi
 proc_alive "$victim_pid" && kill "$victim_pid" 2>/dev/null
 wait "$victim_pid" 2>/dev/null
@@ -493,8 +528,12 @@ expect_rc 1 check-bad check-config "$T_DIR/bad.yaml" &&
 	{ grep -qF "$T_DIR/bad.yaml:1:12: error:" "$C_ERR" ||
 		{ show_ctl check-bad; check_fail "check-config: no file:line:col error"; }; }
 ctl check-bad-json --json check-config "$T_DIR/bad.yaml"
-[ "$C_RC" -eq 1 ] && "$PY" -c 'import json,sys; d = json.load(sys.stdin); sys.exit(0 if not d["ok"] and d["errors"] else 1)' <"$C_OUT" ||
-	{ show_ctl check-bad-json; check_fail "check-config --json of a bad file"; }
+if [ "$C_RC" -ne 1 ]; then
+	show_ctl check-bad-json
+	check_fail "check-config --json of a bad file: exit $C_RC, want 1"
+else
+	json_check check-bad-json 'd["ok"] is False and any(":1:12: error:" in e for e in d["errors"])'
+fi
 
 # --- usage errors: exit 2 --------------------------------------------------
 
@@ -514,9 +553,13 @@ for args in "" "frobnicate" "allocation" "allocation show" "allocation show x1" 
 	fi
 done
 ctl_raw help --help
-[ "$C_RC" -eq 0 ] && grep -q '^usage: sottoctl' "$C_OUT" || check_fail "--help: exit $C_RC"
+if ! { [ "$C_RC" -eq 0 ] && grep -q '^usage: sottoctl' "$C_OUT"; }; then
+	check_fail "--help: exit $C_RC, want 0 and the usage on stdout"
+fi
 ctl_raw version --version
-[ "$C_RC" -eq 0 ] && grep -qx "sottoctl $version" "$C_OUT" || check_fail "--version: exit $C_RC, $(cat "$C_OUT")"
+if ! { [ "$C_RC" -eq 0 ] && grep -qx "sottoctl $version" "$C_OUT"; }; then
+	check_fail "--version: exit $C_RC, \"$(cat "$C_OUT")\", want \"sottoctl $version\""
+fi
 
 # --- unreachable: exit 3 ---------------------------------------------------
 
@@ -541,13 +584,17 @@ t1=$(date +%s)
 kill "$mute_pid" 2>/dev/null
 
 ctl_raw nosock -s "$T_DIR/nonexistent.sock" status
-[ "$C_RC" -eq 3 ] && grep -qF "cannot reach sottod at $T_DIR/nonexistent.sock" "$C_ERR" ||
-	{ show_ctl nosock; check_fail "no socket: exit $C_RC, want 3 and the path"; }
+if ! { [ "$C_RC" -eq 3 ] && grep -qF "cannot reach sottod at $T_DIR/nonexistent.sock" "$C_ERR"; }; then
+	show_ctl nosock
+	check_fail "no socket: exit $C_RC, want 3 and the path"
+fi
 
 server_stop TERM
 ctl_raw down -s "$SOCK" status
-[ "$C_RC" -eq 3 ] && grep -q "cannot reach sottod at $SOCK" "$C_ERR" ||
-	{ show_ctl down; check_fail "daemon stopped: exit $C_RC, want 3"; }
+if ! { [ "$C_RC" -eq 3 ] && grep -qF "cannot reach sottod at $SOCK" "$C_ERR"; }; then
+	show_ctl down
+	check_fail "daemon stopped: exit $C_RC, want 3 and the path"
+fi
 ctl_raw down-json -s "$SOCK" --json allocations
 [ "$C_RC" -eq 3 ] || { show_ctl down-json; check_fail "daemon stopped, --json: exit $C_RC, want 3"; }
 
