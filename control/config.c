@@ -444,24 +444,29 @@ addr_in(const struct sotto_addr *v, unsigned n, const struct sotto_addr *a)
 	return false;
 }
 
-static void
-key_listen(struct ctx *c, const char *path, yaml_node_t *n)
+/*
+ * A list of "ip:port" addresses (port defaults to default_port) into v,
+ * with where each was in marks. Returns the count, or -1 after reporting
+ * (nothing written then).
+ */
+static int
+addr_list(struct ctx *c, const char *path, yaml_node_t *n, unsigned min,
+	  uint16_t default_port, struct sotto_addr *out, yaml_mark_t *marks)
 {
 	struct sotto_addr v[CONFIG_MAX_ADDRS];
 	yaml_mark_t m[CONFIG_MAX_ADDRS];
 	unsigned count = 0;
 	int bad = 0;
 
-	c->listen_bad = true; /* until the whole list is in */
-	if (!list_check(c, path, n, "ip:port addresses", 1, CONFIG_MAX_ADDRS))
-		return;
+	if (!list_check(c, path, n, "ip:port addresses", min, CONFIG_MAX_ADDRS))
+		return -1;
 	for (yaml_node_item_t *it = n->data.sequence.items.start;
 	     it < n->data.sequence.items.top; it++) {
 		yaml_node_t *s = yaml_document_get_node(c->doc, *it);
 		struct sotto_addr a;
 
 		if (!is_scalar(s) || scalar_has_nul(s) ||
-		    sotto_addr_parse(&a, scalar(s), DEFAULT_TURN_PORT) < 0 ||
+		    sotto_addr_parse(&a, scalar(s), default_port) < 0 ||
 		    a.port == 0) {
 			err_node(c, s,
 				 "expected an address \"ip:port\" or \"[ipv6]:port\" with a port from 1 to 65535 in %s",
@@ -478,10 +483,23 @@ key_listen(struct ctx *c, const char *path, yaml_node_t *n)
 		v[count++] = a;
 	}
 	if (bad)
+		return -1;
+	memcpy(out, v, count * sizeof(v[0]));
+	memcpy(marks, m, count * sizeof(m[0]));
+	return (int)count;
+}
+
+static void
+key_listen(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	int count;
+
+	c->listen_bad = true; /* until the whole list is in */
+	count = addr_list(c, path, n, 1, DEFAULT_TURN_PORT, c->cfg->turn.listen,
+			  c->listen_mark);
+	if (count < 0)
 		return;
-	memcpy(c->cfg->turn.listen, v, count * sizeof(v[0]));
-	c->cfg->turn.n_listen = count;
-	memcpy(c->listen_mark, m, count * sizeof(m[0]));
+	c->cfg->turn.n_listen = (unsigned)count;
 	c->listen_bad = false;
 	c->listen_given = true;
 }
@@ -1272,36 +1290,11 @@ key_token_keys(struct ctx *c, const char *path, yaml_node_t *n)
 static void
 key_http_listen(struct ctx *c, const char *path, yaml_node_t *n)
 {
-	struct sotto_addr v[CONFIG_MAX_ADDRS];
-	unsigned count = 0;
-	int bad = 0;
+	int count = addr_list(c, path, n, 0, DEFAULT_HTTP_PORT,
+			      c->cfg->http.listen, c->http_listen_mark);
 
-	if (!list_check(c, path, n, "ip:port addresses", 0, CONFIG_MAX_ADDRS))
-		return;
-	for (yaml_node_item_t *it = n->data.sequence.items.start;
-	     it < n->data.sequence.items.top; it++) {
-		yaml_node_t *s = yaml_document_get_node(c->doc, *it);
-		struct sotto_addr a;
-
-		if (!is_scalar(s) || scalar_has_nul(s) ||
-		    sotto_addr_parse(&a, scalar(s), DEFAULT_HTTP_PORT) < 0 ||
-		    a.port == 0) {
-			err_node(c, s, "expected an address \"ip:port\" or \"[ipv6]:port\" in %s", path);
-			bad++;
-			continue;
-		}
-		if (addr_in(v, count, &a)) {
-			err_node(c, s, "duplicate address in %s", path);
-			bad++;
-			continue;
-		}
-		c->http_listen_mark[count] = s->start_mark;
-		v[count++] = a;
-	}
-	if (bad)
-		return;
-	memcpy(c->cfg->http.listen, v, count * sizeof(v[0]));
-	c->cfg->http.n_listen = count;
+	if (count >= 0)
+		c->cfg->http.n_listen = (unsigned)count;
 }
 
 static void

@@ -25,23 +25,6 @@ PEER="$T_REPO/tests/peers/aiortc_peer.py"
 "$PY" -c 'import aiortc, aioice, av, numpy, websockets' 2>"$T_DIR/import.err" ||
 	skip "aiortc peer needs python3-aiortc, python3-numpy, python3-websockets: $(tail -n 1 "$T_DIR/import.err")"
 
-# tcp_port_busy PORT: something listens on TCP PORT.
-tcp_port_busy() {
-	[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
-}
-
-free_tcp_port() {
-	local p
-	for ((p = $1; p < $1 + 20; p++)); do
-		if ! tcp_port_busy "$p"; then
-			echo "$p"
-			return 0
-		fi
-	done
-	log "FAIL: no free TCP port in $1..$(($1 + 19))"
-	return 1
-}
-
 turn_port=$(free_port 18478) || exit 1
 http_port=$(free_tcp_port 18480) || exit 1
 relay_min=51000

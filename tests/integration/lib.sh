@@ -202,6 +202,12 @@ udp_port_busy() {
 	[ -n "$(in_cli ss -Hlun "sport = :$1" 2>/dev/null)" ]
 }
 
+# tcp_port_busy PORT: something listens on TCP PORT (HTTP, metrics: always
+# on loopback, in the test's own namespace).
+tcp_port_busy() {
+	[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
+}
+
 # --- dpdk topology ---------------------------------------------------------
 
 # dpdk_setup: the namespaces, the veth and the hugepages for this test run;
@@ -294,6 +300,19 @@ free_port() {
 		fi
 	done
 	log "FAIL: no free UDP port in $1..$(($1 + 19))"
+	return 1
+}
+
+# free_tcp_port BASE: the first free TCP port in BASE..BASE+19.
+free_tcp_port() {
+	local p
+	for ((p = $1; p < $1 + 20; p++)); do
+		if ! tcp_port_busy "$p"; then
+			echo "$p"
+			return 0
+		fi
+	done
+	log "FAIL: no free TCP port in $1..$(($1 + 19))"
 	return 1
 }
 

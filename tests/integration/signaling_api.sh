@@ -35,10 +35,6 @@ ROOMS_PER_MIN=5
 JOINS_PER_MIN=10
 CRED_TTL=3600
 
-tcp_port_busy() {
-	[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
-}
-
 # sig_config FILE TURN_PORT HTTP_PORT RELAY_MIN RELAY_MAX KEYS_YAML NO_ORIGIN
 sig_config() {
 	local file=$1 tport=$2 hport=$3 pmin=$4 pmax=$5 keys=$6 noorigin=$7

@@ -40,22 +40,6 @@ PY=/usr/bin/python3
 
 # --- helpers ---------------------------------------------------------------
 
-tcp_port_busy() {
-	[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
-}
-
-free_tcp_port() {
-	local p
-	for ((p = $1; p < $1 + 20; p++)); do
-		if ! tcp_port_busy "$p"; then
-			echo "$p"
-			return 0
-		fi
-	done
-	log "FAIL: no free TCP port in $1..$(($1 + 19))"
-	return 1
-}
-
 # ctl NAME ARGS...: runs sottoctl on this test's socket; sets C_RC, C_OUT
 # (stdout file), C_ERR (stderr file).
 C_N=0
