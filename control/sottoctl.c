@@ -435,42 +435,79 @@ print_status(json_t *res)
 	return 0;
 }
 
+/* One column of a list: its header, the JSON key and how to show it. */
+struct column {
+	const char *head;
+	const char *key;
+	const char *(*fmt)(char *buf, size_t len, json_t *v);
+	char align;                  /* 'l' or 'r' (numbers) */
+};
+
+/* Prints an array of objects as a table; cols ends with a NULL head. */
 static int
-print_allocations(json_t *res)
+print_list(json_t *list, const struct column *cols)
 {
-	static const char *const head[] = { "ID", "USER", "CLIENT", "RELAYED",
-		"AGE", "EXPIRES", "PERMS", "CHANS", NULL };
-	json_t *list = json_object_get(res, "allocations"), *a;
+	const char *head[TABLE_MAX_COLS + 1];
+	char align[TABLE_MAX_COLS + 1];
+	char c[TABLE_MAX_COLS][CELL], *row[TABLE_MAX_COLS];
+	unsigned n = 0;
 	struct table t;
+	json_t *o;
 	size_t i;
 	int rc = 0;
 
-	if (!json_is_array(list)) {
-		fprintf(stderr, "sottoctl: the answer has no allocation list\n");
-		return EXIT_DAEMON;
+	for (; cols[n].head != NULL && n < TABLE_MAX_COLS; n++) {
+		head[n] = cols[n].head;
+		align[n] = cols[n].align;
+		row[n] = c[n];
 	}
-	table_init(&t, head, "rlllrrrr");
-	json_array_foreach(list, i, a) {
-		char c[8][CELL];
-		char *row[8] = { c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7] };
-
-		fmt_value(c[0], CELL, json_object_get(a, "id"));
-		fmt_value(c[1], CELL, json_object_get(a, "user"));
-		fmt_value(c[2], CELL, json_object_get(a, "client"));
-		fmt_value(c[3], CELL, json_object_get(a, "relayed"));
-		fmt_duration(c[4], CELL, json_object_get(a, "age_s"));
-		fmt_duration(c[5], CELL, json_object_get(a, "expires_in_s"));
-		fmt_value(c[6], CELL, json_object_get(a, "permissions"));
-		fmt_value(c[7], CELL, json_object_get(a, "channels"));
+	head[n] = NULL;
+	align[n] = '\0';
+	table_init(&t, head, align);
+	json_array_foreach(list, i, o) {
+		for (unsigned k = 0; k < n; k++)
+			cols[k].fmt(c[k], CELL, json_object_get(o, cols[k].key));
 		if (table_add(&t, row) < 0) {
 			rc = out_of_memory();
-			goto out;
+			break;
 		}
 	}
-	table_print(&t);
-out:
+	if (rc == 0)
+		table_print(&t);
 	table_free(&t);
 	return rc;
+}
+
+/* The list under key in res, or NULL after saying it is missing. */
+static json_t *
+list_of(json_t *res, const char *key, const char *what)
+{
+	json_t *list = json_object_get(res, key);
+
+	if (!json_is_array(list)) {
+		fprintf(stderr, "sottoctl: the answer has no %s list\n", what);
+		return NULL;
+	}
+	return list;
+}
+
+static int
+print_allocations(json_t *res)
+{
+	static const struct column cols[] = {
+		{ "ID", "id", fmt_value, 'r' },
+		{ "USER", "user", fmt_value, 'l' },
+		{ "CLIENT", "client", fmt_value, 'l' },
+		{ "RELAYED", "relayed", fmt_value, 'l' },
+		{ "AGE", "age_s", fmt_duration, 'r' },
+		{ "EXPIRES", "expires_in_s", fmt_duration, 'r' },
+		{ "PERMS", "permissions", fmt_value, 'r' },
+		{ "CHANS", "channels", fmt_value, 'r' },
+		{ NULL, NULL, NULL, 0 },
+	};
+	json_t *list = list_of(res, "allocations", "allocation");
+
+	return list ? print_list(list, cols) : EXIT_DAEMON;
 }
 
 static int
@@ -488,13 +525,15 @@ print_allocation(json_t *res)
 		{ NULL, NULL, KV_AUTO },
 	};
 	static const char *const skip[] = { "peers", "channel_list", NULL };
-	static const char *const head[] = { "CHANNEL", "PEER", NULL };
+	static const struct column cols[] = {
+		{ "CHANNEL", "number", fmt_channel, 'l' },
+		{ "PEER", "peer", fmt_value, 'l' },
+		{ NULL, NULL, NULL, 0 },
+	};
 	json_t *peers = json_object_get(res, "peers");
 	json_t *chans = json_object_get(res, "channel_list"), *v;
 	char buf[CELL];
-	struct table t;
 	size_t i;
-	int rc = 0;
 
 	print_kv(res, spec, skip);
 	if (json_is_array(peers)) {
@@ -510,58 +549,24 @@ print_allocation(json_t *res)
 		return 0;
 	}
 	putchar('\n');
-	table_init(&t, head, "ll");
-	json_array_foreach(chans, i, v) {
-		char c[2][CELL];
-		char *row[2] = { c[0], c[1] };
-
-		fmt_channel(c[0], CELL, json_object_get(v, "number"));
-		fmt_value(c[1], CELL, json_object_get(v, "peer"));
-		if (table_add(&t, row) < 0) {
-			rc = out_of_memory();
-			goto out;
-		}
-	}
-	table_print(&t);
-out:
-	table_free(&t);
-	return rc;
+	return print_list(chans, cols);
 }
 
 static int
 print_rooms(json_t *res)
 {
-	static const char *const head[] = { "ROOM", "PARTICIPANTS", "MAX",
-		"LOCKED", "AGE", "EXPIRES", NULL };
-	json_t *list = json_object_get(res, "rooms"), *r;
-	struct table t;
-	size_t i;
-	int rc = 0;
+	static const struct column cols[] = {
+		{ "ROOM", "room", fmt_value, 'l' },
+		{ "PARTICIPANTS", "participants", fmt_value, 'r' },
+		{ "MAX", "max_participants", fmt_value, 'r' },
+		{ "LOCKED", "locked", fmt_value, 'l' },
+		{ "AGE", "age_s", fmt_duration, 'r' },
+		{ "EXPIRES", "expires_in_s", fmt_duration, 'r' },
+		{ NULL, NULL, NULL, 0 },
+	};
+	json_t *list = list_of(res, "rooms", "room");
 
-	if (!json_is_array(list)) {
-		fprintf(stderr, "sottoctl: the answer has no room list\n");
-		return EXIT_DAEMON;
-	}
-	table_init(&t, head, "lrrlrr");
-	json_array_foreach(list, i, r) {
-		char c[6][CELL];
-		char *row[6] = { c[0], c[1], c[2], c[3], c[4], c[5] };
-
-		fmt_value(c[0], CELL, json_object_get(r, "room"));
-		fmt_value(c[1], CELL, json_object_get(r, "participants"));
-		fmt_value(c[2], CELL, json_object_get(r, "max_participants"));
-		fmt_value(c[3], CELL, json_object_get(r, "locked"));
-		fmt_duration(c[4], CELL, json_object_get(r, "age_s"));
-		fmt_duration(c[5], CELL, json_object_get(r, "expires_in_s"));
-		if (table_add(&t, row) < 0) {
-			rc = out_of_memory();
-			goto out;
-		}
-	}
-	table_print(&t);
-out:
-	table_free(&t);
-	return rc;
+	return list ? print_list(list, cols) : EXIT_DAEMON;
 }
 
 static int
@@ -577,11 +582,13 @@ print_room(json_t *res)
 		{ NULL, NULL, KV_AUTO },
 	};
 	static const char *const skip[] = { "peers", NULL };
-	static const char *const head[] = { "PEER", "ROLE", "CONNECTED", NULL };
-	json_t *peers = json_object_get(res, "peers"), *p;
-	struct table t;
-	size_t i;
-	int rc = 0;
+	static const struct column cols[] = {
+		{ "PEER", "peer", fmt_value, 'l' },
+		{ "ROLE", "role", fmt_value, 'l' },
+		{ "CONNECTED", "connected_s", fmt_duration, 'r' },
+		{ NULL, NULL, NULL, 0 },
+	};
+	json_t *peers = json_object_get(res, "peers");
 
 	print_kv(res, spec, skip);
 	if (!json_is_array(peers))
@@ -591,59 +598,24 @@ print_room(json_t *res)
 		return 0;
 	}
 	putchar('\n');
-	table_init(&t, head, "llr");
-	json_array_foreach(peers, i, p) {
-		char c[3][CELL];
-		char *row[3] = { c[0], c[1], c[2] };
-
-		fmt_value(c[0], CELL, json_object_get(p, "peer"));
-		fmt_value(c[1], CELL, json_object_get(p, "role"));
-		fmt_duration(c[2], CELL, json_object_get(p, "connected_s"));
-		if (table_add(&t, row) < 0) {
-			rc = out_of_memory();
-			goto out;
-		}
-	}
-	table_print(&t);
-out:
-	table_free(&t);
-	return rc;
+	return print_list(peers, cols);
 }
 
 static int
 print_workers(json_t *res)
 {
-	static const char *const head[] = { "ID", "RX/s", "TX/s", "BUSY%",
-		"RX", "TX", NULL };
-	json_t *list = json_object_get(res, "workers"), *w;
-	struct table t;
-	size_t i;
-	int rc = 0;
+	static const struct column cols[] = {
+		{ "ID", "id", fmt_value, 'r' },
+		{ "RX/s", "rx_pps", fmt_rate, 'r' },
+		{ "TX/s", "tx_pps", fmt_rate, 'r' },
+		{ "BUSY%", "busy_ratio", fmt_percent, 'r' },
+		{ "RX", "rx_packets", fmt_value, 'r' },
+		{ "TX", "tx_packets", fmt_value, 'r' },
+		{ NULL, NULL, NULL, 0 },
+	};
+	json_t *list = list_of(res, "workers", "worker");
 
-	if (!json_is_array(list)) {
-		fprintf(stderr, "sottoctl: the answer has no worker list\n");
-		return EXIT_DAEMON;
-	}
-	table_init(&t, head, "rrrrrr");
-	json_array_foreach(list, i, w) {
-		char c[6][CELL];
-		char *row[6] = { c[0], c[1], c[2], c[3], c[4], c[5] };
-
-		fmt_value(c[0], CELL, json_object_get(w, "id"));
-		fmt_rate(c[1], CELL, json_object_get(w, "rx_pps"));
-		fmt_rate(c[2], CELL, json_object_get(w, "tx_pps"));
-		fmt_percent(c[3], CELL, json_object_get(w, "busy_ratio"));
-		fmt_value(c[4], CELL, json_object_get(w, "rx_packets"));
-		fmt_value(c[5], CELL, json_object_get(w, "tx_packets"));
-		if (table_add(&t, row) < 0) {
-			rc = out_of_memory();
-			goto out;
-		}
-	}
-	table_print(&t);
-out:
-	table_free(&t);
-	return rc;
+	return list ? print_list(list, cols) : EXIT_DAEMON;
 }
 
 static int
