@@ -12,6 +12,8 @@ files=(
 	dataplane/dp.h
 	dataplane/dpdk/dpdk_worker.c
 	dataplane/dpdk/l2l3.c
+	dataplane/srtp.c
+	dataplane/srtp.h
 )
 forbidden='\b(malloc|calloc|realloc|free|strdup|rte_malloc|rte_zmalloc|rte_free|printf|fprintf|puts|syslog|log_(err|warn|info|debug|msg)|RTE_LOG|rte_panic|abort|pthread_mutex_[a-z]+|pthread_cond_[a-z]+|rte_spinlock_[a-z]+|sleep|usleep|nanosleep|read|write|send|sendto|sendmsg|recv|recvfrom|recvmsg|ioctl|open|close|epoll_wait|poll|select)[[:space:]]*\('
 status=0

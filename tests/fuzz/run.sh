@@ -27,7 +27,7 @@ for t in $targets; do
 	echo "== fuzz_$t: building"
 	# shellcheck disable=SC2086
 	$cc $flags -I"$top/dataplane" -I"$top/signaling" "$here/fuzz_$t.c" \
-		"$top/dataplane/stun.c" "$top/dataplane/addr.c" \
+		"$top/dataplane/stun.c" "$top/dataplane/addr.c" "$top/dataplane/srtp.c" \
 		"$top/signaling/sdp_policy.c" "$top/signaling/sig_token.c" \
 		-ljansson -lcrypto -o "$out/fuzz_$t"
 	mkdir -p "$out/corpus/$t"
