@@ -247,7 +247,9 @@ listen_ops(struct ctl_loop *c)
 		slash = strrchr(dir, '/');
 		if (slash != NULL && slash != dir) {
 			*slash = '\0';
-			if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			if (mkdir(dir, 0700) == 0)
+				c->made_socket_dir = true;
+			else if (errno != EEXIST)
 				log_warn("control", "cannot create %s: %s", dir,
 					 strerror(errno));
 		}
@@ -316,6 +318,12 @@ fail:
 	ctl_loop_free(c);
 	errno = -ret;
 	return NULL;
+}
+
+bool
+ctl_loop_made_socket_dir(const struct ctl_loop *c)
+{
+	return c->made_socket_dir;
 }
 
 void

@@ -53,5 +53,7 @@ struct ctl_loop *ctl_loop_new(struct dp_ctx *dp, struct turn_server *ts,
 /* Returns 0 after a stop signal. */
 int ctl_loop_run(struct ctl_loop *c);
 void ctl_loop_free(struct ctl_loop *c);
+/* Did ctl_loop_new create the control socket's directory? */
+bool ctl_loop_made_socket_dir(const struct ctl_loop *c);
 
 #endif

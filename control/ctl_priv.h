@@ -37,6 +37,7 @@ struct ctl_loop {
 	uint64_t last_turn_tick, last_sec_tick, last_sample_ms;
 	struct ctl_worker_rate *rates;
 	uint64_t reloads, reload_failures;
+	bool made_socket_dir;
 	int stop;
 };
 

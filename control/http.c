@@ -472,13 +472,15 @@ http_tick(struct net_conn *c, uint64_t now_ms)
 {
 	struct http_conn *h = c->proto;
 
-	if (h->in_request && now_ms - h->req_start_ms >= HTTP_REQ_TIMEOUT_MS) {
+	/* a clock stepped back counts as no time passed */
+	if (h->in_request && now_ms > h->req_start_ms &&
+	    now_ms - h->req_start_ms >= HTTP_REQ_TIMEOUT_MS) {
 		struct http_req r = { .conn = c, .keep_alive = false };
 
 		h->srv->timeouts++;
 		http_respond_error(&r, 408, "timeout",
 				   "request not complete in time", NULL);
-	} else if (!h->in_request &&
+	} else if (!h->in_request && now_ms > h->idle_since_ms &&
 		   now_ms - h->idle_since_ms >= HTTP_IDLE_TIMEOUT_MS) {
 		net_close(c, false);
 	}

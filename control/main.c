@@ -135,24 +135,23 @@ raise_nofile(const struct sotto_config *cfg)
  * that user's sottoctl can connect.
  */
 static void
-hand_over_socket(const struct sotto_config *cfg, const struct privdrop_ids *ids)
+hand_over_socket(const struct sotto_config *cfg, const struct privdrop_ids *ids,
+		 bool made_dir)
 {
 	char dir[sizeof(cfg->control.socket)], *slash;
 
 	if (cfg->control.socket[0] == '\0')
 		return;
-	if (chown(cfg->control.socket, ids->uid, ids->gid) < 0)
+	/* lchown: never follow a link someone put in the socket's place */
+	if (lchown(cfg->control.socket, ids->uid, ids->gid) < 0)
 		log_warn("main", "cannot hand the control socket over path=%s error=\"%s\"",
 			 cfg->control.socket, strerror(errno));
 	snprintf(dir, sizeof(dir), "%s", cfg->control.socket);
 	slash = strrchr(dir, '/');
-	/* only a directory of sottod's own (/run/sotto), never / or /tmp */
-	if (slash != NULL && slash != dir) {
-		struct stat st;
-
+	/* only the directory this run made for it (/run/sotto) */
+	if (made_dir && slash != NULL && slash != dir) {
 		*slash = '\0';
-		if (stat(dir, &st) == 0 && st.st_uid == 0 &&
-		    (st.st_mode & 07777) == 0700 && chown(dir, ids->uid, ids->gid) < 0)
+		if (lchown(dir, ids->uid, ids->gid) < 0)
 			log_warn("main", "cannot hand over path=%s error=\"%s\"", dir,
 				 strerror(errno));
 	}
@@ -191,6 +190,17 @@ current_config(void *arg)
 	return ((struct daemon *)arg)->cfg;
 }
 
+static bool
+same_args(char *const *a, unsigned na, char *const *b, unsigned nb)
+{
+	if (na != nb)
+		return false;
+	for (unsigned i = 0; i < na; i++)
+		if (strcmp(a[i], b[i]) != 0)
+			return false;
+	return true;
+}
+
 /*
  * What a reload may not change: sockets, threads and memory sized at
  * start. Each difference is an error in the same file:line:col shape as
@@ -219,8 +229,20 @@ check_fixed(const struct sotto_config *old, const struct sotto_config *new,
 	FIXED(old->dataplane.dpdk.n_ports != new->dataplane.dpdk.n_ports ||
 	      memcmp(old->dataplane.dpdk.ports, new->dataplane.dpdk.ports,
 		     sizeof(old->dataplane.dpdk.ports)) ||
-	      strcmp(old->dataplane.dpdk.lcores, new->dataplane.dpdk.lcores),
+	      strcmp(old->dataplane.dpdk.lcores, new->dataplane.dpdk.lcores) ||
+	      old->dataplane.dpdk.neighbours != new->dataplane.dpdk.neighbours ||
+	      old->dataplane.dpdk.rx_desc != new->dataplane.dpdk.rx_desc ||
+	      old->dataplane.dpdk.tx_desc != new->dataplane.dpdk.tx_desc ||
+	      !same_args(old->dataplane.dpdk.eal_args,
+			 old->dataplane.dpdk.n_eal_args,
+			 new->dataplane.dpdk.eal_args,
+			 new->dataplane.dpdk.n_eal_args),
 	      "dataplane.dpdk");
+	FIXED(old->turn.nonce_lifetime != new->turn.nonce_lifetime,
+	      "turn.auth.nonce_lifetime");
+	/* the dataplane's tables are sized for it at start */
+	FIXED(new->turn.max_allocations > old->turn.max_allocations,
+	      "turn.limits.allocations (raising it)");
 	FIXED(old->turn.n_listen != new->turn.n_listen ||
 	      memcmp(old->turn.listen, new->turn.listen, sizeof(old->turn.listen)),
 	      "turn.listen");
@@ -282,11 +304,19 @@ reload(void *arg, FILE *errs)
 	/* same address, new contents: whoever holds d->cfg sees them */
 	config_free(d->cfg);
 	*d->cfg = *next;
+	/* the copy held keys (signaling api/token keys) */
+	explicit_bzero(next, sizeof(*next));
 	free(next);
 	log_threshold = d->cfg->log_level;
 	log_format = d->cfg->log_format;
-	if (d->sig != NULL && (ret = sig_reload(d->sig)) < 0)
+	if (d->sig != NULL && (ret = sig_reload(d->sig)) < 0) {
+		/* only out of memory gets here; the old limits stay */
 		log_err("main", "signaling reload: %s", strerror(-ret));
+		if (errs != NULL)
+			fprintf(errs, "%s:1:1: error: signaling limits not applied: %s\n",
+				name, strerror(-ret));
+		return ret;
+	}
 	log_info("main", "configuration reloaded from %s", name);
 	return 0;
 }
@@ -484,7 +514,7 @@ main(int argc, char **argv)
 	 * privdrop_apply() reaches every thread itself. Workers start after.
 	 */
 	if (drop_to_user)
-		hand_over_socket(&cfg, &run_as);
+		hand_over_socket(&cfg, &run_as, ctl_loop_made_socket_dir(ctl));
 	n_keep = privdrop_caps_needed(&cfg, keep, PRIVDROP_MAX_KEEP);
 	if (n_keep < 0 ||
 	    privdrop_apply(drop_to_user ? &run_as : NULL, keep,

@@ -23,6 +23,7 @@ enum { OP_ACCEPT = 1, OP_RECV = 2, OP_SEND = 3, OP_MASK = 7 };
 #define NET_NBUFS 256            /* power of two */
 #define NET_BUF_SIZE 16384
 #define NET_TX_MAX (1u << 20)     /* unsent output per connection */
+#define NET_TX_MAX_UNIX (256u << 20)
 #define NET_RX_MAX (128u << 10)   /* unconsumed input per connection */
 #define NET_DRAIN_MS 2000         /* lingering close after our FIN */
 #define NET_TLS_SCRATCH 16384
@@ -464,8 +465,11 @@ queue_raw(struct conn *c, const void *p, size_t len)
 
 	if (len == 0)
 		return 0;
-	ret = buf_append(&c->pend, p, len,
-			 NET_TX_MAX - (c->out.len - c->out.off));
+	/* the control socket's answers (a long allocation list) may be
+	 * big; it is 0600, so its reader is the operator */
+	size_t max = c->pub.unix_socket ? NET_TX_MAX_UNIX : NET_TX_MAX;
+
+	ret = buf_append(&c->pend, p, len, max - (c->out.len - c->out.off));
 	if (ret < 0) {
 		c->net->st.overflows++;
 		conn_kill(c);
@@ -815,7 +819,8 @@ net_tick(struct net *n, uint64_t now_ms)
 			 * does not keep the connection */
 			if (c->drain_since == 0)
 				c->drain_since = now_ms;
-			else if (now_ms - c->drain_since >= NET_DRAIN_MS)
+			else if (now_ms > c->drain_since &&
+				 now_ms - c->drain_since >= NET_DRAIN_MS)
 				conn_shut(c);
 		} else if (!c->closing && c->pub.ops->tick != NULL) {
 			c->pub.ops->tick(&c->pub, now_ms);

@@ -19,7 +19,11 @@ struct ws_conn {
 	size_t in_len;
 	uint64_t last_rx_ms, last_ping_ms, now_ms;
 	bool in_recv;              /* inside wslay_event_recv */
-	bool gone;                 /* net closed it while in_recv */
+	/* Inside wslay (receive or send): a send that overflows closes the
+	 * connection underneath us (net_send → closed), so w is only freed
+	 * when the outermost call returns (release()). */
+	unsigned busy;
+	bool gone;                 /* net closed it while busy */
 	bool closing;
 	/* ws_close() during a receive: the close goes out after the data
 	 * queued before it (wslay sends control frames first) */
@@ -86,24 +90,40 @@ msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *ar
 }
 
 static void
-flush(struct ws_conn *w)
-{
-	if (w->gone || w->in_recv)
-		return;
-	if (wslay_event_send(w->ctx) != 0) {
-		net_close(w->conn, false);
-		return;
-	}
-	if (w->closing ||
-	    (!wslay_event_want_read(w->ctx) && !wslay_event_want_write(w->ctx)))
-		net_close(w->conn, true);
-}
-
-static void
 ws_free(struct ws_conn *w)
 {
 	wslay_event_context_free(w->ctx);
 	free(w);
+}
+
+/* Ends a busy section; false (and w freed) if the connection went. */
+static bool
+release(struct ws_conn *w)
+{
+	if (--w->busy > 0 || !w->gone)
+		return !w->gone;
+	ws_free(w);
+	return false;
+}
+
+/* Writes what wslay queued. w may be gone (freed) afterwards. */
+static void
+flush(struct ws_conn *w)
+{
+	int ret;
+
+	if (w->gone || w->in_recv)
+		return;
+	w->busy++;
+	ret = wslay_event_send(w->ctx);
+	if (!w->gone) {
+		if (ret != 0)
+			net_close(w->conn, false);
+		else if (w->closing || (!wslay_event_want_read(w->ctx) &&
+					!wslay_event_want_write(w->ctx)))
+			net_close(w->conn, true);
+	}
+	release(w);
 }
 
 static ssize_t
@@ -115,32 +135,35 @@ ws_data(struct net_conn *c, const uint8_t *p, size_t len)
 	w->in = p;
 	w->in_len = len;
 	w->last_rx_ms = w->now_ms;
+	w->busy++;
 	w->in_recv = true;
 	ret = wslay_event_recv(w->ctx);
 	w->in_recv = false;
 	if (w->gone) {
-		ws_free(w);
+		release(w);
 		return -1;
 	}
 	if (ret != 0) {
 		/* protocol error: wslay queued a close frame (1002/1009)
 		 * where it could; send it and go */
 		wslay_event_send(w->ctx);
-		net_close(c, true);
-		return (ssize_t)len;
-	}
-	if (w->close_pending) {
+		if (!w->gone)
+			net_close(c, true);
+	} else if (w->close_pending) {
 		wslay_event_send(w->ctx);
 		w->close_pending = false;
-		wslay_event_queue_close(w->ctx, w->close_code,
-					(const uint8_t *)w->close_reason,
-					strlen(w->close_reason));
-		wslay_event_send(w->ctx);
-		net_close(c, true);
-		return (ssize_t)len;
+		if (!w->gone) {
+			wslay_event_queue_close(w->ctx, w->close_code,
+						(const uint8_t *)w->close_reason,
+						strlen(w->close_reason));
+			wslay_event_send(w->ctx);
+		}
+		if (!w->gone)
+			net_close(c, true);
+	} else {
+		flush(w);
 	}
-	flush(w);
-	return (ssize_t)len;
+	return release(w) ? (ssize_t)len : -1;
 }
 
 static void
@@ -148,22 +171,25 @@ ws_tick(struct net_conn *c, uint64_t now_ms)
 {
 	struct ws_conn *w = c->proto;
 
+	/* a clock stepped back counts as no time passed */
+	if (now_ms < w->now_ms)
+		now_ms = w->now_ms;
 	w->now_ms = now_ms;
 	if (now_ms - w->last_rx_ms >= WS_IDLE_MS) {
 		net_close(c, false);
 		return;
 	}
+	w->busy++;
 	if (now_ms - w->last_ping_ms >= WS_PING_MS) {
 		struct wslay_event_msg m = { .opcode = WSLAY_PING };
 
 		w->last_ping_ms = now_ms;
 		wslay_event_queue_msg(w->ctx, &m);
 		flush(w);
-		if (c->ops != &ws_net_ops)
-			return; /* closed by flush */
 	}
-	if (w->ops->tick != NULL)
+	if (!w->gone && w->ops->tick != NULL)
 		w->ops->tick(w, now_ms);
+	release(w);
 }
 
 static void
@@ -172,7 +198,7 @@ ws_closed(struct net_conn *c)
 	struct ws_conn *w = c->proto;
 
 	w->ops->closed(w);
-	if (w->in_recv) {
+	if (w->busy > 0) {
 		w->gone = true;
 		return;
 	}
@@ -242,10 +268,13 @@ ws_close(struct ws_conn *w, uint16_t code, const char *reason)
 			 reason ? reason : "");
 		return;
 	}
+	w->busy++;
 	wslay_event_queue_close(w->ctx, code, (const uint8_t *)reason,
 				reason ? strlen(reason) : 0);
 	wslay_event_send(w->ctx);
-	net_close(w->conn, true);
+	if (!w->gone)
+		net_close(w->conn, true);
+	release(w);
 }
 
 void *

@@ -31,6 +31,8 @@ struct sig_peer {
 	uint64_t connected_ms;
 	uint64_t msg_tokens;        /* message bucket, in 1/1000 messages */
 	uint64_t msg_last_ms;
+	uint64_t rl_told_ms;        /* last "rate_limited" answer */
+	uint32_t rl_dropped;        /* messages dropped since one passed */
 	struct sig_peer *next_dead; /* freed on the next tick (see sig_ws.c) */
 	bool dead;
 };

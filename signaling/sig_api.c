@@ -58,6 +58,11 @@ load_keys(struct sig *s)
 		keys[n].secret_len = len;
 		n++;
 	}
+	if (n == 0 && s->n_keys == 1 && strcmp(s->keys[0].id, "boot") == 0) {
+		/* a reload with still no keys keeps the boot key: a new one
+		 * would invalidate every token of every live room */
+		return 0;
+	}
 	if (n == 0) {
 		/* rooms live in this process only, so a key that lives
 		 * exactly as long is enough when the operator set none */
@@ -78,21 +83,27 @@ static int
 load_limits(struct sig *s)
 {
 	const struct sotto_config *cfg = s->cfg;
-	struct rate_limit *rooms, *joins;
+	struct rate_limit *rooms, *joins, *creds;
 
 	rooms = rate_limit_new_period(cfg->signaling.rooms_per_ip_per_minute,
 				      60000, 0, SIG_RL_SLOTS);
 	joins = rate_limit_new_period(cfg->signaling.joins_per_ip_per_minute,
 				      60000, 0, SIG_RL_SLOTS);
-	if (rooms == NULL || joins == NULL) {
+	/* credentials: a caller takes one set per join, and retries */
+	creds = rate_limit_new_period(2 * cfg->signaling.joins_per_ip_per_minute,
+				      60000, 0, SIG_RL_SLOTS);
+	if (rooms == NULL || joins == NULL || creds == NULL) {
 		rate_limit_free(rooms);
 		rate_limit_free(joins);
+		rate_limit_free(creds);
 		return -ENOMEM;
 	}
 	rate_limit_free(s->rooms_rl);
 	rate_limit_free(s->joins_rl);
+	rate_limit_free(s->creds_rl);
 	s->rooms_rl = rooms;
 	s->joins_rl = joins;
+	s->creds_rl = creds;
 	s->policy.max_bytes = cfg->signaling.max_sdp_bytes;
 	s->policy.allow_dtmf = cfg->signaling.allow_dtmf;
 	s->policy.allow_video = cfg->signaling.allow_video;
@@ -145,6 +156,7 @@ sig_free(struct sig *s)
 	rooms_fini(&s->rooms);
 	rate_limit_free(s->rooms_rl);
 	rate_limit_free(s->joins_rl);
+	rate_limit_free(s->creds_rl);
 	free(s->sdp_out);
 	explicit_bzero(s->keys, sizeof(s->keys));
 	free(s);
@@ -192,6 +204,7 @@ sig_tick(struct sig *s, uint64_t now_ms)
 			s->st.rooms_expired++;
 			sig_room_shut(s, r, "room_closed", "the room expired");
 		} else if (r->n_peers == 0 && r->empty_since_ms != 0 &&
+			   now_ms > r->empty_since_ms &&
 			   now_ms - r->empty_since_ms >= SIG_EMPTY_ROOM_MS) {
 			s->st.rooms_expired++;
 			sig_room_shut(s, r, "room_closed", "the room was empty");
@@ -500,7 +513,17 @@ kick(struct sig *s, struct http_req *r, struct room *room)
 	}
 	room_kick(room, p->jti);
 	s->st.kicks++;
-	sig_peer_remove(s, p, "kicked", "removed by the room's creator");
+	/* every connection that joined with that token goes */
+	for (;;) {
+		struct sig_peer *q = NULL;
+
+		for (unsigned i = 0; i < room->n_peers && q == NULL; i++)
+			if (strcmp(room->peers[i]->jti, p->jti) == 0)
+				q = room->peers[i];
+		if (q == NULL)
+			break;
+		sig_peer_remove(s, q, "kicked", "removed by the room's creator");
+	}
 	respond_json(r, 200, json_pack("{s:s}", "kicked", peer));
 }
 
@@ -604,23 +627,27 @@ credentials(struct sig *s, struct http_req *r)
 	struct sig_token_claims c;
 	unsigned char mac[EVP_MAX_MD_SIZE], pw[64];
 	unsigned mac_len = 0;
-	uint8_t rnd[8];
 	char user[64], rh[17];
 	int64_t exp;
 
 	if (authorize(s, r, NULL, &c) == NULL)
 		return;
+	if (!rate_limit_allow(s->creds_rl, &r->conn->peer, s->now_ms)) {
+		s->st.api_rate_limited++;
+		http_respond_error(r, 429, "rate_limited",
+				   "too many credential requests from this address",
+				   "Retry-After: 60\r\n");
+		return;
+	}
 	if (cfg->turn.n_secrets == 0) {
 		http_respond_error(r, 503, "unavailable",
 				   "no TURN secret configured", NULL);
 		return;
 	}
-	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
-		http_respond_error(r, 503, "unavailable", "no randomness", NULL);
-		return;
-	}
-	hex_encode(rnd, sizeof(rnd), rh);
-	/* the user part names nobody: a fresh random id per request */
+	/* the user part names nobody: half of the token's random jti, so
+	 * every credential taken with one token is one TURN user and
+	 * turn.limits.allocations_per_user holds per token */
+	snprintf(rh, sizeof(rh), "%.16s", c.jti);
 	exp = now_s(s) + cfg->signaling.credential_ttl;
 	snprintf(user, sizeof(user), "%" PRId64 ":%s", exp, rh);
 	/* TURN REST: password = base64(HMAC-SHA1(secret, username)) */
@@ -731,7 +758,7 @@ sig_metrics(const struct sig *s, struct metrics *m)
 	metrics_gauge(m, "sotto_signaling_rooms", "Rooms now.", s->rooms.count);
 	metrics_gauge(m, "sotto_signaling_participants",
 		      "Participants joined to a room now.", (double)st->peers_current);
-	metrics_gauge(m, "sotto_signaling_websockets",
+	metrics_gauge(m, "sotto_signaling_open_websockets",
 		      "Signaling WebSocket connections now.", (double)st->ws_current);
 	metrics_counter(m, "sotto_signaling_websockets_total",
 			"Signaling WebSocket connections accepted.", st->ws_connections);

@@ -16,6 +16,8 @@
 #define SIG_EMPTY_ROOM_MS (5 * 60 * 1000)
 #define SIG_MSG_PER_SEC 20
 #define SIG_MSG_BURST 60
+/* dropped in a row before the connection is closed */
+#define SIG_MSG_FLOOD_CLOSE 600
 #define SIG_RL_SLOTS 65536
 
 struct sig {
@@ -25,6 +27,7 @@ struct sig {
 	struct room_table rooms;
 	struct rate_limit *rooms_rl;    /* room creation per IP per minute */
 	struct rate_limit *joins_rl;    /* joins per IP per minute */
+	struct rate_limit *creds_rl;    /* TURN credentials per IP per minute */
 	uint64_t join_tokens;           /* global joins, in 1/1000 joins */
 	uint64_t join_last_ms;
 	struct sdp_policy policy;

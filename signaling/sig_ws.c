@@ -190,8 +190,10 @@ on_join(struct sig *s, struct sig_peer *p, json_t *msg)
 		send_error(p, "bad_message", "join needs a token", "join");
 		return;
 	}
-	if (!global_join_allowed(s) ||
-	    !rate_limit_allow(s->joins_rl, ws_peer(p->ws), s->now_ms)) {
+	/* per IP first: one address spending its own budget must not
+	 * spend everyone's */
+	if (!rate_limit_allow(s->joins_rl, ws_peer(p->ws), s->now_ms) ||
+	    !global_join_allowed(s)) {
 		s->st.join_failed_rate++;
 		send_error(p, "rate_limited", "too many joins, try again later",
 			   "join");
@@ -379,9 +381,20 @@ ws_message(struct ws_conn *w, const uint8_t *data, size_t len)
 	s->now_ms = sig_realtime_ms();
 	if (!message_allowed(p, s->now_ms)) {
 		s->st.messages_rate_limited++;
-		send_error(p, "rate_limited", "too many messages", NULL);
+		/* a client that keeps flooding is not worth parsing for */
+		if (++p->rl_dropped > SIG_MSG_FLOOD_CLOSE) {
+			ws_close(w, 1008, "rate_limited");
+			return;
+		}
+		/* answered at most once a second: a flood must not turn
+		 * into a flood of answers */
+		if (s->now_ms - p->rl_told_ms >= 1000) {
+			p->rl_told_ms = s->now_ms;
+			send_error(p, "rate_limited", "too many messages", NULL);
+		}
 		return;
 	}
+	p->rl_dropped = 0;
 	msg = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &err);
 	type = json_string_value(json_object_get(msg, "type"));
 	if (msg == NULL || !json_is_object(msg) || type == NULL) {
@@ -415,7 +428,7 @@ ws_tick(struct ws_conn *w, uint64_t now_ms)
 	struct sig_peer *p = ws_user(w);
 	struct sig *s = p->sig;
 
-	if (p->room == NULL && !p->dead &&
+	if (p->room == NULL && !p->dead && now_ms > p->connected_ms &&
 	    now_ms - p->connected_ms >= SIG_JOIN_TIMEOUT_MS) {
 		s->st.join_failed_timeout++;
 		send_error(p, "not_joined", "no join in time", NULL);
@@ -514,7 +527,8 @@ room_info(const struct sig *s, const struct room *r, bool full)
 		      r->locked, "age_s",
 		      (json_int_t)((s->now_ms - r->created_ms) / 1000),
 		      "expires_in_s",
-		      (json_int_t)((r->expires_ms - s->now_ms) / 1000));
+		      (json_int_t)(r->expires_ms > s->now_ms ?
+					   (r->expires_ms - s->now_ms) / 1000 : 0));
 	if (full && j != NULL) {
 		json_t *peers = json_array();
 
