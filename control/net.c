@@ -41,6 +41,7 @@ struct listener {
 	void *arg;
 	bool unix_socket;
 	bool armed;
+	bool paused;         /* out of descriptors: re-armed on the next tick */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct listener *next;
 };
@@ -649,9 +650,27 @@ on_accept(struct net *n, struct listener *l, const struct io_uring_cqe *cqe)
 	struct conn *c;
 	int one = 1, ret;
 
+	if (cqe->res == -EMFILE || cqe->res == -ENFILE) {
+		/* re-arming now would fail again at once, forever: wait for
+		 * the next tick (a connection may have closed by then) */
+		n->st.refused++;
+		if (!(cqe->flags & IORING_CQE_F_MORE)) {
+			l->armed = false;
+		} else if (!l->paused) {
+			/* a multishot accept would keep failing: stop it */
+			struct io_uring_sqe *sqe = get_sqe(n);
+
+			io_uring_prep_cancel64(sqe, (uintptr_t)l | OP_ACCEPT, 0);
+			io_uring_sqe_set_data64(sqe, 0);
+		}
+		if (!l->paused)
+			log_warn("net", "out of file descriptors: not accepting for a second");
+		l->paused = true;
+		return;
+	}
 	if (!(cqe->flags & IORING_CQE_F_MORE)) {
 		l->armed = false;
-		if (l->accept != NULL && l->fd >= 0)
+		if (l->accept != NULL && l->fd >= 0 && !l->paused)
 			arm_accept(l);
 	}
 	if (cqe->res < 0) {
@@ -804,6 +823,13 @@ void
 net_tick(struct net *n, uint64_t now_ms)
 {
 	struct conn *c = n->conns;
+
+	for (struct listener *l = n->listeners; l != NULL; l = l->next)
+		if (l->paused && l->fd >= 0 && l->accept != NULL) {
+			l->paused = false;
+			if (!l->armed)
+				arm_accept(l);
+		}
 
 	while (c != NULL) {
 		struct conn *next = c->next;
