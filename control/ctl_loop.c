@@ -34,11 +34,32 @@ ctl_realtime_ms(void)
 
 #define realtime_ms ctl_realtime_ms
 
-static void
-arm_read(struct ctl_loop *c, int fd, void *buf, unsigned len, uint64_t ud)
+/* A slot for one of the loop's own operations; the connections may have
+ * filled the SQ, so hand it to the kernel until one is free. */
+static struct io_uring_sqe *
+loop_sqe(struct ctl_loop *c)
 {
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
 
+	for (int i = 0; sqe == NULL && i < 3; i++) {
+		io_uring_submit(&c->ring);
+		sqe = io_uring_get_sqe(&c->ring);
+	}
+	return sqe;
+}
+
+/* The loop's own operations; one that finds no slot is retried at the
+ * top of the next iteration (rearm_pending), after completions are
+ * consumed. */
+static void
+arm_read(struct ctl_loop *c, int fd, void *buf, unsigned len, uint64_t ud)
+{
+	struct io_uring_sqe *sqe = loop_sqe(c);
+
+	if (sqe == NULL) {
+		c->rearm |= 1u << ud;
+		return;
+	}
 	io_uring_prep_read(sqe, fd, buf, len, 0);
 	io_uring_sqe_set_data64(sqe, ud);
 }
@@ -46,10 +67,29 @@ arm_read(struct ctl_loop *c, int fd, void *buf, unsigned len, uint64_t ud)
 static void
 arm_tick(struct ctl_loop *c)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->ring);
+	struct io_uring_sqe *sqe = loop_sqe(c);
 
+	if (sqe == NULL) {
+		c->rearm |= 1u << UD_TICK;
+		return;
+	}
 	io_uring_prep_timeout(sqe, &c->tick, 0, 0);
 	io_uring_sqe_set_data64(sqe, UD_TICK);
+}
+
+static void
+rearm_pending(struct ctl_loop *c)
+{
+	unsigned r = c->rearm;
+
+	c->rearm = 0;
+	if (r & (1u << UD_EXC))
+		arm_read(c, c->dp->exc_fd, &c->exc_val, sizeof(c->exc_val),
+			 UD_EXC);
+	if (r & (1u << UD_SIGNAL))
+		arm_read(c, c->sig_fd, &c->si, sizeof(c->si), UD_SIGNAL);
+	if (r & (1u << UD_TICK))
+		arm_tick(c);
 }
 
 /* One exception packet: a STUN message for the TURN server. */
@@ -331,10 +371,12 @@ ctl_loop_free(struct ctl_loop *c)
 {
 	if (c == NULL)
 		return;
-	net_free(c->net);
-	SSL_CTX_free(c->tls);
+	/* the ring first: its exit ends every send and receive still in
+	 * flight, so net_free can free their buffers */
 	if (c->ring_ok)
 		io_uring_queue_exit(&c->ring);
+	net_free(c->net);
+	SSL_CTX_free(c->tls);
 	if (c->sig_fd >= 0)
 		close(c->sig_fd);
 	free(c->rates);
@@ -426,6 +468,7 @@ ctl_loop_run(struct ctl_loop *c)
 		}
 		io_uring_cq_advance(&c->ring, n);
 		net_reap(c->net);
+		rearm_pending(c);
 	}
 
 	drain_exceptions(c);

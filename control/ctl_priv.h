@@ -38,6 +38,7 @@ struct ctl_loop {
 	struct ctl_worker_rate *rates;
 	uint64_t reloads, reload_failures;
 	bool made_socket_dir;
+	unsigned rearm;                 /* own operations to arm again (1 << UD_*) */
 	int stop;
 };
 

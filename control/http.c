@@ -559,11 +559,6 @@ http_upgrade_websocket(struct http_req *r, const struct ws_ops *ops,
 				   "Sec-WebSocket-Version: 13\r\n");
 		return NULL;
 	}
-	w = ws_new(r->conn, ops, user, h->srv->now_ms);
-	if (w == NULL) {
-		http_respond_error(r, 503, "unavailable", "out of memory", NULL);
-		return NULL;
-	}
 	ws_accept_key(key, accept);
 	n = snprintf(resp, sizeof(resp),
 		     "HTTP/1.1 101 Switching Protocols\r\n"
@@ -572,9 +567,17 @@ http_upgrade_websocket(struct http_req *r, const struct ws_ops *ops,
 		     "Sec-WebSocket-Accept: %s\r\n\r\n",
 		     accept);
 	r->responded = true;
-	h->upgraded = true;
+	/* the 101 first, while the connection is still ours: if it cannot
+	 * be queued the connection closes as HTTP and no WebSocket exists */
+	if (net_send(r->conn, resp, (size_t)n) < 0)
+		return NULL;
+	w = ws_new(r->conn, ops, user, h->srv->now_ms);
+	if (w == NULL) {
+		net_close(r->conn, false);
+		return NULL;
+	}
 	/* ws_new switched the connection's ops: from here on it is the
 	 * WebSocket's, and http_data frees h */
-	net_send(r->conn, resp, (size_t)n);
+	h->upgraded = true;
 	return w;
 }

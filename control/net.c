@@ -74,6 +74,7 @@ struct net {
 	struct listener *listeners;
 	struct conn *conns;
 	struct conn *reap;   /* released, freed by net_reap() */
+	bool stopping;       /* net_free() running: no new operations */
 	struct net_stats st;
 	uint8_t scratch[NET_TLS_SCRATCH];
 };
@@ -81,13 +82,18 @@ struct net {
 static struct io_uring_sqe *
 get_sqe(struct net *n)
 {
-	struct io_uring_sqe *sqe = io_uring_get_sqe(n->ring);
+	struct io_uring_sqe *sqe;
 
-	if (sqe == NULL) {
+	if (n->stopping)
+		return NULL; /* the ring is gone or going: arm nothing */
+	sqe = io_uring_get_sqe(n->ring);
+	for (int i = 0; sqe == NULL && i < 3; i++) {
 		/* the SQ is full: hand it to the kernel and take a slot */
 		io_uring_submit(n->ring);
 		sqe = io_uring_get_sqe(n->ring);
 	}
+	/* NULL only if the kernel keeps refusing: the caller gives up on
+	 * that operation (closes the connection, or retries next tick) */
 	return sqe;
 }
 
@@ -141,6 +147,9 @@ net_free(struct net *n)
 {
 	if (n == NULL)
 		return;
+	/* the ring has exited (net.h): callbacks below may try to send;
+	 * nothing is armed any more */
+	n->stopping = true;
 	net_stop_listening(n);
 	while (n->listeners != NULL) {
 		struct listener *l = n->listeners;
@@ -159,7 +168,6 @@ net_free(struct net *n)
 		conn_free(c);
 	}
 	net_reap(n);
-	io_uring_unregister_buf_ring(n->ring, NET_BGID);
 	munmap(n->br, NET_NBUFS * sizeof(struct io_uring_buf));
 	free(n->bufs);
 	free(n);
@@ -200,6 +208,10 @@ arm_accept(struct listener *l)
 {
 	struct io_uring_sqe *sqe = get_sqe(l->net);
 
+	if (sqe == NULL) {
+		l->paused = true; /* net_tick tries again */
+		return;
+	}
 	io_uring_prep_multishot_accept(sqe, l->fd, NULL, NULL, SOCK_CLOEXEC);
 	io_uring_sqe_set_data64(sqe, (uintptr_t)l | OP_ACCEPT);
 	l->armed = true;
@@ -295,8 +307,10 @@ net_stop_listening(struct net *n)
 		if (l->armed) {
 			struct io_uring_sqe *sqe = get_sqe(n);
 
-			io_uring_prep_cancel64(sqe, (uintptr_t)l | OP_ACCEPT, 0);
-			io_uring_sqe_set_data64(sqe, 0);
+			if (sqe != NULL) {
+				io_uring_prep_cancel64(sqe, (uintptr_t)l | OP_ACCEPT, 0);
+				io_uring_sqe_set_data64(sqe, 0);
+			}
 		}
 		if (l->unix_socket)
 			unlink(l->path);
@@ -415,11 +429,17 @@ conn_kill(struct conn *c)
 	conn_shut(c);
 }
 
+static void conn_kill(struct conn *c);
+
 static void
 arm_recv(struct conn *c)
 {
 	struct io_uring_sqe *sqe = get_sqe(c->net);
 
+	if (sqe == NULL) {
+		conn_kill(c);
+		return;
+	}
 	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = NET_BGID;
@@ -432,6 +452,10 @@ arm_send(struct conn *c)
 {
 	struct io_uring_sqe *sqe = get_sqe(c->net);
 
+	if (sqe == NULL) {
+		conn_kill(c);
+		return;
+	}
 	io_uring_prep_send(sqe, c->fd, c->out.p + c->out.off,
 			   c->out.len - c->out.off, MSG_NOSIGNAL);
 	io_uring_sqe_set_data64(sqe, (uintptr_t)c | OP_SEND);
@@ -660,8 +684,10 @@ on_accept(struct net *n, struct listener *l, const struct io_uring_cqe *cqe)
 			/* a multishot accept would keep failing: stop it */
 			struct io_uring_sqe *sqe = get_sqe(n);
 
-			io_uring_prep_cancel64(sqe, (uintptr_t)l | OP_ACCEPT, 0);
-			io_uring_sqe_set_data64(sqe, 0);
+			if (sqe != NULL) {
+				io_uring_prep_cancel64(sqe, (uintptr_t)l | OP_ACCEPT, 0);
+				io_uring_sqe_set_data64(sqe, 0);
+			}
 		}
 		if (!l->paused)
 			log_warn("net", "out of file descriptors: not accepting for a second");
@@ -678,7 +704,11 @@ on_accept(struct net *n, struct listener *l, const struct io_uring_cqe *cqe)
 			log_warn("net", "accept: %s", strerror(-cqe->res));
 		return;
 	}
-	if (n->st.current >= n->max_conns || l->accept == NULL) {
+	/* the control socket has its own room: HTTP clients filling
+	 * max_connections must not lock the operator out */
+	if ((!l->unix_socket &&
+	     n->st.current - n->st.current_unix >= n->max_conns) ||
+	    (l->unix_socket && n->st.current_unix >= 16) || l->accept == NULL) {
 		n->st.refused++;
 		close(cqe->res);
 		return;

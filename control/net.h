@@ -66,6 +66,8 @@ struct net_stats {
 /* n is used with ring; the caller's loop hands every CQE whose user_data
  * net_owns() to net_complete(). */
 struct net *net_new(struct io_uring *ring, unsigned max_conns);
+/* After io_uring_queue_exit() on the ring (which ends every operation in
+ * flight): closes what is left, calling each ops->closed, and frees. */
 void net_free(struct net *n);
 
 /* A TLS server context (TLS 1.2+, ECDHE, AEAD) from PEM files; NULL and a

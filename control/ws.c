@@ -28,6 +28,7 @@ struct ws_conn {
 	/* ws_close() during a receive: the close goes out after the data
 	 * queued before it (wslay sends control frames first) */
 	bool close_pending;
+	unsigned frags;            /* frames of the message being received */
 	uint16_t close_code;
 	char close_reason[124];    /* RFC 6455 §5.5: 125 bytes with the code */
 };
@@ -107,6 +108,27 @@ release(struct ws_conn *w)
 }
 
 /* Writes what wslay queued. w may be gone (freed) afterwards. */
+/*
+ * wslay keeps every fragment of a message as its own allocation, and its
+ * size limit counts payload only: 65,000 one-byte fragments cost MiBs.
+ * A voice-signaling message has no reason to come in more than a few.
+ */
+static void
+frame_start_cb(wslay_event_context_ptr ctx,
+	       const struct wslay_event_on_frame_recv_start_arg *arg,
+	       void *user)
+{
+	struct ws_conn *w = user;
+
+	if (arg->opcode >= 0x8)
+		return; /* control frames are not fragments */
+	w->frags = arg->opcode == WSLAY_CONTINUATION_FRAME ? w->frags + 1 : 1;
+	if (w->frags > WS_MAX_FRAGMENTS && !w->closing) {
+		wslay_event_shutdown_read(ctx);
+		ws_close(w, 1009, "too many fragments");
+	}
+}
+
 static void
 flush(struct ws_conn *w)
 {
@@ -218,6 +240,7 @@ ws_new(struct net_conn *c, const struct ws_ops *ops, void *user,
 	static const struct wslay_event_callbacks cbs = {
 		.recv_callback = recv_cb,
 		.send_callback = send_cb,
+		.on_frame_recv_start_callback = frame_start_cb,
 		.on_msg_recv_callback = msg_cb,
 	};
 	struct ws_conn *w = calloc(1, sizeof(*w));

@@ -16,6 +16,7 @@
 #include "net.h"
 
 #define WS_MAX_MESSAGE 65536
+#define WS_MAX_FRAGMENTS 64       /* frames in one message */
 #define WS_PING_MS 20000
 #define WS_IDLE_MS 60000
 
