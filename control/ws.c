@@ -107,7 +107,6 @@ release(struct ws_conn *w)
 	return false;
 }
 
-/* Writes what wslay queued. w may be gone (freed) afterwards. */
 /*
  * wslay keeps every fragment of a message as its own allocation, and its
  * size limit counts payload only: 65,000 one-byte fragments cost MiBs.
@@ -129,6 +128,7 @@ frame_start_cb(wslay_event_context_ptr ctx,
 	}
 }
 
+/* Writes what wslay queued. w may be gone (freed) afterwards. */
 static void
 flush(struct ws_conn *w)
 {
