@@ -214,7 +214,9 @@ dp_worker_sleep_begin(struct dp_worker *w)
 	/* pairs with the fence in dp_ctx_transmit: either the control thread
 	 * sees sleeping and wakes us, or we see its packets here */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	return rte_ring_empty(w->tx_ring) && !dp_quit(w->dp);
+	return rte_ring_empty(w->tx_ring) &&
+	       (w->gw_ring == NULL || rte_ring_empty(w->gw_ring)) &&
+	       !dp_quit(w->dp);
 }
 
 void

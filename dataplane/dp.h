@@ -36,7 +36,19 @@
 	X(DROP_NO_ROOM, "no_headroom")                                        \
 	X(DROP_TX_FAILED, "tx_failed")                                        \
 	X(DROP_NO_PORT, "no_port")                                            \
-	X(DROP_HAIRPIN, "hairpin_loop")
+	X(DROP_HAIRPIN, "hairpin_loop")                                       \
+	X(DROP_GW_NO_LEG, "gw_unknown_leg")                                   \
+	X(DROP_GW_HANDOFF_FULL, "gw_handoff_full")                            \
+	X(DROP_GW_NOT_RTP, "gw_not_rtp")                                      \
+	X(DROP_GW_SRTP_MALFORMED, "srtp_malformed")                           \
+	X(DROP_GW_SRTP_SSRC, "srtp_unknown_ssrc")                             \
+	X(DROP_GW_SRTP_REPLAY, "srtp_replay")                                 \
+	X(DROP_GW_SRTP_OLD, "srtp_too_old")                                   \
+	X(DROP_GW_SRTP_AUTH, "srtp_auth")                                     \
+	X(DROP_GW_SRTP_NOSPACE, "srtp_no_tailroom")                           \
+	X(DROP_GW_SRTP_EXHAUSTED, "srtp_index_exhausted")                     \
+	X(DROP_GW_SRTP_INVAL, "srtp_invalid_use")                             \
+	X(DROP_GW_SRTP_CRYPTO, "srtp_crypto")
 
 #define DP_FOREACH_COUNTER(X)                                                 \
 	DP_FOREACH_DROP(X)                                                    \
@@ -48,6 +60,15 @@
 	X(RELAY_TO_CLIENT, "relayed_to_client")                               \
 	X(RELAY_BYTES_TO_PEER, "relayed_bytes_to_peer") /* payload bytes */  \
 	X(RELAY_BYTES_TO_CLIENT, "relayed_bytes_to_client")                   \
+	X(GW_RX_RTP, "gw_rx_rtp")          /* authenticated, from a leg */    \
+	X(GW_RX_RTCP, "gw_rx_rtcp")                                           \
+	X(GW_FORWARDED, "gw_forwarded")    /* RTP packets sent to listeners */ \
+	X(GW_FORWARDED_BYTES, "gw_forwarded_bytes")                           \
+	X(GW_RTCP_SENT, "gw_rtcp_sent")                                       \
+	X(GW_HANDOFF, "gw_handoff")        /* passed to the room's worker */  \
+	X(GW_SELECT_CHANGES, "gw_speaker_changes")                            \
+	X(GW_FWD_DROPPED, "gw_forward_dropped") /* a copy not sent (no mbuf, \
+						   out-of-order index) */     \
 	X(EXCEPTIONS, "exceptions")                                           \
 	X(LOOPS, "loops")                                                     \
 	X(BUSY_LOOPS, "busy_loops")                                           \
@@ -59,12 +80,16 @@ enum dp_counter {
 #undef X
 	DP_N_COUNTERS
 };
-#define DP_N_DROPS (DP_DROP_HAIRPIN + 1)
+#define DP_N_DROPS (DP_DROP_GW_SRTP_CRYPTO + 1)
 
 extern const char *const dp_counter_names[DP_N_COUNTERS];
 
 /* What a socket (udp driver) or local address (dpdk driver) is for. */
-enum dp_sock_kind { DP_SOCK_LISTENER = 1, DP_SOCK_RELAY = 2 };
+enum dp_sock_kind {
+	DP_SOCK_LISTENER = 1,   /* TURN: STUN and ChannelData from clients */
+	DP_SOCK_RELAY = 2,      /* TURN: a relayed transport address */
+	DP_SOCK_MEDIA = 3,      /* gateway: ICE, DTLS and SRTP of all legs */
+};
 
 /*
  * Per-packet metadata in the mbuf private area. Addresses are as on the
@@ -183,6 +208,13 @@ struct dp_worker {
 	void *drv;                     /* driver per-worker state */
 	uint64_t hz;                   /* TSC ticks per second */
 	uint64_t tid_seq;              /* Data indication transaction ids */
+	/* gateway: packets other workers pass to this one, the owner of
+	 * their room (MP/SC; NULL without gateway mode) */
+	struct rte_ring *gw_ring;
+	/* gateway: the driver's transmit for packets the gateway makes
+	 * (one packet in, several out); meta src/dst/sock are set */
+	void (*emit)(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n);
+	void *emit_arg;                /* driver's, for emit */
 	uint64_t ctr[DP_N_COUNTERS] __rte_cache_aligned;
 } __rte_cache_aligned;
 
@@ -228,6 +260,7 @@ struct dp_ctx {
 	int idle_poll;                 /* 1 = busy poll, 0 = adaptive */
 	uint64_t bandwidth;            /* per-direction cap, bytes/s (0 = none) */
 	uint64_t tx_ring_full;         /* control's packets a worker ring refused */
+	struct dp_gw *gw;              /* gateway tables; NULL = no gateway */
 };
 
 /* ---- control-side API (one thread) ---- */
@@ -246,6 +279,10 @@ int dp_alloc_unpublish(struct dp_tables *t, struct dp_alloc *a,
 int dp_peers_publish(struct dp_tables *t, struct dp_alloc *a,
 		     struct dp_peerset *ps);
 struct dp_peerset *dp_peerset_new(uint16_t n_perms, uint16_t n_chans);
+/* Runs fn(arg, arg2) once every worker has passed a quiescent state
+ * since the call (control thread). 0 or -ENOMEM. */
+int dp_defer(struct dp_tables *t, void (*fn)(void *, intptr_t), void *arg,
+	     intptr_t arg2);
 /* Runs due deferred work; called from the control loop's timer. */
 void dp_tables_reclaim(struct dp_tables *t);
 

@@ -19,6 +19,7 @@
 
 #include "chandata.h"
 #include "dp.h"
+#include "gateway.h"
 #include "stun.h"
 
 static inline bool
@@ -229,7 +230,27 @@ to_control(struct dp_worker *w, struct rte_mbuf **exc, unsigned n)
 }
 
 /* What each packet of a burst is, after the first look. */
-enum { K_CLIENT, K_PEER, K_STUN, K_DROP };
+enum { K_CLIENT, K_PEER, K_STUN, K_DROP, K_GW };
+
+/*
+ * A gateway media address carries ICE checks (STUN, first byte 0-3) and
+ * DTLS records (20-63) for the control thread, and SRTP/SRTCP (128-191)
+ * for the gateway (RFC 7983 demultiplexing).
+ */
+static inline uint8_t
+media_kind(const uint8_t *p, uint32_t len, uint8_t *drop)
+{
+	if (unlikely(len == 0)) {
+		*drop = DP_DROP_MALFORMED;
+		return K_DROP;
+	}
+	if (p[0] >= 128 && p[0] <= 191)
+		return K_GW;
+	if (p[0] <= 3 || (p[0] >= 20 && p[0] <= 63))
+		return K_STUN;
+	*drop = DP_DROP_UNKNOWN_CLASS;
+	return K_DROP;
+}
 
 /*
  * One burst of at most RTE_HASH_LOOKUP_BULK_MAX packets, in three passes
@@ -249,8 +270,9 @@ burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	struct dp_alloc *alloc[RTE_HASH_LOOKUP_BULK_MAX];
 	uint8_t kind[RTE_HASH_LOOKUP_BULK_MAX], slot[RTE_HASH_LOOKUP_BULK_MAX];
 	struct rte_mbuf *exc[RTE_HASH_LOOKUP_BULK_MAX];
+	struct rte_mbuf *gw[RTE_HASH_LOOKUP_BULK_MAX];
 	uint64_t chit = 0, rhit = 0;
-	unsigned nc = 0, nr = 0, n_exc = 0;
+	unsigned nc = 0, nr = 0, n_exc = 0, n_gw = 0;
 	uint16_t n_tx = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
@@ -268,6 +290,8 @@ burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
 			dp_relay_key_set(&rkeys[nr], &meta->dst);
 			rkp[nr] = &rkeys[nr];
 			nr++;
+		} else if (unlikely(meta->sock_kind == DP_SOCK_MEDIA)) {
+			kind[i] = media_kind(p, len, &slot[i]);
 		} else if (unlikely(len == 0)) {
 			kind[i] = K_DROP;
 			slot[i] = DP_DROP_MALFORMED;
@@ -325,6 +349,9 @@ burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		case K_STUN:
 			exc[n_exc++] = m;
 			continue;
+		case K_GW:
+			gw[n_gw++] = m;
+			continue;
 		default:
 			drop = slot[i];
 			break;
@@ -338,6 +365,14 @@ burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	}
 	if (n_exc)
 		to_control(w, exc, n_exc);
+	if (n_gw) {
+		if (likely(w->dp->gw != NULL)) {
+			dp_gw_input(w, gw, (uint16_t)n_gw, now);
+		} else {
+			w->ctr[DP_DROP_GW_NO_LEG] += n_gw;
+			rte_pktmbuf_free_bulk(gw, n_gw);
+		}
+	}
 	return n_tx;
 }
 

@@ -35,6 +35,8 @@
 #include <openssl/modes.h>
 #include <openssl/sha.h>
 
+#include "bytes.h"
+
 #define CM_TAG_LEN 10   /* HMAC-SHA1 truncated to 80 bits */
 #define GCM_TAG_LEN 16  /* RFC 7714 §12: AEAD_AES_128_GCM, 16-octet tag */
 #define GCM_IV_LEN 12
@@ -110,28 +112,6 @@ dp_srtp_strerror(int rc)
 	if (rc > 0 || rc <= -DP_SRTP_N_ERR)
 		return "srtp_unknown_error";
 	return err_names[-rc];
-}
-
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void
-wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
 }
 
 bool

@@ -13,41 +13,14 @@
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
+#include "bytes.h"
+
 #define STUN_MI_LEN 20
 #define STUN_FP_LEN 4
 /* RFC 8489 §7: the fingerprint is the CRC-32 XORed with "STUN" */
 #define STUN_FP_XOR 0x5354554eu
 /* RFC 8489 §14.8: the reason phrase is at most 763 bytes of UTF-8 */
 #define STUN_REASON_MAX 763
-
-static inline uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void
-wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static inline void
-wr32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
 
 static inline size_t
 pad4(size_t n)

@@ -38,8 +38,8 @@ fifo_of(struct dp_tables *t)
 	return (struct dp_defer_fifo *)t->dq;
 }
 
-static int
-defer(struct dp_tables *t, void (*fn)(void *, intptr_t), void *arg,
+int
+dp_defer(struct dp_tables *t, void (*fn)(void *, intptr_t), void *arg,
       intptr_t arg2)
 {
 	struct dp_defer_fifo *f = fifo_of(t);
@@ -235,13 +235,13 @@ dp_alloc_unpublish(struct dp_tables *t, struct dp_alloc *a,
 	/* the peer set goes with the allocation */
 	struct dp_peerset *ps = __atomic_exchange_n(&a->peers, NULL,
 						    __ATOMIC_ACQ_REL);
-	if (ps != NULL && defer(t, free_peerset, ps, 0) < 0) {
+	if (ps != NULL && dp_defer(t, free_peerset, ps, 0) < 0) {
 		rte_rcu_qsbr_synchronize(t->qsv, RTE_QSBR_THRID_INVALID);
 		free(ps);
 	}
 	intptr_t pair = (intptr_t)(((uint64_t)(uint32_t)cpos << 32) |
 				   (uint32_t)rpos);
-	if (defer(t, finish_unpublish, u, pair) < 0) {
+	if (dp_defer(t, finish_unpublish, u, pair) < 0) {
 		rte_rcu_qsbr_synchronize(t->qsv, RTE_QSBR_THRID_INVALID);
 		finish_unpublish(u, pair);
 	}
@@ -270,7 +270,7 @@ dp_peers_publish(struct dp_tables *t, struct dp_alloc *a, struct dp_peerset *ps)
 	struct dp_peerset *old = __atomic_exchange_n(&a->peers, ps,
 						     __ATOMIC_ACQ_REL);
 
-	if (old != NULL && defer(t, free_peerset, old, 0) < 0) {
+	if (old != NULL && dp_defer(t, free_peerset, old, 0) < 0) {
 		rte_rcu_qsbr_synchronize(t->qsv, RTE_QSBR_THRID_INVALID);
 		free(old);
 	}

@@ -7,7 +7,10 @@ set -u
 top=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 files=(
 	dataplane/fastpath.c
+	dataplane/gateway.c
+	dataplane/gateway.h
 	dataplane/bucket.h
+	dataplane/bytes.h
 	dataplane/chandata.h
 	dataplane/dp.h
 	dataplane/dpdk/dpdk_worker.c

@@ -155,8 +155,12 @@ dpdk_init(struct dp_ctx *dp, const struct sotto_config *cfg)
 	if (d == NULL)
 		return -ENOMEM;
 	dp->drv = d;
-	d->n_listen = cfg->turn.n_listen;
-	memcpy(d->listen, cfg->turn.listen, sizeof(d->listen));
+	d->n_turn_listen = cfg->turn.n_listen;
+	d->n_listen = cfg->turn.n_listen + cfg->gateway.n_listen;
+	memcpy(d->listen, cfg->turn.listen,
+	       cfg->turn.n_listen * sizeof(d->listen[0]));
+	memcpy(d->listen + cfg->turn.n_listen, cfg->gateway.listen,
+	       cfg->gateway.n_listen * sizeof(d->listen[0]));
 	dp_relay_ports_init(&d->relays, cfg, d->n_listen);
 	d->slot_used = rte_zmalloc("dpdk_slots",
 				   dp_relay_ports_count(&d->relays), 0);

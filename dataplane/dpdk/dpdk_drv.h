@@ -47,8 +47,10 @@ struct dpdk_worker {
 struct dpdk_drv {
 	struct dpdk_port ports[CONFIG_MAX_PORTS];
 	unsigned n_ports;
-	struct sotto_addr listen[CONFIG_MAX_ADDRS];
-	unsigned n_listen;
+	/* fixed slots: TURN listeners, then gateway media addresses */
+	struct sotto_addr listen[2 * CONFIG_MAX_ADDRS];
+	unsigned n_listen;               /* both */
+	unsigned n_turn_listen;          /* the first ones */
 	struct dp_relay_ports relays;    /* slots after the listeners' */
 	uint8_t *slot_used;              /* per relayed address; __atomic */
 	struct dpdk_worker *workers;
@@ -85,7 +87,8 @@ dpdk_slot_of(const struct dpdk_drv *d, const struct sotto_addr *a, uint8_t *kind
 {
 	for (unsigned i = 0; i < d->n_listen; i++)
 		if (sotto_addr_eq(&d->listen[i], a)) {
-			*kind = DP_SOCK_LISTENER;
+			*kind = i < d->n_turn_listen ? DP_SOCK_LISTENER :
+						       DP_SOCK_MEDIA;
 			return i;
 		}
 	*kind = DP_SOCK_RELAY;

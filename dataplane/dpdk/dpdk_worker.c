@@ -14,6 +14,7 @@
 #include <rte_pause.h>
 
 #include "dpdk_drv.h"
+#include "gateway.h"
 
 static inline void
 txq_add(struct dp_worker *w, struct dpdk_worker *dw, unsigned port,
@@ -253,6 +254,16 @@ idle_backoff(struct dp_worker *w, unsigned *sleep_us)
 		*sleep_us *= 2;
 }
 
+/* w->emit: what the gateway makes. Gateway output never goes round the
+ * fast path again: a leg's browser is never one of our own addresses. */
+static void
+dpdk_emit(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct dpdk_drv *d = dpdk_drv_of(w->dp);
+
+	send_burst(w, d, &d->workers[w->id], pkts, n, rte_rdtsc(), false);
+}
+
 int
 dpdk_worker_run(struct dp_worker *w)
 {
@@ -262,6 +273,7 @@ dpdk_worker_run(struct dp_worker *w)
 	struct rte_mbuf *udp[DP_BURST], *tx[DP_BURST], *ctl[DP_BURST];
 	unsigned idle = 0, sleep_us = DPDK_SLEEP_MIN_US;
 
+	w->emit = dpdk_emit;
 	while (!dp_quit(dp)) {
 		uint64_t now = rte_rdtsc();
 		bool busy = false;
@@ -275,6 +287,8 @@ dpdk_worker_run(struct dp_worker *w)
 				busy = true;
 			}
 		}
+		if (w->gw_ring != NULL && dp_gw_poll(w, now))
+			busy = true;
 		uint16_t n_ctl = dp_worker_take_tx(w, ctl, DP_BURST);
 		if (n_ctl) {
 			send_burst(w, d, dw, ctl, n_ctl, now, true);

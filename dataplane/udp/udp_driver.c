@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/sock_diag.h>
 #include <liburing.h>
 #include <rte_cycles.h>
 #include <rte_malloc.h>
@@ -29,6 +30,7 @@
 
 #include "config.h"
 #include "dp.h"
+#include "gateway.h"
 #include "relay_ports.h"
 
 #define UDP_RING_ENTRIES 4096
@@ -133,49 +135,68 @@ fail:;
 	return err;
 }
 
+/* Every worker gets its own SO_REUSEPORT socket on a: slots
+ * first + w. */
+static int
+open_fixed(struct dp_ctx *dp, struct udp_drv *u, uint32_t first,
+	   const struct sotto_addr *a, uint8_t kind, const char *what)
+{
+	/* SO_REUSEPORT would let a second sottod share the port silently:
+	 * first make sure nobody holds it */
+	int probe;
+	int ret = open_socket(a, false, &probe);
+
+	if (ret == 0)
+		close(probe);
+	for (uint16_t w = 0; ret == 0 && w < dp->n_workers; w++) {
+		struct udp_sock *s = &u->socks[first + w];
+		ret = open_socket(a, true, &s->fd);
+		if (ret == 0) {
+			s->kind = kind;
+			s->local = *a;
+			s->state = SOCK_OPEN;
+		}
+	}
+	if (ret < 0) {
+		char b[SOTTO_ADDRSTRLEN];
+		fprintf(stderr, "udp: cannot listen on %s (%s): %s\n",
+			sotto_addr_str(a, b, sizeof(b)), what, strerror(-ret));
+	}
+	return ret;
+}
+
 static int
 udp_init(struct dp_ctx *dp, const struct sotto_config *cfg)
 {
 	struct udp_drv *u = calloc(1, sizeof(*u));
-	uint32_t n_listen_slots = cfg->turn.n_listen * dp->n_workers;
+	unsigned n_fixed = cfg->turn.n_listen + cfg->gateway.n_listen;
+	uint32_t n_fixed_slots = n_fixed * dp->n_workers;
 	int ret;
 
 	if (u == NULL)
 		return -ENOMEM;
 	dp->drv = u;
-	dp_relay_ports_init(&u->relays, cfg, n_listen_slots);
-	u->n_socks = n_listen_slots + dp_relay_ports_count(&u->relays);
+	dp_relay_ports_init(&u->relays, cfg, n_fixed_slots);
+	u->n_socks = n_fixed_slots + dp_relay_ports_count(&u->relays);
 	u->socks = calloc(u->n_socks, sizeof(*u->socks));
 	if (u->socks == NULL)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < u->n_socks; i++)
 		u->socks[i].fd = -1;
 
-	/* listener slot i * workers + w belongs to worker w */
-	for (unsigned i = 0; i < cfg->turn.n_listen; i++) {
-		/* SO_REUSEPORT would let a second sottod share the port
-		 * silently: first make sure nobody holds it */
-		int probe;
-		ret = open_socket(&cfg->turn.listen[i], false, &probe);
-		if (ret == 0)
-			close(probe);
-		for (uint16_t w = 0; ret == 0 && w < dp->n_workers; w++) {
-			struct udp_sock *s = &u->socks[i * dp->n_workers + w];
-			ret = open_socket(&cfg->turn.listen[i], true, &s->fd);
-			if (ret == 0) {
-				s->kind = DP_SOCK_LISTENER;
-				s->local = cfg->turn.listen[i];
-				s->state = SOCK_OPEN;
-			}
-		}
-		if (ret < 0) {
-				char b[SOTTO_ADDRSTRLEN];
-			fprintf(stderr, "udp: cannot listen on %s: %s\n",
-				sotto_addr_str(&cfg->turn.listen[i], b,
-					       sizeof(b)),
-				strerror(-ret));
+	/* fixed slot i * workers + w belongs to worker w: TURN listeners,
+	 * then gateway media addresses */
+	for (unsigned i = 0; i < n_fixed; i++) {
+		bool turn = i < cfg->turn.n_listen;
+		const struct sotto_addr *a =
+			turn ? &cfg->turn.listen[i] :
+			       &cfg->gateway.listen[i - cfg->turn.n_listen];
+
+		ret = open_fixed(dp, u, i * dp->n_workers, a,
+				 turn ? DP_SOCK_LISTENER : DP_SOCK_MEDIA,
+				 turn ? "turn.listen" : "gateway.listen");
+		if (ret < 0)
 			return ret;
-		}
 	}
 	return 0;
 }
@@ -533,6 +554,14 @@ reap(struct dp_worker *w, struct udp_worker *uw, struct udp_drv *u,
 	return n_rx;
 }
 
+/* w->emit: what the gateway makes (several packets out of one in). */
+static void
+udp_emit(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++)
+		queue_send(w, w->drv, drv_of(w->dp), pkts[i]);
+}
+
 static int
 udp_worker_run(struct dp_worker *w)
 {
@@ -547,6 +576,7 @@ udp_worker_run(struct dp_worker *w)
 	if (uw == NULL)
 		return -ENOMEM;
 	w->drv = uw;
+	w->emit = udp_emit;
 	ret = setup_worker(w, uw);
 	if (ret < 0) {
 		fprintf(stderr, "udp: worker %u: io_uring setup: %s\n", w->id,
@@ -565,6 +595,7 @@ udp_worker_run(struct dp_worker *w)
 
 	while (!dp_quit(dp)) {
 		uint16_t n_rx, n_tx, n_ctl;
+		bool gw = false;
 
 		uint64_t t0 = rte_rdtsc();
 
@@ -576,6 +607,9 @@ udp_worker_run(struct dp_worker *w)
 		for (uint16_t i = 0; i < n_tx; i++)
 			queue_send(w, uw, u, tx[i]);
 
+		if (w->gw_ring != NULL)
+			gw = dp_gw_poll(w, t0);
+
 		n_ctl = dp_worker_take_tx(w, ctl, DP_BURST);
 		for (uint16_t i = 0; i < n_ctl; i++) {
 			if (dp_meta(ctl[i])->flags)
@@ -585,7 +619,7 @@ udp_worker_run(struct dp_worker *w)
 		}
 		dp_worker_quiescent(w);
 
-		if (n_rx || n_ctl) {
+		if (n_rx || n_ctl || gw) {
 			w->ctr[DP_BUSY_LOOPS]++;
 			idle = 0;
 			io_uring_submit_and_get_events(&uw->ring);
@@ -614,6 +648,32 @@ udp_worker_run(struct dp_worker *w)
 	return 0;
 }
 
+/*
+ * Datagrams the kernel dropped on the listener and media sockets because
+ * their receive queue was full (a starved worker): SK_MEMINFO_DROPS, read
+ * at scrape time. Relay sockets come and go, so their drops are not summed
+ * (the total would go backwards when one closes).
+ */
+static void
+udp_counters(struct dp_ctx *dp, void (*emit)(const char *, uint64_t, void *),
+	     void *arg)
+{
+	struct udp_drv *u = drv_of(dp);
+	uint64_t drops = 0;
+
+	for (uint32_t i = 0; i < u->relays.base; i++) {
+		uint32_t mi[SK_MEMINFO_VARS];
+		socklen_t len = sizeof(mi);
+
+		if (u->socks[i].fd >= 0 &&
+		    getsockopt(u->socks[i].fd, SOL_SOCKET, SO_MEMINFO, mi,
+			       &len) == 0 &&
+		    len > SK_MEMINFO_DROPS * sizeof(mi[0]))
+			drops += mi[SK_MEMINFO_DROPS];
+	}
+	emit("socket_rx_queue_full", drops, arg);
+}
+
 const struct dp_port_ops dp_udp_ops = {
 	.name = "udp",
 	.init = udp_init,
@@ -621,4 +681,5 @@ const struct dp_port_ops dp_udp_ops = {
 	.worker_run = udp_worker_run,
 	.relay_open = udp_relay_open,
 	.relay_close = udp_relay_close,
+	.counters = udp_counters,
 };
