@@ -11,131 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
-struct span {
-	const char *p;
-	size_t n;
-};
-
-static int
-lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-static bool
-span_eq(struct span a, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return a.n == n && memcmp(a.p, lit, n) == 0;
-}
-
-static bool
-span_ieq_span(struct span a, struct span b)
-{
-	if (a.n != b.n)
-		return false;
-	for (size_t i = 0; i < a.n; i++)
-		if (lower((unsigned char)a.p[i]) !=
-		    lower((unsigned char)b.p[i]))
-			return false;
-	return true;
-}
-
-static bool
-span_ieq(struct span a, const char *lit)
-{
-	return span_ieq_span(a, (struct span){ lit, strlen(lit) });
-}
-
-static bool
-span_same(struct span a, struct span b)
-{
-	return a.n == b.n && (a.n == 0 || memcmp(a.p, b.p, a.n) == 0);
-}
-
-static bool
-is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
-is_alnum(int c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static bool
-is_hex(int c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-/* 1 to max_digits decimal digits, value at most max. */
-static bool
-parse_uint(struct span s, size_t max_digits, uint64_t max, uint64_t *v)
-{
-	uint64_t x = 0;
-
-	if (s.n == 0 || s.n > max_digits)
-		return false;
-	for (size_t i = 0; i < s.n; i++) {
-		if (!is_digit((unsigned char)s.p[i]))
-			return false;
-		x = x * 10 + (uint64_t)(s.p[i] - '0');
-	}
-	if (x > max)
-		return false;
-	if (v)
-		*v = x;
-	return true;
-}
-
-/* Fields are separated by exactly one SP (RFC 8866 §9). */
-struct toks {
-	const char *p;
-	const char *end;
-	bool bad;
-};
-
-static struct toks
-toks_init(struct span s)
-{
-	return (struct toks){ s.p, s.p + s.n, false };
-}
-
-/* Next field; false when there is none. An empty field (leading,
- * trailing or doubled SP, or an empty value) sets bad. */
-static bool
-tok_next(struct toks *t, struct span *f)
-{
-	if (t->p == NULL)
-		return false;
-	const char *sp = memchr(t->p, ' ', (size_t)(t->end - t->p));
-	const char *e = sp ? sp : t->end;
-
-	f->p = t->p;
-	f->n = (size_t)(e - t->p);
-	if (f->n == 0)
-		t->bad = true;
-	t->p = sp ? sp + 1 : NULL;
-	return true;
-}
-
-static bool
-tok_chars(struct span s, const char *extra, size_t max)
-{
-	if (s.n == 0 || s.n > max)
-		return false;
-	for (size_t i = 0; i < s.n; i++) {
-		int c = (unsigned char)s.p[i];
-		/* strchr finds the terminating NUL too */
-		if (c == 0 || (!is_alnum(c) && !strchr(extra, c)))
-			return false;
-	}
-	return true;
-}
+#include "sdp_lex.h"
 
 /* IPv4, IPv6 or a host name (RFC 8839 §5.1 connection-address; the
  * mDNS names of draft-ietf-mmusic-mdns-ice-candidates are host names). */
@@ -164,9 +40,6 @@ addr_dummy(struct span a)
 	return span_eq(a, "0.0.0.0") || span_eq(a, "::") ||
 	       span_eq(a, "127.0.0.1") || span_eq(a, "::1");
 }
-
-/* RFC 7230 tchar: what attribute names and group tokens are made of */
-#define TCHARS "!#$%&'*+-.^_`{|}~"
 
 /* ---- candidates, RFC 8839 §5.1 ---- */
 
@@ -439,77 +312,6 @@ struct sdp_state {
 	unsigned n_bundle;
 };
 
-struct sdp_line {
-	char type;                 /* 0 unless the line starts "x=" */
-	size_t n;                  /* without CRLF */
-	struct span v;             /* after "x=" */
-};
-
-/* Lines of a buffer already checked by sdp_scan_bytes. */
-static bool
-line_next(const char *sdp, size_t len, size_t *pos, struct sdp_line *l)
-{
-	if (*pos >= len)
-		return false;
-	const char *s = sdp + *pos;
-	const char *lf = memchr(s, '\n', len - *pos);
-	size_t n = (size_t)(lf - s);
-
-	*pos += n + 1;
-	if (n && s[n - 1] == '\r')
-		n--;
-	l->n = n;
-	l->type = n >= 2 && s[1] == '=' ? s[0] : 0;
-	l->v.p = s + 2;
-	l->v.n = n >= 2 ? n - 2 : 0;
-	return true;
-}
-
-static bool
-pt_test(const uint64_t *set, unsigned pt)
-{
-	return set[pt >> 6] & (UINT64_C(1) << (pt & 63));
-}
-
-static void
-pt_set(uint64_t *set, unsigned pt)
-{
-	set[pt >> 6] |= UINT64_C(1) << (pt & 63);
-}
-
-/* RFC 8866 §9: the whole description is text lines ending in CRLF (LF
- * tolerated); no other control characters than TAB. */
-static const char *
-sdp_scan_bytes(const char *sdp, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)sdp[i];
-		if (c == '\0')
-			return "SDP contains a NUL byte";
-		if (c == '\r' && (i + 1 == len || sdp[i + 1] != '\n'))
-			return "CR not followed by LF";
-		if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') ||
-		    c == 0x7f)
-			return "SDP contains a control character";
-	}
-	/* a truncated SDP usually ends mid-line */
-	if (sdp[len - 1] != '\n')
-		return "SDP does not end with a line break";
-	return NULL;
-}
-
-/* Splits "name[:value]". */
-static void
-attr_split(struct span v, struct span *name, struct span *val)
-{
-	const char *colon = memchr(v.p, ':', v.n);
-
-	name->p = v.p;
-	name->n = colon ? (size_t)(colon - v.p) : v.n;
-	val->p = colon ? colon + 1 : v.p + v.n;
-	val->n = colon ? v.n - name->n - 1 : 0;
-}
-
 /* RFC 8122 §5: hash-func SP fingerprint, 2UHEX *(":" 2UHEX). Lower-case
  * hex is accepted (and upper-cased where it is reported). Returns the
  * number of octets, 0 if malformed. */
@@ -582,51 +384,15 @@ check_setup(struct sdp_section *s, struct span v)
 	return "malformed a=setup";
 }
 
-/* "<pt> <rest>" of a=rtpmap, a=fmtp, a=rtcp-fb. */
-static bool
-pt_attr(struct span v, bool wildcard, unsigned *pt, struct span *rest)
-{
-	const char *sp = memchr(v.p, ' ', v.n);
-	struct span f = { v.p, sp ? (size_t)(sp - v.p) : v.n };
-	uint64_t x;
-
-	rest->p = sp ? sp + 1 : v.p + v.n;
-	rest->n = sp ? v.n - f.n - 1 : 0;
-	if (wildcard && span_eq(f, "*")) {
-		*pt = 128;
-		return true;
-	}
-	if (!parse_uint(f, 3, 127, &x))
-		return false;
-	*pt = (unsigned)x;
-	return true;
-}
-
 /* RFC 8866 §6.6 rtpmap: <pt> <encoding>/<clock>[/<params>] */
 static const char *
 check_rtpmap(const struct sdp_policy *pol, struct sdp_section *s,
 	     struct span v)
 {
-	struct span rest, name, clock, params = { NULL, 0 };
+	struct span name, clock, params;
 	unsigned pt;
 
-	if (!pt_attr(v, false, &pt, &rest) || memchr(rest.p, ' ', rest.n))
-		return "malformed a=rtpmap";
-	const char *slash = memchr(rest.p, '/', rest.n);
-	if (!slash)
-		return "malformed a=rtpmap";
-	name = (struct span){ rest.p, (size_t)(slash - rest.p) };
-	clock.p = slash + 1;
-	clock.n = rest.n - name.n - 1;
-	slash = memchr(clock.p, '/', clock.n);
-	if (slash) {
-		params.p = slash + 1;
-		params.n = (size_t)(clock.p + clock.n - params.p);
-		clock.n = (size_t)(slash - clock.p);
-	}
-	if (!tok_chars(name, "-_.+", 64) ||
-	    !parse_uint(clock, 10, UINT32_MAX, NULL) ||
-	    (slash && !parse_uint(params, 3, 255, NULL)))
+	if (!rtpmap_split(v, &pt, &name, &clock, &params))
 		return "malformed a=rtpmap";
 	if (pt_test(s->pt_mapped, pt))
 		return "duplicate a=rtpmap";
@@ -634,13 +400,13 @@ check_rtpmap(const struct sdp_policy *pol, struct sdp_section *s,
 	if (!pt_test(s->pt_listed, pt))
 		return NULL;
 	/* RFC 7587 §7: Opus is always opus/48000/2 */
-	if (span_ieq(name, "opus") && span_eq(clock, "48000") && slash &&
+	if (span_ieq(name, "opus") && span_eq(clock, "48000") && params.p &&
 	    span_eq(params, "2")) {
 		pt_set(s->pt_keep, pt);
 		s->has_opus = true;
 	} else if (pol->allow_dtmf && span_ieq(name, "telephone-event") &&
 		   (span_eq(clock, "8000") || span_eq(clock, "48000")) &&
-		   (!slash || span_eq(params, "1"))) {
+		   (!params.p || span_eq(params, "1"))) {
 		/* RFC 4733 events, at the clock rates browsers offer */
 		pt_set(s->pt_keep, pt);
 	}
@@ -650,48 +416,17 @@ check_rtpmap(const struct sdp_policy *pol, struct sdp_section *s,
 static const char *
 parse_m_line(struct sdp_section *s, struct span v)
 {
-	struct toks t = toks_init(v);
-	struct span f, port, n;
-	uint64_t pt;
+	struct sdp_mline ml;
+	const char *err;
 
-	if (!tok_next(&t, &s->media) || !tok_next(&t, &s->port_tok) ||
-	    !tok_next(&t, &s->proto) || t.p == NULL)
-		return "malformed m= line";
-	s->fmts = (struct span){ t.p, (size_t)(t.end - t.p) };
-	if (!tok_chars(s->media, "-_", 32) || !tok_chars(s->proto, "/-_.", 64))
-		return "malformed m= line";
-	/* RFC 8866 §5.14: <port>[/<number of ports>] */
-	port = s->port_tok;
-	const char *slash = memchr(port.p, '/', port.n);
-	if (slash) {
-		port.n = (size_t)(slash - port.p);
-		n.p = slash + 1;
-		n.n = s->port_tok.n - port.n - 1;
-		if (!parse_uint(n, 5, 65535, NULL))
-			return "malformed m= line";
-	}
-	if (!port_ok(port, &s->port))
-		return "malformed m= line";
-	/* RTP profiles (RTP/AVP, UDP/TLS/RTP/SAVPF, ...) list payload
-	 * types, RFC 8866 §5.14 */
-	s->rtp = false;
-	for (size_t i = 0; i + 4 <= s->proto.n; i++)
-		if (memcmp(s->proto.p + i, "RTP/", 4) == 0)
-			s->rtp = true;
-	while (tok_next(&t, &f)) {
-		if (!s->rtp) {
-			if (!tok_chars(f, "-_.", 64))
-				return "malformed m= line";
-			continue;
-		}
-		if (!parse_uint(f, 3, 127, &pt))
-			return "malformed m= line";
-		if (pt_test(s->pt_listed, (unsigned)pt))
-			return "duplicate payload type on m= line";
-		pt_set(s->pt_listed, (unsigned)pt);
-	}
-	if (t.bad)
-		return "malformed m= line";
+	if ((err = sdp_mline_split(v, 64, &ml, s->pt_listed)) != NULL)
+		return err;
+	s->media = ml.media;
+	s->port_tok = ml.port_tok;
+	s->proto = ml.proto;
+	s->fmts = ml.fmts;
+	s->port = ml.port;
+	s->rtp = ml.rtp;
 	if (span_eq(s->media, "audio"))
 		s->kind = MEDIA_AUDIO;
 	else if (span_eq(s->media, "video"))

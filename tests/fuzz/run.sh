@@ -26,15 +26,17 @@ mkdir -p "$out"
 for t in $targets; do
 	echo "== fuzz_$t: building"
 	# shellcheck disable=SC2086
-	$cc $flags -I"$top/dataplane" -I"$top/signaling" "$here/fuzz_$t.c" \
+	$cc $flags -I"$top/dataplane" -I"$top/signaling" -I"$top/control" \
+		"$here/fuzz_$t.c" \
 		"$top/dataplane/stun.c" "$top/dataplane/addr.c" "$top/dataplane/srtp.c" \
 		"$top/signaling/sdp_policy.c" "$top/signaling/sig_token.c" \
-		-ljansson -lcrypto -o "$out/fuzz_$t"
+		"$top/control/gw_sdp.c" "$top/control/dtls.c" \
+		-ljansson -lssl -lcrypto -o "$out/fuzz_$t"
 	mkdir -p "$out/corpus/$t"
 	echo "== fuzz_$t: running ${secs}s"
 	# SDPs from a browser with video and data run past 4 KiB
 	max_len=4096
-	[ "$t" = sdp ] && max_len=16384
+	case $t in sdp | gw_sdp) max_len=16384 ;; esac
 	(cd "$out" && "./fuzz_$t" -max_total_time="$secs" -max_len=$max_len \
 		-artifact_prefix="$out/crash-$t-" \
 		"$out/corpus/$t" "$here/corpus/$t")
