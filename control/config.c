@@ -63,6 +63,7 @@ struct ctx {
 
 	struct seen http, tls_cert, tls_key;
 	yaml_mark_t http_listen_mark[CONFIG_MAX_ADDRS];
+	yaml_mark_t gw_listen_mark[CONFIG_MAX_ADDRS];
 };
 
 static void __attribute__((format(printf, 5, 6)))
@@ -1298,6 +1299,16 @@ key_http_listen(struct ctx *c, const char *path, yaml_node_t *n)
 }
 
 static void
+key_gw_listen(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	int count = addr_list(c, path, n, 0, DEFAULT_GATEWAY_PORT,
+			      c->cfg->gateway.listen, c->gw_listen_mark);
+
+	if (count >= 0)
+		c->cfg->gateway.n_listen = (unsigned)count;
+}
+
+static void
 key_path(struct ctx *c, const char *path, yaml_node_t *n, char *dst,
 	 size_t len)
 {
@@ -1768,6 +1779,16 @@ parse_root(struct ctx *c, yaml_node_t *root)
 		FN_KEY("socket", key_ctl_socket),
 		{ 0 },
 	};
+	const struct key_spec gateway[] = {
+		FN_KEY("listen", key_gw_listen),
+		UINT_KEY("slots", 1, DP_GW_MAX_SLOTS_CFG, cfg->gateway.slots),
+		UINT_KEY("max_legs", 2, 1000000, cfg->gateway.max_legs),
+		UINT_KEY("consent_timeout", 5, 300,
+			 cfg->gateway.consent_timeout),
+		UINT_KEY("handshake_timeout", 2, 120,
+			 cfg->gateway.handshake_timeout),
+		{ 0 },
+	};
 	const struct key_spec run_as[] = {
 		FN_KEY("user", key_run_as_user),
 		FN_KEY("group", key_run_as_group),
@@ -1780,6 +1801,7 @@ parse_root(struct ctx *c, yaml_node_t *root)
 		MAP_KEY("turn", turn, .seen = &c->turn),
 		MAP_KEY("http", http, .seen = &c->http),
 		MAP_KEY("signaling", signaling, .secret = true),
+		MAP_KEY("gateway", gateway),
 		MAP_KEY("metrics", metrics),
 		MAP_KEY("control", control),
 		MAP_KEY("run_as", run_as),
@@ -1844,6 +1866,13 @@ check_dpdk(struct ctx *c)
 		       sotto_addr_str(&cfg->turn.listen[i], buf, sizeof(buf)),
 		       c->listen_given ? "" : " (the default)");
 	}
+	for (unsigned i = 0; i < cfg->gateway.n_listen; i++) {
+		if (port_has_ip(cfg, &cfg->gateway.listen[i]))
+			continue;
+		err_at(c, c->gw_listen_mark[i],
+		       "gateway.listen %s is not an address of any dataplane.dpdk port",
+		       sotto_addr_str(&cfg->gateway.listen[i], buf, sizeof(buf)));
+	}
 	for (unsigned i = 0; !c->relay_bad && i < cfg->turn.n_relay; i++) {
 		if (port_has_ip(cfg, &cfg->turn.relay[i]))
 			continue;
@@ -1880,6 +1909,20 @@ check_cross(struct ctx *c)
 			       "http.listen %s is not a loopback address: plain HTTP is allowed on loopback only, configure http.tls",
 			       sotto_addr_str(&cfg->http.listen[i], buf, sizeof(buf)));
 		}
+
+	if (cfg->gateway.n_listen > 0 && cfg->http.n_listen == 0)
+		err_at(c, c->gw_listen_mark[0],
+		       "gateway.listen needs http.listen: participants reach the gateway through the signaling API");
+	for (unsigned i = 0; i < cfg->gateway.n_listen; i++) {
+		char buf[SOTTO_ADDRSTRLEN];
+
+		if (!addr_in(cfg->turn.listen, cfg->turn.n_listen,
+			     &cfg->gateway.listen[i]))
+			continue;
+		err_at(c, c->gw_listen_mark[i],
+		       "gateway.listen %s is also in turn.listen: the gateway needs its own port",
+		       sotto_addr_str(&cfg->gateway.listen[i], buf, sizeof(buf)));
+	}
 
 	if (cfg->turn.port_min > cfg->turn.port_max) {
 		yaml_mark_t m = c->port_min.set ? c->port_min.mark :
@@ -2067,6 +2110,10 @@ config_defaults(struct sotto_config *cfg)
 	cfg->signaling.joins_per_ip_per_minute = 30;
 	cfg->signaling.joins_per_second = 200;
 	cfg->signaling.max_sdp_bytes = 16384;
+	cfg->gateway.slots = 3;
+	cfg->gateway.max_legs = 4096;
+	cfg->gateway.consent_timeout = 30;
+	cfg->gateway.handshake_timeout = 15;
 	cfg->signaling.web_client = true;
 	cfg->signaling.allow_dtmf = true;
 	sotto_addr_v4(&cfg->metrics.listen, htonl(INADDR_LOOPBACK),

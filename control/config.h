@@ -25,6 +25,8 @@ enum dp_idle { DP_IDLE_ADAPTIVE, DP_IDLE_POLL };
 #define CONFIG_URL_MAX 256
 #define CONFIG_KEY_MAX 128
 #define CONFIG_MAX_TOKEN_KEYS 4
+#define DP_GW_MAX_SLOTS_CFG 8  /* = DP_GW_MAX_SLOTS (dataplane/gateway.h) */
+#define DEFAULT_GATEWAY_PORT 3479
 
 /* dataplane.dpdk.ports[]: one DPDK port and its addresses. */
 struct sotto_port_config {
@@ -141,6 +143,18 @@ struct sotto_config {
 		uint32_t joins_per_second;   /* whole server */
 		uint32_t max_sdp_bytes;
 	} signaling;
+
+	/* gateway: group rooms where sotto is every participant's peer
+	 * (ICE-lite, DTLS-SRTP terminated, loudest speakers forwarded). No
+	 * listen address = gateway mode off. */
+	struct {
+		struct sotto_addr listen[CONFIG_MAX_ADDRS]; /* gateway.listen: UDP media ip:port */
+		unsigned n_listen;
+		uint32_t slots;              /* gateway.slots: N loudest per listener (3) */
+		uint32_t max_legs;           /* gateway.max_legs: participants in all rooms */
+		uint32_t consent_timeout;    /* s without a valid ICE check (RFC 7675: 30) */
+		uint32_t handshake_timeout;  /* s from answer to DTLS connected */
+	} gateway;
 
 	struct {
 		struct sotto_addr listen;    /* metrics.listen; family 0 = off */

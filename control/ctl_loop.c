@@ -17,6 +17,7 @@
 #include <rte_ring.h>
 
 #include "ctl_priv.h"
+#include "gw.h"
 #include "log.h"
 
 enum { UD_EXC = 1, UD_SIGNAL, UD_TICK };
@@ -92,7 +93,8 @@ rearm_pending(struct ctl_loop *c)
 		arm_tick(c);
 }
 
-/* One exception packet: a STUN message for the TURN server. */
+/* One exception packet: a STUN message for the TURN server, or an ICE
+ * check or DTLS record for the gateway. */
 static void
 handle_exception(struct ctl_loop *c, struct rte_mbuf *m, uint64_t now_ms)
 {
@@ -100,6 +102,15 @@ handle_exception(struct ctl_loop *c, struct rte_mbuf *m, uint64_t now_ms)
 	uint8_t buf[2048];
 	struct turn_tx tx;
 
+	if (meta->sock_kind == DP_SOCK_MEDIA) {
+		if (c->hooks.gw != NULL && rte_pktmbuf_is_contiguous(m))
+			gw_packet(c->hooks.gw,
+				  rte_pktmbuf_mtod(m, const uint8_t *),
+				  rte_pktmbuf_data_len(m), &meta->src,
+				  &meta->dst, meta->sock, now_ms);
+		rte_pktmbuf_free(m);
+		return;
+	}
 	if (rte_pktmbuf_is_contiguous(m) &&
 	    turn_server_handle(c->ts, rte_pktmbuf_mtod(m, const uint8_t *),
 			       rte_pktmbuf_data_len(m), &meta->src, &meta->dst,
@@ -175,6 +186,8 @@ on_tick(struct ctl_loop *c)
 	uint64_t now = realtime_ms();
 
 	dp_tables_reclaim(&c->dp->tables);
+	if (c->hooks.gw != NULL)
+		gw_tick(c->hooks.gw, now);
 	if (now - c->last_turn_tick >= 1000) {
 		turn_server_tick(c->ts, now);
 		c->last_turn_tick = now;

@@ -18,6 +18,7 @@
  * signaling, the metrics endpoint and the control socket for sottoctl.
  */
 struct ctl_loop;
+struct gw;
 
 /*
  * What main.c wires in: the signaling service (signaling/ sits above
@@ -39,6 +40,10 @@ struct ctl_hooks {
 	/* Re-reads the config file; writes "file:line:col: error: ..." lines
 	 * to errs. 0 applied, <0 nothing changed. */
 	int (*reload)(void *main_arg, FILE *errs);
+	/* Gateway mode (control/gw.h): ICE checks and DTLS records from
+	 * media addresses, its timers and metrics. NULL = off. */
+	struct gw *gw;
+
 	/* The config in force (it changes on reload). */
 	const struct sotto_config *(*config)(void *main_arg);
 	void *main_arg;

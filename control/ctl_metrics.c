@@ -13,6 +13,7 @@
 #include <rte_ring.h>
 
 #include "ctl_priv.h"
+#include "gw.h"
 
 static const char *
 driver_name(const struct ctl_loop *c)
@@ -101,6 +102,29 @@ dataplane_metrics(struct ctl_loop *c, struct metrics *m)
 		metrics_family(m, "sotto_driver_drops_total", "counter",
 			       "Packets the port driver dropped or lost (L2/L3, NIC), by reason.");
 		dp->ops->counters(dp, emit_driver, &e);
+	}
+	if (c->hooks.gw != NULL) {
+		metrics_family(m, "sotto_gateway_rtp_packets_total", "counter",
+			       "Gateway SRTP/SRTCP packets: authenticated in, forwarded out, reports sent.");
+		static const struct { const char *kind; enum dp_counter c; } g[] = {
+			{ "rtp_in", DP_GW_RX_RTP },
+			{ "rtcp_in", DP_GW_RX_RTCP },
+			{ "forwarded", DP_GW_FORWARDED },
+			{ "rtcp_out", DP_GW_RTCP_SENT },
+			{ "handoff", DP_GW_HANDOFF },
+			{ "forward_dropped", DP_GW_FWD_DROPPED },
+		};
+		for (unsigned i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
+			snprintf(labels, sizeof(labels), "kind=\"%s\"", g[i].kind);
+			metrics_u64(m, "sotto_gateway_rtp_packets_total", labels,
+				    ctr[g[i].c]);
+		}
+		metrics_counter(m, "sotto_gateway_forwarded_bytes_total",
+				"SRTP bytes the gateway sent to listeners.",
+				ctr[DP_GW_FORWARDED_BYTES]);
+		metrics_counter(m, "sotto_gateway_speaker_changes_total",
+				"Changes to the rooms' selected speakers.",
+				ctr[DP_GW_SELECT_CHANGES]);
 	}
 	metrics_counter(m, "sotto_exception_packets_total",
 			"Packets the workers passed to the control thread (STUN/TURN requests).",
@@ -309,6 +333,8 @@ ctl_metrics_handle(struct http_req *r, void *arg)
 	turn_metrics(c, &m);
 	if (c->hooks.metrics != NULL)
 		c->hooks.metrics(c->hooks.sig, &m);
+	if (c->hooks.gw != NULL)
+		gw_metrics(c->hooks.gw, &m);
 	if (m.failed) {
 		http_respond_error(r, 500, "internal", "out of memory", NULL);
 	} else {

@@ -24,6 +24,8 @@
 #include "config.h"
 #include "ctl_loop.h"
 #include "dp.h"
+#include "gateway.h"
+#include "gw.h"
 #include "log.h"
 #include "privdrop.h"
 #include "sig.h"
@@ -167,6 +169,24 @@ struct daemon {
 };
 
 static void sig_tick_cb(void *s, uint64_t now_ms) { sig_tick(s, now_ms); }
+
+/* signaling ↔ gateway (sig.h, gw.h) */
+static void *gw_room_open_cb(void *g, const char *hex) { return gw_room_new(g, hex); }
+static void gw_room_close_cb(void *g, void *r) { gw_room_free(g, r); }
+static void gw_leave_cb(void *g, void *r, const char *peer) { gw_leave(g, r, peer); }
+
+static int
+gw_offer_cb(void *g, void *r, const char *peer, const char *sdp, size_t len,
+	    char *answer, size_t cap, const char **reason, uint64_t now_ms)
+{
+	return gw_offer(g, r, peer, sdp, len, answer, cap, reason, now_ms);
+}
+
+static void
+gw_leg_ended_cb(void *s, const char *room, const char *peer, const char *reason)
+{
+	sig_gateway_leg_ended(s, room, peer, reason);
+}
 static void sig_draining_cb(void *s, bool on) { sig_set_draining(s, on); }
 static char *sig_rooms_cb(void *s) { return sig_rooms_json(s); }
 static char *sig_room_cb(void *s, const char *id) { return sig_room_json(s, id); }
@@ -256,6 +276,8 @@ check_fixed(const struct sotto_config *old, const struct sotto_config *new,
 	FIXED(old->turn.max_permissions != new->turn.max_permissions,
 	      "turn.limits.permissions_per_allocation");
 	FIXED(memcmp(&old->http, &new->http, sizeof(old->http)) != 0, "http");
+	FIXED(memcmp(&old->gateway, &new->gateway, sizeof(old->gateway)) != 0,
+	      "gateway");
 	FIXED(memcmp(&old->metrics, &new->metrics, sizeof(old->metrics)) != 0,
 	      "metrics");
 	FIXED(strcmp(old->control.socket, new->control.socket) != 0,
@@ -337,6 +359,10 @@ log_config(const struct sotto_config *cfg)
 		log_info("main", "relay addresses on %s ports %u-%u", a,
 			 cfg->turn.port_min, cfg->turn.port_max);
 	}
+	for (unsigned i = 0; i < cfg->gateway.n_listen; i++)
+		log_info("main", "gateway media on %s/udp, %u slot(s) per listener",
+			 sotto_addr_str(&cfg->gateway.listen[i], a, sizeof(a)),
+			 cfg->gateway.slots);
 	log_info("main", "%u TURN secret(s), %u peer allow and %u deny "
 		 "entries, driver %s, %u worker(s), idle %s",
 		 cfg->turn.n_secrets, cfg->turn.n_allow, cfg->turn.n_deny,
@@ -391,6 +417,7 @@ main(int argc, char **argv)
 	struct dp_ctx dp;
 	struct turn_server *ts;
 	struct sig *sig = NULL;
+	struct gw *gw = NULL;
 	struct ctl_loop *ctl = NULL;
 	struct daemon daemon = { 0 };
 	struct privdrop_ids run_as;
@@ -486,6 +513,28 @@ main(int argc, char **argv)
 			goto out_ts;
 		}
 	}
+	if (cfg.gateway.n_listen > 0) {
+		struct sig_gateway sg = {
+			.slots = cfg.gateway.slots,
+			.room_open = gw_room_open_cb,
+			.room_close = gw_room_close_cb,
+			.offer = gw_offer_cb,
+			.leave = gw_leave_cb,
+		};
+		struct gw_hooks gh = { .leg_ended = gw_leg_ended_cb, .arg = sig };
+
+		gw = gw_new(&cfg, &dp);
+		if (gw == NULL) {
+			ret = 1;
+			goto out_sig;
+		}
+		sg.arg = gw;
+		/* the config check makes gateway.listen need http.listen */
+		if (sig != NULL)
+			sig_set_gateway(sig, &sg);
+		gw_set_hooks(gw, &gh);
+	}
+	hooks.gw = gw;
 	hooks.sig = sig;
 	if (sig == NULL) {
 		/* no HTTP listener: no signaling, the rest of the hooks stay */
@@ -542,11 +591,13 @@ out_ctl:
 	/* connections first: closing them calls back into the rooms */
 	ctl_loop_free(ctl);
 out_sig:
-	sig_free(sig);
+	sig_free(sig);        /* closes its gateway rooms */
+	gw_free(gw);
 out_ts:
 	turn_server_free(ts);
 	/* workers are stopped: deferred frees and relay closes run now */
 	dp_tables_reclaim(&dp.tables);
+	dp_gw_fini(&dp);
 out_dp:
 	dp_ctx_fini(&dp);
 out_eal:

@@ -46,6 +46,8 @@ struct room {
 	uint64_t empty_since_ms;    /* 0 while someone is in it */
 	uint32_t max_participants;
 	bool locked;
+	bool gateway;               /* gateway mode: sotto is everyone's peer */
+	void *gw;                   /* the gateway's room (sig_gateway) */
 	unsigned n_peers;
 	struct sig_peer **peers;    /* max_participants slots */
 	unsigned n_kicked;

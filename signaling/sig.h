@@ -63,6 +63,30 @@ void sig_free(struct sig *s);
 /* The HTTP handler for the API listener(s). */
 void sig_http_handle(struct http_req *r, void *sig);
 
+/*
+ * Gateway mode, as signaling sees it (the daemon wires control/gw.c in):
+ * rooms created with "mode": "gateway" get a gateway room, a participant's
+ * offer is answered by the gateway, and leaving ends the participant's leg.
+ */
+#define SIG_GATEWAY_ROOM_MAX 64   /* = DP_GW_MAX_LEGS (dataplane/gateway.h) */
+
+struct sig_gateway {
+	void *arg;
+	unsigned slots;             /* N, told to participants at join */
+	void *(*room_open)(void *arg, const char *room_hex); /* NULL: failed */
+	void (*room_close)(void *arg, void *room);
+	/* answer's length, or -1 with *reason */
+	int (*offer)(void *arg, void *room, const char *peer_hex,
+		     const char *sdp, size_t len, char *answer, size_t cap,
+		     const char **reason, uint64_t now_ms);
+	void (*leave)(void *arg, void *room, const char *peer_hex);
+};
+void sig_set_gateway(struct sig *s, const struct sig_gateway *gw);
+/* The gateway ended a participant's leg on its own (consent lost, DTLS
+ * failure): tells the participant, who may offer again. */
+void sig_gateway_leg_ended(struct sig *s, const char *room_hex,
+			   const char *peer_hex, const char *reason);
+
 /* Once a second: room expiry, join deadlines, deferred frees. */
 void sig_tick(struct sig *s, uint64_t now_ms);
 

@@ -173,6 +173,12 @@ sig_reload(struct sig *s)
 }
 
 void
+sig_set_gateway(struct sig *s, const struct sig_gateway *gw)
+{
+	s->gw = *gw;
+}
+
+void
 sig_set_draining(struct sig *s, bool on)
 {
 	s->draining = on;
@@ -355,6 +361,7 @@ create_room(struct sig *s, struct http_req *r)
 	const struct sotto_config *cfg = s->cfg;
 	const char *key = bearer(r);
 	uint32_t max = 2;
+	bool gateway = false;
 	char tok[SIG_TOKEN_BUF], logid[9];
 	struct room *room;
 	json_t *body, *v;
@@ -407,6 +414,39 @@ create_room(struct sig *s, struct http_req *r)
 		}
 		max = (uint32_t)json_integer_value(v);
 	}
+	v = json_object_get(body, "mode");
+	if (v != NULL) {
+		const char *mode = json_string_value(v);
+
+		if (mode != NULL && strcmp(mode, "gateway") == 0) {
+			gateway = true;
+		} else if (mode == NULL || strcmp(mode, "relay") != 0) {
+			json_decref(body);
+			http_respond_error(r, 400, "bad_request",
+					   "mode must be \"relay\" or \"gateway\"",
+					   NULL);
+			return;
+		}
+	}
+	if (gateway && s->gw.room_open == NULL) {
+		json_decref(body);
+		http_respond_error(r, 400, "bad_request",
+				   "gateway mode is not configured", NULL);
+		return;
+	}
+	if (gateway && max > SIG_GATEWAY_ROOM_MAX) {
+		char why[96];
+
+		json_decref(body);
+		snprintf(why, sizeof(why),
+			 "a gateway room has at most %u participants",
+			 SIG_GATEWAY_ROOM_MAX);
+		http_respond_error(r, 400, "bad_request", why, NULL);
+		return;
+	}
+	if (gateway && json_object_get(body, "max_participants") == NULL)
+		max = cfg->signaling.max_participants < 10 ?
+			      cfg->signaling.max_participants : 10;
 	json_decref(body);
 	room = room_create(&s->rooms, max, s->now_ms,
 			   (uint64_t)cfg->signaling.room_ttl * 1000);
@@ -418,20 +458,35 @@ create_room(struct sig *s, struct http_req *r)
 				   "Retry-After: 10\r\n");
 		return;
 	}
+	if (gateway) {
+		room->gateway = true;
+		room->gw = s->gw.room_open(s->gw.arg, room->hex);
+		if (room->gw == NULL) {
+			room_destroy(&s->rooms, room);
+			s->st.room_create_refused++;
+			http_respond_error(r, 503, "unavailable",
+					   "the gateway cannot take a room now",
+					   "Retry-After: 10\r\n");
+			return;
+		}
+	}
 	if (mint(s, room, SIG_ROLE_CREATOR, cfg->signaling.token_ttl, tok,
 		 sizeof(tok), &exp) < 0) {
+		if (room->gw != NULL)
+			s->gw.room_close(s->gw.arg, room->gw);
 		room_destroy(&s->rooms, room);
 		http_respond_error(r, 500, "internal", "cannot sign", NULL);
 		return;
 	}
 	s->st.rooms_created++;
 	room_log_id(room, logid);
-	log_info("signaling", "room created room=%s… max_participants=%u",
-		 logid, max);
+	log_info("signaling", "room created room=%s… max_participants=%u mode=%s",
+		 logid, max, gateway ? "gateway" : "relay");
 	respond_json(r, 201,
 		     json_pack("{s:s, s:s, s:I, s:i, s:s}", "room", room->hex,
 			       "token", tok, "expires_at", (json_int_t)exp,
-			       "max_participants", (int)max, "mode", "relay"));
+			       "max_participants", (int)max, "mode",
+			       gateway ? "gateway" : "relay"));
 	explicit_bzero(tok, sizeof(tok));
 }
 

@@ -35,6 +35,7 @@ struct sig {
 	bool draining;
 	uint64_t now_ms;                /* CLOCK_REALTIME, ms */
 	struct sig_peer *dead;          /* peers to free on the next tick */
+	struct sig_gateway gw;          /* gw.room_open NULL: no gateway */
 	char *sdp_out;                  /* rewritten SDP scratch */
 	size_t sdp_out_cap;
 };

@@ -91,6 +91,8 @@ detach(struct sig *s, struct sig_peer *p)
 
 	if (r == NULL)
 		return;
+	if (r->gw != NULL)
+		s->gw.leave(s->gw.arg, r->gw, p->hex);
 	room_remove_peer(r, p, s->now_ms);
 	s->st.peers_current--;
 	broadcast(r, NULL, json_pack("{s:s, s:s}", "type", "peer-left", "peer",
@@ -134,6 +136,8 @@ sig_room_shut(struct sig *s, struct room *r, const char *code,
 		room_remove_peer(r, r->peers[0], s->now_ms);
 		s->st.peers_current--;
 	}
+	if (r->gw != NULL)
+		s->gw.room_close(s->gw.arg, r->gw); /* ends every leg */
 	room_destroy(&s->rooms, r);
 }
 
@@ -232,10 +236,16 @@ on_join(struct sig *s, struct sig_peer *p, json_t *msg)
 	memcpy(p->jti, c.jti, sizeof(p->jti));
 	s->st.joins++;
 	s->st.peers_current++;
-	send_json(p, json_pack("{s:s, s:s, s:s, s:s, s:o, s:i}", "type",
-			       "joined", "room", r->hex, "peer", p->hex, "role",
-			       sig_role_name(c.role), "peers", peers,
-			       "max_participants", (int)r->max_participants));
+	json_t *joined = json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:s}",
+				   "type", "joined", "room", r->hex, "peer",
+				   p->hex, "role", sig_role_name(c.role),
+				   "peers", peers, "max_participants",
+				   (int)r->max_participants, "mode",
+				   r->gateway ? "gateway" : "relay");
+	if (joined != NULL && r->gateway)
+		json_object_set_new(joined, "slots",
+				    json_integer((json_int_t)s->gw.slots));
+	send_json(p, joined);
 	broadcast(r, p, json_pack("{s:s, s:s}", "type", "peer-joined", "peer",
 				  p->hex));
 	histogram_add(&s->st, mono_us() - t0);
@@ -267,10 +277,63 @@ target(struct sig *s, struct sig_peer *p, json_t *msg, const char *type)
 	return t;
 }
 
+/* Gateway rooms: the gateway answers the offer itself. */
+static void
+on_gateway_sdp(struct sig *s, struct sig_peer *p, json_t *msg,
+	       const char *type)
+{
+	const char *to = json_string_value(json_object_get(msg, "to"));
+	json_t *sdp = json_object_get(msg, "sdp");
+	const char *why = NULL;
+	int n;
+
+	if (strcmp(type, "offer") != 0 || (to != NULL && strcmp(to, "gateway") != 0)) {
+		s->st.messages_rejected++;
+		send_error(p, "bad_message",
+			   "in a gateway room, offers go to \"gateway\" only",
+			   type);
+		return;
+	}
+	if (!json_is_string(sdp)) {
+		s->st.messages_rejected++;
+		send_error(p, "bad_message", "missing \"sdp\"", type);
+		return;
+	}
+	n = s->gw.offer(s->gw.arg, p->room->gw, p->hex, json_string_value(sdp),
+			json_string_length(sdp), s->sdp_out, s->sdp_out_cap,
+			&why, s->now_ms);
+	if (n < 0) {
+		s->st.sdp_rejected++;
+		send_error(p, "sdp_rejected", why ? why : "SDP rejected", type);
+		return;
+	}
+	s->st.messages_relayed++;
+	send_json(p, json_pack("{s:s, s:s, s:s%}", "type", "answer", "from",
+			       "gateway", "sdp", s->sdp_out, (size_t)n));
+}
+
+void
+sig_gateway_leg_ended(struct sig *s, const char *room_hex,
+		      const char *peer_hex, const char *reason)
+{
+	struct room *r = room_find(&s->rooms, room_hex);
+	struct sig_peer *p = r != NULL ? room_peer(r, peer_hex) : NULL;
+
+	if (p != NULL)
+		send_json(p, json_pack("{s:s, s:s}", "type",
+				       "gateway-leg-ended", "reason", reason));
+}
+
 static void
 on_sdp(struct sig *s, struct sig_peer *p, json_t *msg, const char *type)
 {
-	struct sig_peer *t = target(s, p, msg, type);
+	struct sig_peer *t;
+
+	if (p->room != NULL && p->room->gateway) {
+		on_gateway_sdp(s, p, msg, type);
+		return;
+	}
+	t = target(s, p, msg, type);
 	json_t *sdp = json_object_get(msg, "sdp");
 	struct sdp_policy_result res;
 	int n;
@@ -300,12 +363,17 @@ on_sdp(struct sig *s, struct sig_peer *p, json_t *msg, const char *type)
 static void
 on_candidate(struct sig *s, struct sig_peer *p, json_t *msg)
 {
-	struct sig_peer *t = target(s, p, msg, "candidate");
+	struct sig_peer *t;
 	json_t *cand = json_object_get(msg, "candidate"), *out, *v;
 	const char *line;
 	char rewritten[1024];
 	int keep;
 
+	/* ICE-lite learns the browser's address from its checks: trickled
+	 * candidates for the gateway are not needed */
+	if (p->room != NULL && p->room->gateway)
+		return;
+	t = target(s, p, msg, "candidate");
 	if (t == NULL)
 		return;
 	if (cand == NULL || json_is_null(cand)) {
@@ -521,8 +589,10 @@ room_info(const struct sig *s, const struct room *r, bool full)
 	json_t *j;
 
 	room_log_id(r, logid);
-	j = json_pack("{s:s, s:i, s:i, s:b, s:I, s:I}", "room",
-		      full ? r->hex : logid, "participants", (int)r->n_peers,
+	j = json_pack("{s:s, s:s, s:i, s:i, s:b, s:I, s:I}", "room",
+		      full ? r->hex : logid, "mode",
+		      r->gateway ? "gateway" : "relay", "participants",
+		      (int)r->n_peers,
 		      "max_participants", (int)r->max_participants, "locked",
 		      r->locked, "age_s",
 		      (json_int_t)((s->now_ms - r->created_ms) / 1000),

@@ -219,6 +219,10 @@ test_shipped_default(void)
 		CHECK_EQ(cfg.turn.allow[1].prefix, 128);
 	}
 	CHECK_EQ(cfg.turn.n_deny, 0);
+	CHECK_EQ(cfg.gateway.n_listen, 1);
+	CHECK(is_v4(&cfg.gateway.listen[0], "127.0.0.1", 3479));
+	CHECK_EQ(cfg.gateway.slots, 3);
+	CHECK_EQ(cfg.gateway.consent_timeout, 30);
 	config_free(&cfg);
 	free(out);
 }
@@ -363,6 +367,10 @@ test_small_values(void)
 		  "  turn_urls: ['turn:relay.example.net:3478?transport=udp']\n"
 		  "  anonymous_rooms: false\n  api_keys: [backend-key-0123456789]\n");
 	expect_ok("metrics:\n  listen: ''\ncontrol:\n  socket: ''\n");
+	expect_ok("http:\n  listen: [127.0.0.1:8080]\n"
+		  "gateway:\n  listen: [127.0.0.1:3479, '[::1]:3479']\n"
+		  "  slots: 1\n  max_legs: 10\n  consent_timeout: 5\n"
+		  "  handshake_timeout: 2\n");
 	expect_ok("run_as:\n  user: sotto\n  group: sotto\nlog_format: json\n");
 }
 
@@ -414,6 +422,18 @@ static const struct bad bad_cases[] = {
 	  "expected an integer from 2 to 64" },
 	{ "signaling:\n  anonymous_rooms: yes\n", "t.yaml:2:20: error: ",
 	  "expected one of false, true" },
+	{ "gateway:\n  slots: 9\n", "t.yaml:2:10: error: ",
+	  "expected an integer from 1 to 8" },
+	{ "gateway:\n  consent_timeout: 1\n", "t.yaml:2:20: error: ",
+	  "expected an integer from 5 to 300" },
+	{ "gateway:\n  listen: [nowhere]\n", "t.yaml:2:12: error: ",
+	  "expected an address" },
+	{ "gateway:\n  listen: [127.0.0.1:3479]\n", "t.yaml:2:12: error: ",
+	  "gateway.listen needs http.listen" },
+	{ "http:\n  listen: [127.0.0.1:8080]\n"
+	  "turn:\n  listen: [127.0.0.1:3478]\n"
+	  "gateway:\n  listen: [127.0.0.1:3478]\n", "t.yaml:6:12: error: ",
+	  "gateway.listen 127.0.0.1:3478 is also in turn.listen" },
 	{ "metrics:\n  listen: nowhere\n", "t.yaml:2:11: error: ",
 	  "expected an address" },
 	{ "control:\n  socket: run/sotto.sock\n", "t.yaml:2:11: error: ",
@@ -793,6 +813,10 @@ static const struct bad dpdk_bad_cases[] = {
 	  "t.yaml:8:19: error: ",
 	  "dataplane.dpdk.ports[0].gateway4 needs "
 	  "dataplane.dpdk.ports[0].ipv4 on the same port" },
+	{ DPDK_HEAD DPDK_PORT DPDK_TURN "http:\n  listen: [127.0.0.1:8080]\n"
+	  "gateway:\n  listen: [198.18.9.1:3479]\n",
+	  "t.yaml:16:12: error: ",
+	  "gateway.listen 198.18.9.1:3479 is not an address of any dataplane.dpdk port" },
 	{ DPDK_HEAD DPDK_PORT "        vlan: 4095\n" DPDK_TURN,
 	  "t.yaml:9:15: error: ",
 	  "expected an integer from 0 to 4094 for dataplane.dpdk.ports[0].vlan" },

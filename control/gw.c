@@ -1,0 +1,876 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Gateway legs: ICE-lite (RFC 8445 §2.5), consent freshness (RFC 7675),
+ * DTLS-SRTP termination (control/dtls.c) and the hand-over of SRTP keys to
+ * the dataplane (dataplane/gateway.c). See gw.h and docs/architecture.md.
+ *
+ * Addresses. A leg learns the browser's address from its first ICE check
+ * that authenticates (USERNAME "ours:theirs", MESSAGE-INTEGRITY with the
+ * leg's password). A later valid check from another address moves the leg
+ * only if it carries USE-CANDIDATE, i.e. the browser nominated that pair
+ * (ICE restart, network change); checks without it are answered but move
+ * nothing, so another pair being tested does not steal the media. Only the
+ * holder of the ICE password, which travels over the signaling TLS, can
+ * move a leg. Consent is refreshed only by checks from the leg's current
+ * address.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+#include <rte_mbuf.h>
+
+#include "dp.h"
+#include "dtls.h"
+#include "gateway.h"
+#include "gw.h"
+#include "gw_sdp.h"
+#include "log.h"
+#include "stun.h"
+
+#define MOD "gateway"
+#define UFRAG_LEN 8
+#define PWD_LEN 24
+
+#define GW_END_REASONS(X)                                                     \
+	X(LEFT, "left")                                                       \
+	X(REPLACED, "replaced")                                               \
+	X(ROOM_CLOSED, "room_closed")                                         \
+	X(CONSENT, "consent_lost")                                            \
+	X(DTLS_FAILED, "dtls_failed")                                         \
+	X(TIMEOUT, "handshake_timeout")                                       \
+	X(DATAPLANE, "dataplane_error")                                       \
+	X(SHUTDOWN, "shutdown")
+
+enum gw_end {
+#define X(name, label) END_##name,
+	GW_END_REASONS(X)
+#undef X
+	END_COUNT
+};
+
+static const char *const end_labels[END_COUNT] = {
+#define X(name, label) label,
+	GW_END_REASONS(X)
+#undef X
+};
+
+#define GW_ICE_RESULTS(X)                                                     \
+	X(OK, "ok")                                                           \
+	X(MALFORMED, "malformed")        /* not a Binding request, bad FP */ \
+	X(UNKNOWN_UFRAG, "unknown_ufrag")                                     \
+	X(BAD_AUTH, "bad_integrity")     /* wrong password or remote ufrag */ \
+	X(OTHER_PAIR, "other_pair")      /* valid, another address, no move */
+
+enum gw_ice {
+#define X(name, label) ICE_##name,
+	GW_ICE_RESULTS(X)
+#undef X
+	ICE_COUNT
+};
+
+static const char *const ice_labels[ICE_COUNT] = {
+#define X(name, label) label,
+	GW_ICE_RESULTS(X)
+#undef X
+};
+
+enum leg_state { LEG_ICE, LEG_DTLS, LEG_UP };
+
+struct gw_leg {
+	struct gw *g;
+	struct gw_room *room;
+	struct gw_leg *rnext;             /* the room's legs */
+	struct gw_leg *uf_next, *tu_next; /* hash chains */
+	struct gw_leg *prev, *next;       /* every leg */
+	char peer_hex[17];
+	char ufrag[UFRAG_LEN + 1];
+	char pwd[PWD_LEN + 1];
+	char remote_ufrag[257];
+	enum leg_state state;
+	bool has_addr;
+	struct sotto_addr remote, local;
+	uint32_t sock;
+	uint64_t created_ms, last_check_ms;
+	struct dtls_leg *dtls;
+	struct dtls_keybuf keys;
+	struct gw_answer_info info;
+	uint32_t slot_ssrcs[DP_GW_MAX_SLOTS];
+	struct dp_gw_leg *dp;
+	/* DTLS datagrams made during one input, sent after the keys are in
+	 * the dataplane (see gw_packet) */
+	struct rte_mbuf *held[8];
+	unsigned n_held;
+	bool holding;
+};
+
+struct gw_room {
+	struct gw *g;
+	char hex[33];
+	struct dp_gw_room *dp;
+	struct gw_leg *legs;
+	unsigned n_legs;
+};
+
+struct gw {
+	const struct sotto_config *cfg;
+	struct dp_ctx *dp;
+	struct dtls_ctx *dtls;
+	struct gw_hooks hooks;
+	struct gw_leg **by_ufrag, **by_tuple;
+	uint32_t mask;
+	struct gw_leg *all;
+	uint32_t n_legs, max_legs, n_rooms, room_seq;
+	unsigned slots;
+	uint64_t consent_ms, handshake_ms;
+	uint64_t ice[ICE_COUNT];
+	uint64_t ended[END_COUNT];
+	uint64_t offers, offers_rejected, legs_up, moves;
+	uint64_t dtls_unknown;           /* DTLS from an address with no leg */
+	uint64_t dtls_to_dp_failed;
+};
+
+void (*gw_wipe_hook)(const void *mem, size_t len);
+
+/* ---- lookups ---- */
+
+static uint32_t
+hash_bytes(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
+}
+
+static uint32_t
+tuple_hash(const struct sotto_addr *remote, const struct sotto_addr *local)
+{
+	struct { struct sotto_addr r, l; } k;
+
+	memset(&k, 0, sizeof(k));
+	k.r = *remote;
+	k.l = *local;
+	return hash_bytes(&k, sizeof(k));
+}
+
+static struct gw_leg *
+find_ufrag(struct gw *g, const char *uf, size_t len)
+{
+	struct gw_leg *l = g->by_ufrag[hash_bytes(uf, len) & g->mask];
+
+	for (; l != NULL; l = l->uf_next)
+		if (len == UFRAG_LEN && memcmp(l->ufrag, uf, len) == 0)
+			return l;
+	return NULL;
+}
+
+static struct gw_leg *
+find_tuple(struct gw *g, const struct sotto_addr *remote,
+	   const struct sotto_addr *local)
+{
+	struct gw_leg *l = g->by_tuple[tuple_hash(remote, local) & g->mask];
+
+	for (; l != NULL; l = l->tu_next)
+		if (sotto_addr_eq(&l->remote, remote) &&
+		    sotto_addr_eq(&l->local, local))
+			return l;
+	return NULL;
+}
+
+static void
+unlink_from(struct gw_leg **head, struct gw_leg *l, bool tuple)
+{
+	for (struct gw_leg **pp = head; *pp != NULL;
+	     pp = tuple ? &(*pp)->tu_next : &(*pp)->uf_next)
+		if (*pp == l) {
+			*pp = tuple ? l->tu_next : l->uf_next;
+			return;
+		}
+}
+
+static void
+tuple_remove(struct gw *g, struct gw_leg *l)
+{
+	if (l->has_addr)
+		unlink_from(&g->by_tuple[tuple_hash(&l->remote, &l->local) &
+					 g->mask], l, true);
+}
+
+static void
+tuple_insert(struct gw *g, struct gw_leg *l)
+{
+	struct gw_leg **b = &g->by_tuple[tuple_hash(&l->remote, &l->local) &
+					 g->mask];
+	l->tu_next = *b;
+	*b = l;
+}
+
+/* ---- sending ---- */
+
+static struct rte_mbuf *
+make_pkt(struct gw *g, const struct sotto_addr *src, const struct sotto_addr *dst,
+	 uint32_t sock, const uint8_t *p, size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(g->dp->pool);
+	char *d = m != NULL && len <= UINT16_MAX ?
+			  rte_pktmbuf_append(m, (uint16_t)len) : NULL;
+
+	if (d == NULL) {
+		rte_pktmbuf_free(m);
+		g->dp->tx_ring_full++;
+		return NULL;
+	}
+	memcpy(d, p, len);
+	struct dp_meta *meta = dp_meta(m);
+	meta->src = *src;
+	meta->dst = *dst;
+	meta->sock = sock;
+	meta->flags = 0;
+	return m;
+}
+
+static void
+send_pkts(struct gw *g, uint32_t sock, struct rte_mbuf **m, unsigned n)
+{
+	/* socket s is sent through worker s % workers (dp.h) */
+	if (n > 0)
+		dp_ctx_transmit(g->dp, (uint16_t)(sock % g->dp->n_workers), m, n);
+}
+
+static void
+send_to(struct gw *g, const struct sotto_addr *src, const struct sotto_addr *dst,
+	uint32_t sock, const uint8_t *p, size_t len)
+{
+	struct rte_mbuf *m = make_pkt(g, src, dst, sock, p, len);
+
+	if (m != NULL)
+		send_pkts(g, sock, &m, 1);
+}
+
+/* dtls_emit_fn: a DTLS datagram to the leg's browser */
+static void
+dtls_emit(void *arg, const uint8_t *p, size_t len)
+{
+	struct gw_leg *l = arg;
+	struct rte_mbuf *m;
+
+	if (!l->has_addr)
+		return;
+	if (!l->holding) {
+		send_to(l->g, &l->local, &l->remote, l->sock, p, len);
+		return;
+	}
+	m = make_pkt(l->g, &l->local, &l->remote, l->sock, p, len);
+	if (m == NULL)
+		return;
+	if (l->n_held == sizeof(l->held) / sizeof(l->held[0])) {
+		send_pkts(l->g, l->sock, l->held, l->n_held);
+		l->n_held = 0;
+	}
+	l->held[l->n_held++] = m;
+}
+
+/* Sends what dtls_emit held back. */
+static void
+release_held(struct gw *g, struct gw_leg *l)
+{
+	send_pkts(g, l->sock, l->held, l->n_held);
+	l->n_held = 0;
+	l->holding = false;
+}
+
+/* ---- leg lifetime ---- */
+
+static void
+end_leg(struct gw *g, struct gw_leg *l, enum gw_end why, bool notify)
+{
+	char room_hex[33], peer_hex[17];
+	char rid[9];
+
+	snprintf(room_hex, sizeof(room_hex), "%s", l->room->hex);
+	snprintf(peer_hex, sizeof(peer_hex), "%s", l->peer_hex);
+	snprintf(rid, sizeof(rid), "%.8s", room_hex);
+
+	unlink_from(&g->by_ufrag[hash_bytes(l->ufrag, UFRAG_LEN) & g->mask], l,
+		    false);
+	tuple_remove(g, l);
+	for (struct gw_leg **pp = &l->room->legs; *pp != NULL; pp = &(*pp)->rnext)
+		if (*pp == l) {
+			*pp = l->rnext;
+			break;
+		}
+	l->room->n_legs--;
+	if (l->prev != NULL)
+		l->prev->next = l->next;
+	else
+		g->all = l->next;
+	if (l->next != NULL)
+		l->next->prev = l->prev;
+	g->n_legs--;
+
+	if (l->dtls != NULL && l->has_addr &&
+	    dtls_leg_status(l->dtls) == DTLS_DONE &&
+	    (why == END_LEFT || why == END_REPLACED || why == END_ROOM_CLOSED ||
+	     why == END_SHUTDOWN))
+		dtls_leg_shutdown(l->dtls, dtls_emit, l);
+	dtls_leg_free(l->dtls);
+	/* an alert made by a failed handshake still goes out */
+	send_pkts(g, l->sock, l->held, l->n_held);
+	if (l->dp != NULL &&
+	    dp_gw_leg_unpublish(g->dp, l->dp, NULL, NULL) < 0)
+		log_warn(MOD, "leg unpublish failed room=%s peer=%s", rid,
+			 peer_hex);
+	explicit_bzero(&l->keys, sizeof(l->keys));
+	explicit_bzero(l->pwd, sizeof(l->pwd));
+	if (gw_wipe_hook != NULL) {
+		gw_wipe_hook(&l->keys, sizeof(l->keys));
+		gw_wipe_hook(l->pwd, sizeof(l->pwd));
+	}
+	g->ended[why]++;
+	log_info(MOD, "leg ended room=%s peer=%s reason=%s", rid, peer_hex,
+		 end_labels[why]);
+	free(l);
+
+	if (notify && g->hooks.leg_ended != NULL)
+		g->hooks.leg_ended(g->hooks.arg, room_hex, peer_hex,
+				   end_labels[why]);
+}
+
+/* DTLS is done: the SRTP keys go to the dataplane. */
+static int
+install(struct gw *g, struct gw_leg *l)
+{
+	struct dtls_srtp_keys k;
+	struct dp_srtp_master local, remote;
+	struct dp_gw_leg_params p;
+	struct dp_gw_leg *d;
+	int ret;
+
+	if (dtls_leg_srtp_keys(l->dtls, &k) < 0 ||
+	    k.key_len > sizeof(local.key) || k.salt_len > sizeof(local.salt))
+		return -EINVAL;
+	memset(&p, 0, sizeof(p));
+	local.key_len = remote.key_len = (uint8_t)k.key_len;
+	local.salt_len = remote.salt_len = (uint8_t)k.salt_len;
+	memcpy(local.key, k.local, k.key_len);
+	memcpy(local.salt, k.local + k.key_len, k.salt_len);
+	memcpy(remote.key, k.remote, k.key_len);
+	memcpy(remote.salt, k.remote + k.key_len, k.salt_len);
+
+	p.room = l->room->dp;
+	p.owner = l;
+	p.remote = l->remote;
+	p.local = l->local;
+	p.sock = l->sock;
+	p.profile = (enum dp_srtp_profile)k.profile;
+	p.remote_key = &remote;
+	p.local_key = &local;
+	p.ssrcs = l->info.ssrcs;
+	p.n_ssrcs = l->info.n_ssrcs;
+	p.n_slots = (uint8_t)l->info.n_slots;
+	p.slot_ssrcs = l->slot_ssrcs;
+	p.level_id = l->info.level_id;
+	p.pt = l->info.n_slots ? l->info.slot_pt[0] : l->info.send_pt;
+	p.cname = "sotto";
+	d = dp_gw_leg_new(g->dp, &p);
+	ret = d == NULL ? -errno : 0;
+	explicit_bzero(&local, sizeof(local));
+	explicit_bzero(&remote, sizeof(remote));
+	if (d == NULL)
+		return ret;
+	ret = dp_gw_leg_publish(g->dp, d);
+	if (ret < 0) {
+		dp_gw_leg_discard(d);
+		return ret;
+	}
+	l->dp = d;
+	return 0;
+}
+
+/* After dtls_leg_input/timeout: acts on what the handshake did. false
+ * if the leg ended. */
+static bool
+dtls_after(struct gw *g, struct gw_leg *l, enum dtls_status st)
+{
+	char rid[9];
+
+	snprintf(rid, sizeof(rid), "%.8s", l->room->hex);
+	if (st == DTLS_FAILED) {
+		log_info(MOD, "dtls failed room=%s peer=%s error=\"%s\"", rid,
+			 l->peer_hex, dtls_leg_error(l->dtls));
+		end_leg(g, l, END_DTLS_FAILED, true);
+		return false;
+	}
+	if (st == DTLS_DONE && l->state != LEG_UP) {
+		int ret = install(g, l);
+		if (ret < 0) {
+			g->dtls_to_dp_failed++;
+			log_warn(MOD, "leg not installed room=%s peer=%s error=\"%s\"",
+				 rid, l->peer_hex, strerror(-ret));
+			end_leg(g, l, END_DATAPLANE, true);
+			return false;
+		}
+		l->state = LEG_UP;
+		g->legs_up++;
+		log_info(MOD, "leg up room=%s peer=%s cipher=%s slots=%u", rid,
+			 l->peer_hex, dtls_leg_cipher(l->dtls), l->info.n_slots);
+	}
+	return true;
+}
+
+/* ---- ICE-lite ---- */
+
+static void
+ice_answer(struct gw *g, struct gw_leg *l, const struct stun_msg *m,
+	   const struct sotto_addr *src, const struct sotto_addr *dst,
+	   uint32_t sock)
+{
+	uint8_t buf[256];
+	struct stun_builder b;
+	size_t n;
+
+	stun_build(&b, buf, sizeof(buf), STUN_BINDING, STUN_SUCCESS, m->tid);
+	stun_add_xor_addr(&b, STUN_A_XOR_MAPPED_ADDRESS, src);
+	stun_add_integrity(&b, (const uint8_t *)l->pwd, PWD_LEN);
+	stun_add_fingerprint(&b);
+	n = stun_finish(&b);
+	if (n > 0)
+		send_to(g, dst, src, sock, buf, n);
+}
+
+static void
+on_check(struct gw *g, const uint8_t *p, size_t len,
+	 const struct sotto_addr *src, const struct sotto_addr *dst,
+	 uint32_t sock, uint64_t now)
+{
+	struct stun_msg m;
+	const struct stun_attr *u;
+	const char *colon;
+	struct gw_leg *l;
+	bool use;
+
+	if (stun_parse(&m, p, len) < 0 || m.method != STUN_BINDING ||
+	    m.cls != STUN_REQUEST || stun_check_fingerprint(&m) != 1 ||
+	    (u = stun_find(&m, STUN_A_USERNAME)) == NULL ||
+	    (colon = memchr(u->val, ':', u->len)) == NULL) {
+		g->ice[ICE_MALFORMED]++;
+		return;
+	}
+	l = find_ufrag(g, (const char *)u->val,
+		       (size_t)(colon - (const char *)u->val));
+	if (l == NULL) {
+		g->ice[ICE_UNKNOWN_UFRAG]++;
+		return;
+	}
+	size_t rlen = u->len - (size_t)(colon + 1 - (const char *)u->val);
+	if (rlen != strlen(l->remote_ufrag) ||
+	    memcmp(colon + 1, l->remote_ufrag, rlen) != 0 ||
+	    stun_check_integrity(&m, (const uint8_t *)l->pwd, PWD_LEN) != 1) {
+		g->ice[ICE_BAD_AUTH]++;
+		return;
+	}
+	use = stun_find(&m, STUN_A_USE_CANDIDATE) != NULL;
+	if (!l->has_addr) {
+		l->remote = *src;
+		l->local = *dst;
+		l->sock = sock;
+		l->has_addr = true;
+		tuple_insert(g, l);
+		if (l->state == LEG_ICE)
+			l->state = LEG_DTLS;
+	} else if (!sotto_addr_eq(&l->remote, src) ||
+		   !sotto_addr_eq(&l->local, dst)) {
+		if (!use || find_tuple(g, src, dst) != NULL) {
+			g->ice[ICE_OTHER_PAIR]++;
+			ice_answer(g, l, &m, src, dst, sock);
+			return;
+		}
+		if (l->dp != NULL && dp_gw_leg_move(g->dp, l->dp, src, dst,
+						    sock) < 0) {
+			g->ice[ICE_OTHER_PAIR]++;
+			ice_answer(g, l, &m, src, dst, sock);
+			return;
+		}
+		tuple_remove(g, l);
+		l->remote = *src;
+		l->local = *dst;
+		l->sock = sock;
+		tuple_insert(g, l);
+		g->moves++;
+		log_info(MOD, "leg moved room=%.8s peer=%s", l->room->hex,
+			 l->peer_hex);
+	}
+	g->ice[ICE_OK]++;
+	l->last_check_ms = now;
+	ice_answer(g, l, &m, src, dst, sock);
+}
+
+void
+gw_packet(struct gw *g, const uint8_t *p, size_t len,
+	  const struct sotto_addr *src, const struct sotto_addr *dst,
+	  uint32_t sock, uint64_t now_ms)
+{
+	struct gw_leg *l;
+
+	if (len == 0)
+		return;
+	if (p[0] <= 3) {
+		on_check(g, p, len, src, dst, sock, now_ms);
+		return;
+	}
+	/* DTLS (20-63): only from the address the leg's checks came from */
+	l = find_tuple(g, src, dst);
+	if (l == NULL || l->dtls == NULL) {
+		g->dtls_unknown++;
+		return;
+	}
+	/* The flight that completes the handshake goes out only after the
+	 * keys are in the dataplane: the browser may send SRTP as soon as it
+	 * has our Finished, and that SRTP must find its leg. */
+	l->holding = true;
+	if (dtls_after(g, l, dtls_leg_input(l->dtls, p, len, now_ms, dtls_emit,
+					    l)))
+		release_held(g, l);
+}
+
+/* ---- offers ---- */
+
+static void
+random_chars(char *out, size_t n)
+{
+	static const char ice_chars[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	uint8_t r[64];
+
+	if (RAND_bytes(r, (int)n) != 1)
+		abort(); /* no randomness: nothing safe to do */
+	for (size_t i = 0; i < n; i++)
+		out[i] = ice_chars[r[i] & 63];
+	out[n] = '\0';
+	explicit_bzero(r, sizeof(r));
+}
+
+static void
+random_ssrcs(uint32_t *v, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		bool again;
+		do {
+			if (RAND_bytes((uint8_t *)&v[i], sizeof(v[i])) != 1)
+				abort();
+			again = v[i] == 0;
+			for (unsigned j = 0; j < i; j++)
+				again |= v[j] == v[i];
+		} while (again);
+	}
+}
+
+static struct gw_leg *
+room_leg(struct gw_room *r, const char *peer_hex)
+{
+	for (struct gw_leg *l = r->legs; l != NULL; l = l->rnext)
+		if (strcmp(l->peer_hex, peer_hex) == 0)
+			return l;
+	return NULL;
+}
+
+static void
+fp_string(const uint8_t *fp, char *out)
+{
+	for (unsigned i = 0; i < DTLS_FP_LEN; i++)
+		sprintf(out + 3 * i, "%02X%s", fp[i],
+			i + 1 < DTLS_FP_LEN ? ":" : "");
+}
+
+int
+gw_offer(struct gw *g, struct gw_room *r, const char *peer_hex,
+	 const char *sdp, size_t len, char *answer, size_t cap,
+	 const char **reason, uint64_t now_ms)
+{
+	struct gw_offer *o = NULL;
+	struct gw_leg *l = NULL, *old;
+	struct dtls_cert cert = { 0 };
+	char peer_fp[DTLS_FP_STR_LEN];
+	uint8_t our_fp[DTLS_FP_LEN];
+	struct gw_answer_params ap;
+	int n = -1;
+
+	g->offers++;
+	o = calloc(1, sizeof(*o));
+	l = calloc(1, sizeof(*l));
+	if (o == NULL || l == NULL) {
+		*reason = "out of memory";
+		goto fail;
+	}
+	if (gw_sdp_parse_offer(sdp, len, o, reason) < 0)
+		goto fail;
+	old = room_leg(r, peer_hex);
+	if (old != NULL)
+		end_leg(g, old, END_REPLACED, false);
+	if (r->n_legs >= DP_GW_MAX_LEGS) {
+		*reason = "the room has as many media legs as it can";
+		goto fail;
+	}
+	if (g->n_legs >= g->max_legs) {
+		*reason = "the gateway is at its leg limit";
+		goto fail;
+	}
+
+	l->g = g;
+	l->room = r;
+	snprintf(l->peer_hex, sizeof(l->peer_hex), "%s", peer_hex);
+	snprintf(l->remote_ufrag, sizeof(l->remote_ufrag), "%s", o->ice_ufrag);
+	do
+		random_chars(l->ufrag, UFRAG_LEN);
+	while (find_ufrag(g, l->ufrag, UFRAG_LEN) != NULL);
+	random_chars(l->pwd, PWD_LEN);
+	random_ssrcs(l->slot_ssrcs, g->slots);
+	l->created_ms = now_ms;
+
+	if (dtls_cert_new(g->dtls, &cert) < 0 ||
+	    dtls_fingerprint_parse(cert.fingerprint, our_fp) < 0) {
+		*reason = "cannot make a certificate";
+		goto fail;
+	}
+	fp_string(o->fingerprint, peer_fp);
+	l->dtls = dtls_leg_new(g->dtls, &cert, peer_fp, &l->keys, now_ms);
+	if (l->dtls == NULL) {
+		*reason = "cannot start DTLS";
+		goto fail;
+	}
+
+	memset(&ap, 0, sizeof(ap));
+	ap.ice_ufrag = l->ufrag;
+	ap.ice_pwd = l->pwd;
+	ap.fingerprint = our_fp;
+	ap.cands = g->cfg->gateway.listen;
+	ap.n_cands = g->cfg->gateway.n_listen;
+	ap.n_slots = g->slots;
+	ap.slot_ssrcs = l->slot_ssrcs;
+	ap.cname = "sotto";
+	if (RAND_bytes((uint8_t *)&ap.session_id, sizeof(ap.session_id)) != 1)
+		abort();
+	ap.session_id &= INT64_MAX; /* o= wants a positive 63-bit number */
+	n = gw_sdp_build_answer(o, &ap, answer, cap, &l->info, reason);
+	if (n < 0)
+		goto fail;
+
+	struct gw_leg **b = &g->by_ufrag[hash_bytes(l->ufrag, UFRAG_LEN) &
+					 g->mask];
+	l->uf_next = *b;
+	*b = l;
+	l->rnext = r->legs;
+	r->legs = l;
+	r->n_legs++;
+	l->next = g->all;
+	if (g->all != NULL)
+		g->all->prev = l;
+	g->all = l;
+	g->n_legs++;
+	free(o);
+	log_info(MOD, "leg offered room=%.8s peer=%s slots=%u", r->hex, peer_hex,
+		 l->info.n_slots);
+	return n;
+fail:
+	g->offers_rejected++;
+	if (l != NULL) {
+		dtls_leg_free(l->dtls);
+		explicit_bzero(l, sizeof(*l));
+	}
+	dtls_cert_free(&cert);
+	free(l);
+	free(o);
+	return -1;
+}
+
+void
+gw_leave(struct gw *g, struct gw_room *r, const char *peer_hex)
+{
+	struct gw_leg *l = room_leg(r, peer_hex);
+
+	if (l != NULL)
+		end_leg(g, l, END_LEFT, false);
+}
+
+/* ---- rooms ---- */
+
+struct gw_room *
+gw_room_new(struct gw *g, const char *room_hex)
+{
+	struct gw_room *r = calloc(1, sizeof(*r));
+
+	if (r == NULL)
+		return NULL;
+	r->g = g;
+	snprintf(r->hex, sizeof(r->hex), "%s", room_hex);
+	r->dp = dp_gw_room_new(g->dp, ++g->room_seq, (uint8_t)g->slots);
+	if (r->dp == NULL) {
+		int err = errno;
+		free(r);
+		errno = err;
+		return NULL;
+	}
+	g->n_rooms++;
+	return r;
+}
+
+void
+gw_room_free(struct gw *g, struct gw_room *r)
+{
+	if (r == NULL)
+		return;
+	while (r->legs != NULL)
+		end_leg(g, r->legs, END_ROOM_CLOSED, false);
+	dp_gw_room_free(g->dp, r->dp);
+	g->n_rooms--;
+	free(r);
+}
+
+/* ---- timers ---- */
+
+void
+gw_tick(struct gw *g, uint64_t now)
+{
+	struct gw_leg *l, *next;
+
+	for (l = g->all; l != NULL; l = next) {
+		next = l->next;
+		if (l->state != LEG_UP) {
+			if (now >= l->created_ms + g->handshake_ms) {
+				end_leg(g, l, END_TIMEOUT, true);
+				continue;
+			}
+			if (l->dtls != NULL && now >= dtls_leg_deadline(l->dtls) &&
+			    !dtls_after(g, l, dtls_leg_timeout(l->dtls, now,
+							       dtls_emit, l)))
+				continue;
+		}
+		if (l->has_addr && now >= l->last_check_ms + g->consent_ms)
+			end_leg(g, l, END_CONSENT, true);
+	}
+}
+
+/* ---- setup ---- */
+
+struct gw *
+gw_new(const struct sotto_config *cfg, struct dp_ctx *dp)
+{
+	struct gw *g = calloc(1, sizeof(*g));
+	struct dtls_ctx_params dp_params = { 0 };
+	uint32_t buckets = 64;
+	int ret;
+
+	if (g == NULL)
+		return NULL;
+	g->cfg = cfg;
+	g->dp = dp;
+	g->slots = cfg->gateway.slots;
+	g->max_legs = cfg->gateway.max_legs;
+	g->consent_ms = (uint64_t)cfg->gateway.consent_timeout * 1000;
+	g->handshake_ms = (uint64_t)cfg->gateway.handshake_timeout * 1000;
+	while (buckets < g->max_legs && buckets < (1u << 20))
+		buckets <<= 1;
+	g->mask = buckets - 1;
+	g->by_ufrag = calloc(buckets, sizeof(*g->by_ufrag));
+	g->by_tuple = calloc(buckets, sizeof(*g->by_tuple));
+	dp_params.handshake_timeout_ms = (unsigned)g->handshake_ms;
+	g->dtls = dtls_ctx_new(&dp_params);
+	if (g->by_ufrag == NULL || g->by_tuple == NULL || g->dtls == NULL) {
+		log_err(MOD, "cannot set up the gateway: %s", strerror(ENOMEM));
+		gw_free(g);
+		errno = ENOMEM;
+		return NULL;
+	}
+	ret = dp_gw_init(dp, g->max_legs);
+	if (ret < 0) {
+		log_err(MOD, "cannot set up the gateway tables: %s",
+			  strerror(-ret));
+		gw_free(g);
+		errno = -ret;
+		return NULL;
+	}
+	return g;
+}
+
+void
+gw_set_hooks(struct gw *g, const struct gw_hooks *h)
+{
+	g->hooks = *h;
+}
+
+void
+gw_free(struct gw *g)
+{
+	if (g == NULL)
+		return;
+	while (g->all != NULL)
+		end_leg(g, g->all, END_SHUTDOWN, false);
+	dtls_ctx_free(g->dtls);
+	free(g->by_ufrag);
+	free(g->by_tuple);
+	free(g);
+}
+
+unsigned
+gw_slots(const struct gw *g)
+{
+	return g->slots;
+}
+
+void
+gw_metrics(const struct gw *g, struct metrics *m)
+{
+	struct dtls_stats st;
+	char lbl[64];
+
+	dtls_ctx_get_stats(g->dtls, &st);
+	metrics_gauge(m, "sotto_gateway_rooms", "Gateway rooms now.",
+		      (double)g->n_rooms);
+	metrics_gauge(m, "sotto_gateway_legs",
+		      "Gateway legs now (offered, handshaking or up).",
+		      (double)g->n_legs);
+	metrics_counter(m, "sotto_gateway_offers_total",
+			"Offers answered or refused by the gateway.", g->offers);
+	metrics_counter(m, "sotto_gateway_offers_rejected_total",
+			"Offers the gateway refused.", g->offers_rejected);
+	metrics_counter(m, "sotto_gateway_legs_up_total",
+			"Legs whose DTLS handshake completed and whose keys reached the dataplane.",
+			g->legs_up);
+	metrics_counter(m, "sotto_gateway_leg_moves_total",
+			"Legs moved to a new address by a nominated ICE check.",
+			g->moves);
+	metrics_family(m, "sotto_gateway_legs_ended_total", "counter",
+		       "Legs that ended, by reason.");
+	for (unsigned i = 0; i < END_COUNT; i++) {
+		snprintf(lbl, sizeof(lbl), "reason=\"%s\"", end_labels[i]);
+		metrics_u64(m, "sotto_gateway_legs_ended_total", lbl,
+			    g->ended[i]);
+	}
+	metrics_family(m, "sotto_gateway_ice_checks_total", "counter",
+		       "ICE connectivity checks received, by result.");
+	for (unsigned i = 0; i < ICE_COUNT; i++) {
+		snprintf(lbl, sizeof(lbl), "result=\"%s\"", ice_labels[i]);
+		metrics_u64(m, "sotto_gateway_ice_checks_total", lbl, g->ice[i]);
+	}
+	metrics_counter(m, "sotto_gateway_dtls_unknown_source_total",
+			"DTLS datagrams from an address no leg has.",
+			g->dtls_unknown);
+	metrics_counter(m, "sotto_gateway_dtls_handshakes_total",
+			"DTLS handshakes completed.", st.handshakes_done);
+	metrics_counter(m, "sotto_gateway_dtls_retransmits_total",
+			"DTLS flights sent again on a timer.",
+			st.retransmit_timeouts);
+	metrics_family(m, "sotto_gateway_dtls_failures_total", "counter",
+		       "DTLS handshakes that failed, by reason.");
+	for (unsigned i = 1; i < DTLS_FAIL_COUNT; i++) {
+		snprintf(lbl, sizeof(lbl), "reason=\"%s\"",
+			 dtls_fail_label((enum dtls_fail)i));
+		metrics_u64(m, "sotto_gateway_dtls_failures_total", lbl,
+			    st.failed[i]);
+	}
+}
