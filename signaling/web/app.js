@@ -1,18 +1,32 @@
 // SPDX-License-Identifier: BSD-3-Clause
 //
-// sotto's web client: one 1:1 voice call in relay mode (docs/signaling.md).
+// sotto's web client (docs/signaling.md): a 1:1 call in relay mode or a
+// group call in gateway mode; the room's creator chooses, and the "joined"
+// message tells everyone which.
 //
-// The page creates a room (or joins one from a "#join=<token>" link), gets
-// TURN credentials from sottod, and runs one RTCPeerConnection restricted to
-// relay candidates, signaled over sottod's WebSocket. Audio is DTLS-SRTP
-// between the two browsers; the verification code lets the callers check
-// that nobody swapped the DTLS fingerprints in signaling.
+// The page creates a room (or joins one from a "#join=<token>" link) and
+// signals over sottod's WebSocket.
+//
+// Relay mode: TURN credentials from sottod, one RTCPeerConnection to the
+// other browser restricted to relay candidates. Audio is DTLS-SRTP between
+// the two browsers; the verification code lets the callers check that
+// nobody swapped the DTLS fingerprints in signaling.
+//
+// Gateway mode: one RTCPeerConnection to sotto itself (ICE-lite, a host
+// candidate on its media address, no ICE servers): the microphone on a
+// sendrecv transceiver and slots-1 recvonly ones; sotto sends the loudest
+// other speakers on those slots, each played by its own <audio>. DTLS-SRTP
+// ends at sotto, which decrypts and re-encrypts: hop by hop, so there is no
+// verification code, and the page says so.
 //
 // Everything a test needs is mirrored on window.sotto and refreshed from
 // getStats() every 500 ms.
 //
 // Query parameters (for tests and development):
 //   ?autostart=1      click "Start a call" on load
+//   ?mode=gateway     preselect the group (gateway) call (or mode=relay)
+//   ?audio=raw        no echo cancellation, noise suppression or gain
+//                     control on the microphone (for test tones)
 //   ?ws=<ws(s) URL>   signal through this WebSocket instead of /v1/ws
 //                     (honoured only when the page's host is loopback)
 'use strict';
@@ -22,6 +36,9 @@
 	// The server closes a socket that sent nothing for 60 s.
 	const PING_INTERVAL_MS = 25000;
 	const HISTORY_MAX = 200;
+	// Gateway mode: how many times a leg the gateway ended is offered
+	// again before the call counts as failed.
+	const LEG_RETRIES = 1;
 	// Socket errors after which the server has closed the connection, or
 	// after which this call cannot go on.
 	const FATAL_ERRORS = new Set([
@@ -35,6 +52,9 @@
 	// The test-visible state. Fields are null until known.
 	const sotto = {
 		state: 'idle',
+		mode: null,               // 'relay' | 'gateway', from "joined"
+		slots: null,              // gateway: receive slots
+		participants: [],         // gateway: the others' peer ids
 		role: null,
 		room: null,
 		peer: null,
@@ -60,12 +80,16 @@
 		bytesReceived: 0,
 		packetsReceived: 0,
 		bytesSent: 0,
+		inbound: [],              // per inbound-rtp stream (gateway: per slot)
+		remoteCandidates: [],     // every remote candidate getStats knows
 		localFingerprint: null,
 		remoteFingerprint: null,
 		localSetup: null,
 		remoteSetup: null,
 		code: null,
 		codeText: null,
+		legEnded: 0,              // gateway: legs sotto ended
+		legEndedReason: null,
 		muted: false,
 		lastError: null,
 		history: [],
@@ -99,6 +123,7 @@
 		'starting': 'creating the room…',
 		'connecting': 'connecting…',
 		'waiting': 'waiting for the other person…',
+		'rejoining': 'the server ended the connection; connecting again…',
 		'connected': 'connected',
 		'reconnecting': 'connection interrupted…',
 		'failed': 'failed',
@@ -140,13 +165,56 @@
 		return `${(n / 1000000).toFixed(1)} MB`;
 	}
 
+	const MODE_TEXT = {
+		'relay': '1:1, end-to-end encrypted, relayed',
+		'gateway': 'group, encrypted hop by hop through the server',
+	};
+
+	function renderParticipants() {
+		const gw = sotto.mode === 'gateway';
+		$('participants-box').hidden = !gw;
+		if (!gw)
+			return;
+		const n = sotto.participants.length;
+		$('participants-count').textContent = n === 0 ?
+			'nobody else is here yet' : `${n} other${n === 1 ? '' : 's'} in the room`;
+		const ul = $('participants');
+		const want = [sotto.peer ? `${sotto.peer} (you)` : null, ...sotto.participants]
+			.filter(Boolean);
+		const have = [...ul.children].map((li) => li.textContent);
+		if (have.join('\n') === want.join('\n'))
+			return;
+		ul.replaceChildren(...want.map((text, i) => {
+			const li = document.createElement('li');
+			li.textContent = text;
+			if (i === 0 && sotto.peer)
+				li.className = 'you';
+			return li;
+		}));
+	}
+
 	function render() {
 		const st = $('state');
 		st.textContent = STATE_TEXT[sotto.state] || sotto.state;
 		st.className = `state ${sotto.state}`;
 		$('room').textContent = sotto.room ? sotto.room.slice(0, 8) : '–';
+		$('mode').textContent = MODE_TEXT[sotto.mode] || '–';
 		$('role').textContent = sotto.role || '–';
 		$('code').textContent = sotto.codeText || '––– –––';
+		const gw = sotto.mode === 'gateway';
+		$('code-box').hidden = gw;
+		$('gateway-notice').hidden = !gw;
+		$('invite-text').textContent = gw ?
+			'Send this link to the people you want in the call. Anyone with it can join.' :
+			'Send this link to the person you want to talk to. Anyone with it can join this call.';
+		renderParticipants();
+		$('slots-label').hidden = !gw;
+		$('slots').hidden = !gw;
+		if (gw) {
+			const busy = sotto.inbound.filter((s) => s.packetsReceived > 0).length;
+			$('slots').textContent = sotto.slots ?
+				`${sotto.slots} (${busy} receiving audio)` : '–';
+		}
 
 		if (sotto.localCandidateType) {
 			$('path').textContent =
@@ -365,7 +433,19 @@
 			sotto.peer = msg.peer || null;
 			if (msg.role)
 				sotto.role = msg.role;
-			note(`joined as ${sotto.peer} (${sotto.role}), ${(msg.peers || []).length} already here`);
+			c.mode = sotto.mode = msg.mode === 'gateway' ? 'gateway' : 'relay';
+			note(`joined as ${sotto.peer} (${sotto.role}), ${c.mode} mode, ${(msg.peers || []).length} already here`);
+			if (c.mode === 'gateway') {
+				if (!Number.isInteger(msg.slots) || msg.slots < 1 || msg.slots > 16)
+					throw new Error(`the server named no usable number of slots (${msg.slots})`);
+				c.slots = sotto.slots = msg.slots;
+				sotto.participants = Array.isArray(msg.peers) ?
+					msg.peers.filter((x) => typeof x === 'string') : [];
+				setState('connecting');
+				await gatewayOffer(c);
+				break;
+			}
+			await fetchCredentials(c);
 			if (Array.isArray(msg.peers) && msg.peers.length > 0) {
 				// The second to join offers.
 				c.remotePeer = sotto.remotePeer = msg.peers[0];
@@ -377,12 +457,22 @@
 			break;
 		case 'peer-joined':
 			note(`peer ${msg.peer} joined`);
+			if (c.mode === 'gateway') {
+				if (typeof msg.peer === 'string' && !sotto.participants.includes(msg.peer))
+					sotto.participants.push(msg.peer);
+				render();
+				break;
+			}
 			if (!c.remotePeer) {
 				c.remotePeer = sotto.remotePeer = msg.peer;
 				setState('connecting');
 			}
 			break;
 		case 'offer':
+			if (c.mode === 'gateway') {
+				note(`ignoring an offer from ${msg.from}: the gateway is the only peer`);
+				break;
+			}
 			if (!c.remotePeer)
 				c.remotePeer = sotto.remotePeer = msg.from;
 			if (msg.from !== c.remotePeer) {
@@ -392,6 +482,16 @@
 			await acceptOffer(c, msg.sdp);
 			break;
 		case 'answer':
+			if (c.mode === 'gateway') {
+				if (msg.from !== 'gateway' || !c.pc || c.pc.signalingState !== 'have-local-offer') {
+					note(`ignoring an answer from ${msg.from}`);
+					break;
+				}
+				await c.pc.setRemoteDescription({ type: 'answer', sdp: msg.sdp });
+				note('gateway answer applied');
+				updateFingerprints(c);
+				break;
+			}
 			if (msg.from !== c.remotePeer || !c.pc || c.pc.signalingState !== 'have-local-offer') {
 				note(`ignoring an answer from ${msg.from}`);
 				break;
@@ -401,6 +501,11 @@
 			await updateCode(c);
 			break;
 		case 'candidate':
+			if (c.mode === 'gateway') {
+				// sotto is ICE-lite: its candidate is in the answer.
+				note(`ignoring a candidate from ${msg.from}`);
+				break;
+			}
 			if (msg.from !== c.remotePeer || !c.pc) {
 				note(`ignoring a candidate from ${msg.from}`);
 				break;
@@ -424,6 +529,11 @@
 			break;
 		case 'peer-left':
 			note(`peer ${msg.peer} left`);
+			if (c.mode === 'gateway') {
+				sotto.participants = sotto.participants.filter((x) => x !== msg.peer);
+				render();
+				break;
+			}
 			if (msg.peer === c.remotePeer) {
 				closePeerConnection(c);
 				c.remotePeer = sotto.remotePeer = null;
@@ -431,6 +541,23 @@
 				setState('peer-left');
 			}
 			break;
+		case 'gateway-leg-ended': {
+			if (c.mode !== 'gateway')
+				break;
+			sotto.legEnded += 1;
+			sotto.legEndedReason = typeof msg.reason === 'string' ? msg.reason : null;
+			const why = sotto.legEndedReason || 'no reason given';
+			if (c.legRetries < LEG_RETRIES) {
+				c.legRetries += 1;
+				showError(`the server ended the audio connection (${why}); connecting again`);
+				setState('rejoining');
+				await gatewayOffer(c);
+			} else {
+				showError(`the server ended the audio connection again (${why}); use "Join again" to retry`);
+				endCall(c, 'failed');
+			}
+			break;
+		}
 		case 'pong':
 			break;
 		case 'error': {
@@ -482,6 +609,17 @@
 			if (ev.errorCode !== 401)
 				note(`ICE candidate error ${ev.errorCode} ${ev.errorText || ''} (${ev.url || ''})`);
 		};
+		watchStates(c, pc);
+		pc.ontrack = (ev) => {
+			const audio = $('remote-audio');
+			audio.srcObject = ev.streams[0] || new MediaStream([ev.track]);
+			audio.play().catch((e) => note(`audio playback: ${e.message}`));
+		};
+		return pc;
+	}
+
+	// ICE and connection state, for both modes.
+	function watchStates(c, pc) {
 		pc.oniceconnectionstatechange = () => {
 			if (pc !== c.pc)
 				return;
@@ -498,30 +636,97 @@
 			note(`connection ${pc.connectionState}`);
 			switch (pc.connectionState) {
 			case 'connected':
+				// A gateway leg offered again after sotto ended
+				// the last one: the notice is history now.
+				if (sotto.state === 'rejoining')
+					clearError();
 				setState('connected');
 				break;
 			case 'disconnected':
 				setState('reconnecting');
 				break;
 			case 'failed':
-				if (sotto.dtlsEverConnected)
+				if (c.mode === 'gateway') {
+					if (sotto.dtlsEverConnected)
+						showError('the connection to the server was lost');
+					else if (sotto.iceEverConnected)
+						showError('the encrypted connection to the server could not be set up (DTLS failed)');
+					else
+						showError('no path to the server\'s media address (ICE failed)');
+				} else if (sotto.dtlsEverConnected) {
 					showError('the connection to the other person was lost');
-				else if (sotto.iceEverConnected)
+				} else if (sotto.iceEverConnected) {
 					showError('the encrypted connection could not be set up (DTLS failed): the other side\'s certificate does not match the one signaling delivered, or the connection broke; do not trust this call');
-				else
+				} else {
 					showError('no relayed path to the other person (ICE failed)');
+				}
 				setState('failed');
 				break;
 			default:
 				break;
 			}
 		};
+	}
+
+	// Gateway mode: the one connection, to sotto. No ICE servers: sotto
+	// answers with a host candidate on its media address (ICE-lite), and
+	// the browser pairs its own host candidates with it; nobody else's
+	// address is ever seen. The microphone goes on a sendrecv transceiver,
+	// and slots-1 recvonly ones take the other speakers sotto picks.
+	function newGatewayConnection(c) {
+		closePeerConnection(c);
+		resetMediaState();
+		const pc = new RTCPeerConnection({
+			iceServers: [],
+			bundlePolicy: 'max-bundle',
+			rtcpMuxPolicy: 'require',
+		});
+		c.pc = pc;
+		const mic = c.stream.getAudioTracks()[0];
+		pc.addTransceiver(mic || 'audio', {
+			direction: mic ? 'sendrecv' : 'recvonly',
+			streams: [c.stream],
+		});
+		for (let i = 1; i < c.slots; i++)
+			pc.addTransceiver('audio', { direction: 'recvonly' });
+		watchStates(c, pc);
 		pc.ontrack = (ev) => {
-			const audio = $('remote-audio');
-			audio.srcObject = ev.streams[0] || new MediaStream([ev.track]);
-			audio.play().catch((e) => note(`audio playback: ${e.message}`));
+			if (pc !== c.pc)
+				return;
+			const i = pc.getTransceivers().indexOf(ev.transceiver);
+			const audio = document.createElement('audio');
+			audio.autoplay = true;
+			audio.id = `slot-audio-${i}`;
+			audio.srcObject = new MediaStream([ev.track]);
+			$('slot-audio').append(audio);
+			audio.play().catch((e) => note(`audio playback (slot ${i}): ${e.message}`));
+			note(`slot ${i} track (mid ${ev.transceiver.mid})`);
 		};
 		return pc;
+	}
+
+	async function gatewayOffer(c) {
+		const pc = newGatewayConnection(c);
+		const offer = await pc.createOffer();
+		await pc.setLocalDescription(offer);
+		watchDtls(c);
+		// Trickled candidates are not needed: sotto learns the address
+		// from the browser's connectivity checks.
+		send(c, { type: 'offer', to: 'gateway', sdp: pc.localDescription.sdp });
+		note(`offer sent to the gateway (${c.slots} slots)`);
+	}
+
+	// Gateway mode: the fingerprints are shown for the record, but they
+	// make no verification code (the other end is the server).
+	function updateFingerprints(c) {
+		const pc = c.pc;
+		if (!pc || !pc.localDescription || !pc.remoteDescription)
+			return;
+		sotto.localFingerprint = sdpFingerprint(pc.localDescription.sdp);
+		sotto.remoteFingerprint = sdpFingerprint(pc.remoteDescription.sdp);
+		sotto.localSetup = sdpSetup(pc.localDescription.sdp);
+		sotto.remoteSetup = sdpSetup(pc.remoteDescription.sdp);
+		render();
 	}
 
 	// The DTLS transport exists once a description is applied.
@@ -580,6 +785,10 @@
 		}
 		c.dtlsWatched = null;
 		$('remote-audio').srcObject = null;
+		for (const audio of [...$('slot-audio').children]) {
+			audio.srcObject = null;
+			audio.remove();
+		}
 	}
 
 	function resetMediaState() {
@@ -603,6 +812,8 @@
 			bytesReceived: 0,
 			packetsReceived: 0,
 			bytesSent: 0,
+			inbound: [],
+			remoteCandidates: [],
 			localFingerprint: null,
 			remoteFingerprint: null,
 			localSetup: null,
@@ -628,18 +839,21 @@
 		if (pc !== c.pc)
 			return;
 		let transport = null;
-		let inbound = null;
+		const inbound = [];
 		let outbound = null;
 		const pairs = [];
+		const remotes = [];
 		report.forEach((s) => {
 			if (s.type === 'transport' && (!transport || s.selectedCandidatePairId))
 				transport = s;
 			else if (s.type === 'inbound-rtp' && s.kind === 'audio')
-				inbound = s;
+				inbound.push(s);
 			else if (s.type === 'outbound-rtp' && s.kind === 'audio')
 				outbound = s;
 			else if (s.type === 'candidate-pair')
 				pairs.push(s);
+			else if (s.type === 'remote-candidate')
+				remotes.push(s);
 		});
 		let pair = null;
 		if (transport && transport.selectedCandidatePairId)
@@ -665,8 +879,27 @@
 			sotto.tlsVersion = transport.tlsVersion || null;
 			sotto.srtpCipher = transport.srtpCipher || null;
 		}
-		sotto.bytesReceived = inbound ? inbound.bytesReceived || 0 : 0;
-		sotto.packetsReceived = inbound ? inbound.packetsReceived || 0 : 0;
+		// One inbound-rtp per stream: relay mode has one, gateway mode
+		// one per slot that has received something.
+		const mids = pc.getTransceivers().map((t) => t.mid);
+		sotto.inbound = inbound.map((s) => ({
+			mid: s.mid === undefined ? null : s.mid,
+			slot: s.mid === undefined ? null : mids.indexOf(s.mid),
+			ssrc: s.ssrc,
+			bytesReceived: s.bytesReceived || 0,
+			packetsReceived: s.packetsReceived || 0,
+			packetsLost: s.packetsLost || 0,
+			audioLevel: s.audioLevel === undefined ? null : s.audioLevel,
+			totalSamplesReceived: s.totalSamplesReceived || 0,
+		})).sort((a, b) => (a.slot ?? 99) - (b.slot ?? 99));
+		sotto.bytesReceived = sotto.inbound.reduce((n, s) => n + s.bytesReceived, 0);
+		sotto.packetsReceived = sotto.inbound.reduce((n, s) => n + s.packetsReceived, 0);
+		sotto.remoteCandidates = remotes.map((s) => ({
+			candidateType: s.candidateType || null,
+			address: s.address || s.ip || null,
+			port: s.port,
+			protocol: s.protocol || null,
+		}));
 		sotto.bytesSent = outbound ? outbound.bytesSent || 0 : 0;
 		sotto.statsAt = Date.now();
 		render();
@@ -695,6 +928,9 @@
 			dtlsWatched: null,
 			serverError: false,
 			ended: false,
+			mode: null,
+			slots: null,
+			legRetries: 0,
 		};
 		call = c;
 		sotto.role = role;
@@ -702,17 +938,20 @@
 		sotto.peer = null;
 		sotto.remotePeer = null;
 		sotto.muted = false;
+		sotto.mode = null;
+		sotto.slots = null;
+		sotto.participants = [];
+		sotto.legEnded = 0;
+		sotto.legEndedReason = null;
 		resetMediaState();
 		$('call-panel').hidden = false;
 		setState('connecting');
 		render();
 		try {
-			const cred = await api('POST', '/v1/credentials', token);
-			if (!Array.isArray(cred.iceServers) || cred.iceServers.length === 0)
-				throw new Error('the server sent no iceServers');
-			c.iceServers = cred.iceServers;
+			// Relay mode's TURN credentials come once "joined" says
+			// which mode the room is in (fetchCredentials).
 			try {
-				c.stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+				c.stream = await navigator.mediaDevices.getUserMedia({ audio: audioConstraints() });
 			} catch (e) {
 				throw new Error(`no microphone (${e.name}: ${e.message})`);
 			}
@@ -727,6 +966,26 @@
 			return;
 		openSocket(c);
 		render();
+	}
+
+	// Relay mode: TURN credentials for the relay-only peer connection.
+	// A failure ends the call (handle's caller shows it).
+	async function fetchCredentials(c) {
+		if (c.iceServers)
+			return;
+		const cred = await api('POST', '/v1/credentials', c.token);
+		if (!Array.isArray(cred.iceServers) || cred.iceServers.length === 0)
+			throw new Error('the server sent no iceServers');
+		c.iceServers = cred.iceServers;
+	}
+
+	// ?audio=raw: the microphone without echo cancellation, noise
+	// suppression and gain control, which treat a test's steady tone as
+	// noise to remove.
+	function audioConstraints() {
+		if (params.get('audio') !== 'raw')
+			return true;
+		return { echoCancellation: false, noiseSuppression: false, autoGainControl: false };
 	}
 
 	function endCall(c, state) {
@@ -758,15 +1017,24 @@
 		endCall(c, 'left');
 	}
 
+	function chosenMode() {
+		return $('mode-gateway').checked ? 'gateway' : 'relay';
+	}
+
 	async function startCall() {
 		$('start').disabled = true;
 		clearError();
 		$('call-panel').hidden = false;
 		setState('starting');
+		const mode = chosenMode();
 		let room;
 		let invite;
 		try {
-			room = await api('POST', '/v1/rooms', null, { max_participants: 2 });
+			// A gateway room's size is the server's default for groups.
+			room = await api('POST', '/v1/rooms', null,
+				mode === 'gateway' ? { mode: 'gateway' } : { max_participants: 2 });
+			if (room.mode !== undefined && room.mode !== mode)
+				throw new Error(`the server made a ${room.mode} room, not a ${mode} one`);
 			if (typeof room.room !== 'string' || !/^[0-9a-f]{32}$/.test(room.room) ||
 			    typeof room.token !== 'string')
 				throw new Error('the server sent no room');
@@ -791,6 +1059,9 @@
 
 	function init() {
 		$('start').addEventListener('click', () => startCall());
+		const mode = params.get('mode');
+		if (mode === 'gateway' || mode === 'relay')
+			$(`mode-${mode}`).checked = true;
 		$('copy').addEventListener('click', async () => {
 			const input = $('invite-link');
 			try {

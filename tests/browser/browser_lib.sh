@@ -17,10 +17,24 @@
 #     browser_run call ...
 #
 # Fixed loopback ports (the integration suite runs one test at a time):
-# TURN udp 18378, HTTP tcp 18380, tamper proxies tcp 18381-18382, relayed
-# addresses udp 50000-50999.
+# TURN udp 18378, gateway media udp 18379 (with B_GATEWAY=1), HTTP tcp
+# 18380, tamper proxies tcp 18381-18382, relayed addresses udp 50000-50999.
 
 B_TURN_PORT=18378
+# B_GATEWAY=1 (set before browser_server_start): sottod has gateway mode
+# on B_GATEWAY_PORT with B_GATEWAY_SLOTS slots and legs ended after
+# B_GATEWAY_CONSENT seconds without a valid ICE check.
+B_GATEWAY=${B_GATEWAY:-0}
+B_GATEWAY_PORT=18379
+B_GATEWAY_SLOTS=${B_GATEWAY_SLOTS:-3}
+B_GATEWAY_CONSENT=${B_GATEWAY_CONSENT:-30}
+# browser_netns (before browser_server_start; root only): sottod, the
+# driver and its Chromiums run in a network namespace of their own that
+# has nothing but lo, so every address a browser can offer or pair is a
+# loopback one. B_EXEC is the prefix that runs a command there (empty
+# otherwise).
+B_NS=""
+B_EXEC=()
 B_HTTP_PORT=18380
 B_RELAY_MIN=50000
 B_RELAY_MAX=50999
@@ -41,6 +55,7 @@ browser_init() {
 	only_driver udp "the browsers reach sottod on loopback"
 	only_sottod "the browser tests need sottod's HTTP API and signaling"
 	only_udp_free "$B_TURN_PORT"
+	[ "$B_GATEWAY" = 1 ] && only_udp_free "$B_GATEWAY_PORT"
 	[ -x "$B_PYTHON" ] || skip "$B_PYTHON not found"
 	# The same binaries tests/browser/sotto_browser.py runs.
 	local c
@@ -61,7 +76,49 @@ only_udp_free() {
 }
 
 tcp_port_busy() {
-	[ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
+	[ -n "$("${B_EXEC[@]}" ss -Hltn "sport = :$1" 2>/dev/null)" ]
+}
+
+# browser_netns: the namespace B_NS (named after this test's pid, so a run
+# killed outright is cleaned up by the next), with lo up. Returns 1 (and
+# changes nothing) without root or ip(8). lib.sh's client-side helpers
+# (wait_stun, udp_port_busy) run there too, through CLI_EXEC.
+browser_netns() {
+	local f pid
+	[ "$(id -u)" -eq 0 ] && command -v ip >/dev/null 2>&1 || return 1
+	for f in /run/netns/sotto-brw-[0-9]*; do
+		[ -e "$f" ] || continue
+		pid=${f##*-}
+		[ -d "/proc/$pid" ] && continue
+		log "removing the namespace of a dead run: $(basename "$f")"
+		browser_netns_down "$(basename "$f")"
+	done
+	B_NS="sotto-brw-$$"
+	ip netns add "$B_NS" || { B_NS=""; return 1; }
+	ip netns exec "$B_NS" ip link set lo up ||
+		{ browser_netns_down "$B_NS"; B_NS=""; return 1; }
+	B_EXEC=(ip netns exec "$B_NS")
+	CLI_EXEC=("${B_EXEC[@]}")
+	log "namespace $B_NS: sottod and the browsers see only lo"
+}
+
+# browser_netns_down NAME: end what still runs in NAME (all of it this
+# run's) and delete it.
+browser_netns_down() {
+	local ns=$1 sig pids i
+	[ -e "/run/netns/$ns" ] || return 0
+	for sig in TERM KILL; do
+		pids=$(ip netns pids "$ns" 2>/dev/null)
+		[ -n "$pids" ] || break
+		# shellcheck disable=SC2086 # one pid a word
+		kill -s "$sig" $pids 2>/dev/null
+		for ((i = 0; i < 30; i++)); do
+			[ -n "$(ip netns pids "$ns" 2>/dev/null)" ] || break
+			sleep 0.1
+		done
+	done
+	ip netns del "$ns" 2>/dev/null ||
+		log "WARNING: could not delete namespace $ns"
 }
 
 # browser_strays: pids of processes whose command line names a file in
@@ -95,6 +152,18 @@ browser_cleanup() {
 		for p in $left; do kill -TERM "$p" 2>/dev/null; done
 		sleep 1
 		for p in $(browser_strays); do kill -KILL "$p" 2>/dev/null; done
+	fi
+	if [ -n "$B_NS" ]; then
+		# sottod first, as lib_cleanup would, so it can still log
+		# its shutdown; then whatever else is left in there.
+		if [ -n "${SERVER_PID:-}" ] && proc_alive "$SERVER_PID"; then
+			kill -TERM "$SERVER_PID" 2>/dev/null
+			for ((i = 0; i < 50; i++)); do
+				proc_alive "$SERVER_PID" || break
+				sleep 0.1
+			done
+		fi
+		browser_netns_down "$B_NS"
 	fi
 	(exit "$rc")
 	lib_cleanup
@@ -146,6 +215,15 @@ metrics:
 control:
   socket: ""
 EOF
+	if [ "$B_GATEWAY" = 1 ]; then
+		cat >>"$file" <<EOF
+gateway:
+  listen:
+    - "127.0.0.1:$B_GATEWAY_PORT"
+  slots: $B_GATEWAY_SLOTS
+  consent_timeout: $B_GATEWAY_CONSENT
+EOF
+	fi
 }
 
 # browser_server_start: sottod on a generated config; waits for TURN and
@@ -156,7 +234,7 @@ browser_server_start() {
 	tcp_port_busy "$B_HTTP_PORT" && fail "TCP port $B_HTTP_PORT is already in use"
 	browser_write_config "$cfg"
 	SERVER_LOG="$T_DIR/server.log"
-	spawn "$SERVER_LOG" "$SOTTOD" -c "$cfg"
+	spawn "$SERVER_LOG" "${B_EXEC[@]}" "$SOTTOD" -c "$cfg"
 	SERVER_PID=$SPAWN_PID
 	T_PORT=$B_TURN_PORT
 	wait_stun 127.0.0.1 "$B_TURN_PORT"
@@ -165,7 +243,7 @@ browser_server_start() {
 			show_server_log
 			fail "sottod exited before answering $B_ORIGIN/healthz"
 		fi
-		curl -sf -o /dev/null "$B_ORIGIN/healthz" && break
+		"${B_EXEC[@]}" curl -sf -o /dev/null "$B_ORIGIN/healthz" && break
 		sleep 0.5
 	done
 	[ "$i" -lt 40 ] || {
@@ -174,7 +252,7 @@ browser_server_start() {
 	}
 	log "sottod up: TURN udp 127.0.0.1:$B_TURN_PORT, HTTP $B_ORIGIN"
 	local csp
-	csp=$(curl -sf -D - -o "$T_DIR/index.html" "$B_ORIGIN/" | tr -d '\r' |
+	csp=$("${B_EXEC[@]}" curl -sf -D - -o "$T_DIR/index.html" "$B_ORIGIN/" | tr -d '\r' |
 		sed -n 's/^[Cc]ontent-[Ss]ecurity-[Pp]olicy: *//p')
 	case $csp in
 	*"default-src 'self'"*) log "web client served with CSP: $csp" ;;
@@ -183,7 +261,7 @@ browser_server_start() {
 	for f in index.html app.js style.css; do
 		local path=/$f
 		[ "$f" = index.html ] && path=/
-		curl -sf -o "$T_DIR/served-$f" "$B_ORIGIN$path" || fail "GET $path failed"
+		"${B_EXEC[@]}" curl -sf -o "$T_DIR/served-$f" "$B_ORIGIN$path" || fail "GET $path failed"
 		cmp -s "$T_DIR/served-$f" "$B_WEB/$f" ||
 			fail "GET $path is not signaling/web/$f (sottod built from an older tree?)"
 	done
@@ -191,9 +269,17 @@ browser_server_start() {
 
 # browser_run ARGS...: tests/browser/call_test.py ARGS, tracked; sets B_RC.
 browser_run() {
-	timeout "$B_TIMEOUT" "$B_PYTHON" "$B_DRIVER" "$@" \
+	browser_run_script "$B_DRIVER" "$@" \
+		--relay "127.0.0.1:$B_RELAY_MIN-$B_RELAY_MAX"
+}
+
+# browser_run_script SCRIPT ARGS...: a driver in tests/browser/ with ARGS,
+# --base and --tmpdir, tracked; sets B_RC.
+browser_run_script() {
+	local script=$1
+	shift
+	timeout "$B_TIMEOUT" "${B_EXEC[@]}" "$B_PYTHON" "$script" "$@" \
 		--base "$B_ORIGIN" \
-		--relay "127.0.0.1:$B_RELAY_MIN-$B_RELAY_MAX" \
 		--tmpdir "$B_DIR" &
 	B_RUN_PID=$!
 	T_PIDS+=("$B_RUN_PID")

@@ -69,7 +69,7 @@ def random_fingerprint(avoid):
 class Page:
     """One Chromium with one tab."""
 
-    def __init__(self, name, tmpdir):
+    def __init__(self, name, tmpdir, extra_flags=()):
         try:
             from selenium import webdriver
             from selenium.webdriver.chrome.service import Service
@@ -84,7 +84,7 @@ class Page:
         os.makedirs(self.profile)
         opts = webdriver.ChromeOptions()
         opts.binary_location = CHROMIUM
-        for flag in CHROMIUM_FLAGS:
+        for flag in (*CHROMIUM_FLAGS, *extra_flags):
             opts.add_argument(flag)
         opts.add_argument(f"--user-data-dir={self.profile}")
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})

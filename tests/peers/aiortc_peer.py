@@ -25,6 +25,35 @@ Checks, each reported on stderr and in the RESULT line on stdout:
     --tolerance), it is not silence, and the peer's own --tone is at least
     20 dB below it (so it is the other side's audio, not an echo of ours).
 
+Gateway mode (--gateway, docs/signaling.md "Gateway mode"): --create
+makes a room with "mode": "gateway"; the peer takes no TURN credentials
+(no iceServers at all: sotto is an ICE-lite endpoint with a host
+candidate), offers to "gateway" one sendrecv audio transceiver (the tone)
+plus slots-1 recvonly ones (slots from the "joined" message), all BUNDLEd,
+and records every remote track on its own. Checks:
+  - the room is a gateway room ("mode" on create and join, "slots");
+  - our offer carries the ssrc-audio-level extension, and the answer
+    keeps it;
+  - the answer: a=ice-lite, a=setup:passive, a sha-256 fingerprint, Opus
+    only, udp host candidates all on --gateway-addr, one audio m-line per
+    slot (the first sendrecv, the others sendonly), each with one a=ssrc
+    with cname sotto, all SSRCs distinct;
+  - ICE nominated a pair whose remote candidate is --gateway-addr (and,
+    with --local-ip, whose local one is ours there);
+  - DTLS connected, with an allowed SRTP profile (aiortc 1.4 offers only
+    SRTP_AES128_CM_SHA1_80; SRTP_AEAD_AES_128_GCM is allowed too);
+  - every tone of --expect (a list) is on some slot, with at least
+    --min-seconds of audio on that slot and at most -6 dB below that
+    slot's peak, and --tone, our own, is at least 20 dB below the peak on
+    every slot that carries sound (sotto never sends us our own voice),
+    and no more slots carry sound than there are tones to find;
+  - no gateway-leg-ended and no error from the server.
+With --signal-netns, the HTTP and WebSocket sockets are made inside that
+network namespace (setns(2) around socket(2) in a worker thread), while
+the media sockets stay in the namespace the peer runs in: the dpdk tests
+reach sottod's signaling on a kernel socket in its namespace and its media
+on the DPDK port.
+
 Exit status: 0 every check passed, 1 a check failed or the call did not
 happen in time, 2 bad usage, 77 aiortc (or numpy, websockets) is missing.
 """
@@ -32,16 +61,20 @@ happen in time, 2 bad usage, 77 aiortc (or numpy, websockets) is missing.
 import argparse
 import asyncio
 import base64
+import ctypes
 import fractions
+import http.client
 import json
 import logging
 import math
 import os
 import re
+import socket
 import sys
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 
 # Log times count from here: aiortc's import alone takes a second or more.
@@ -50,6 +83,7 @@ T0 = time.monotonic()
 try:
     import numpy as np
     import websockets
+    import aioice.ice
     from aioice import TransportPolicy
     from aiortc import (
         MediaStreamTrack,
@@ -79,6 +113,16 @@ OWN_REJECT_DB = 20.0
 SILENCE_DBFS = -45.0
 
 NAME = "peer"
+
+# Gateway mode: a tone counts as found on a slot at most this far below
+# the slot's peak (dB).
+FOUND_DB = 6.0
+# SRTP profiles sotto may pick (RFC 7714, RFC 5764 names as OpenSSL has them).
+SRTP_ALLOWED = ("SRTP_AEAD_AES_128_GCM", "SRTP_AES128_CM_SHA1_80")
+
+# --signal-netns: where the HTTP and WebSocket sockets are made (None: here).
+SIGNAL_NETNS = None
+CLONE_NEWNET = 0x40000000
 
 
 def say(msg):
@@ -113,19 +157,84 @@ class Checks:
 # --- HTTP API ---------------------------------------------------------------
 
 
+def signal_socket(family):
+    """A TCP socket in the --signal-netns namespace. setns(2) moves only
+    the calling thread, and a socket stays in the namespace it was made in,
+    so this thread goes there for socket(2) and comes straight back; call
+    it from a worker thread (asyncio.to_thread), never from the event
+    loop's, where aiortc makes its media sockets."""
+    if SIGNAL_NETNS is None:
+        return socket.socket(family, socket.SOCK_STREAM)
+    libc = ctypes.CDLL(None, use_errno=True)
+    own = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        target = os.open(SIGNAL_NETNS, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            if libc.setns(target, CLONE_NEWNET) != 0:
+                e = ctypes.get_errno()
+                raise OSError(e, "setns(%s): %s" % (SIGNAL_NETNS, os.strerror(e)))
+            try:
+                return socket.socket(family, socket.SOCK_STREAM)
+            finally:
+                if libc.setns(own, CLONE_NEWNET) != 0:
+                    # A thread left in the wrong namespace could make
+                    # anything there later: give up at once.
+                    say("FAIL: cannot return from %s: %s" %
+                        (SIGNAL_NETNS, os.strerror(ctypes.get_errno())))
+                    os._exit(1)
+        finally:
+            os.close(target)
+    finally:
+        os.close(own)
+
+
+def signal_connect(host, port, timeout):
+    """A connected TCP socket to host:port in the signaling namespace."""
+    err = None
+    for fam, _, _, _, addr in socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                 flags=socket.AI_NUMERICHOST):
+        s = signal_socket(fam)
+        try:
+            s.settimeout(timeout)
+            s.connect(addr)
+            return s
+        except OSError as e:
+            s.close()
+            err = e
+    raise err or OSError("no address for %s" % host)
+
+
+class SignalHTTPConnection(http.client.HTTPConnection):
+    def connect(self):
+        self.sock = signal_connect(self.host, self.port, self.timeout)
+
+
 def http_post(base, path, body, token=None, origin=None):
     data = json.dumps(body if body is not None else {}).encode()
-    req = urllib.request.Request(base + path, data=data, method="POST")
-    req.add_header("Content-Type", "application/json")
+    headers = {"Content-Type": "application/json"}
     if token:
-        req.add_header("Authorization", "Bearer " + token)
+        headers["Authorization"] = "Bearer " + token
     if origin:
-        req.add_header("Origin", origin)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
+        headers["Origin"] = origin
+    if SIGNAL_NETNS is not None:
+        u = urllib.parse.urlsplit(base)
+        if u.scheme != "http":
+            raise CheckFailed("--signal-netns takes an http:// API URL")
+        conn = SignalHTTPConnection(u.hostname, u.port or 80, timeout=10)
+        try:
+            conn.request("POST", u.path + path, body=data, headers=headers)
+            r = conn.getresponse()
             status, raw = r.status, r.read()
-    except urllib.error.HTTPError as e:
-        status, raw = e.code, e.read()
+        finally:
+            conn.close()
+    else:
+        req = urllib.request.Request(base + path, data=data, method="POST",
+                                     headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                status, raw = r.status, r.read()
+        except urllib.error.HTTPError as e:
+            status, raw = e.code, e.read()
     try:
         obj = json.loads(raw.decode()) if raw else None
     except ValueError:
@@ -306,6 +415,27 @@ def analyze(pcm, rate, expect, own):
     }
 
 
+def analyze_tones(pcm, rate, tones, own):
+    """analyze() for gateway mode: the dominant frequency of one slot and
+    the level of each tone in `tones` and of our own, relative to the peak."""
+    base = analyze(pcm, rate, tones[0] if tones else own, own)
+    if base is None:
+        return None
+    skip = int(WARMUP_S * rate)
+    x = pcm[skip:] if len(pcm) > 2 * skip else pcm
+    x = x - x.mean()
+    w = np.hanning(len(x))
+    spec = np.abs(np.fft.rfft(x * w))
+    power = spec * spec
+    freqs = np.fft.rfftfreq(len(x), 1.0 / rate)
+    p_peak = band_power(power, freqs, base["dominant_hz"])
+    base.pop("expect_rel_db", None)
+    base["tones_rel_db"] = {
+        "%g" % f: round(db(band_power(power, freqs, f)) - db(p_peak), 1)
+        for f in tones}
+    return base
+
+
 # --- SDP and ICE checks -----------------------------------------------------
 
 CAND_RE = re.compile(r"^a=candidate:(\S+) (\d+) (\S+) (\d+) (\S+) (\d+) typ (\S+)")
@@ -337,6 +467,83 @@ def sdp_audio_codecs(sdp):
             pt, enc = line[9:].split(None, 1)
             names[pt] = enc.split("/")[0].lower()
     return [names.get(pt, "pt" + pt) for pt in pts]
+
+
+def sdp_sections(sdp):
+    """(session lines, [media section lines]) with the m= line first."""
+    session, media = [], []
+    for line in sdp.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("m="):
+            media.append([line])
+        elif media:
+            media[-1].append(line)
+        else:
+            session.append(line)
+    return session, media
+
+
+def sdp_attr(lines, name):
+    """Values of a=name[:value] in lines ("" for a flag)."""
+    out = []
+    for line in lines:
+        if line == "a=" + name:
+            out.append("")
+        elif line.startswith("a=%s:" % name):
+            out.append(line[len(name) + 3:])
+    return out
+
+
+def parse_addr(text):
+    """"IP:PORT" or "[IPv6]:PORT" -> (ip, port)."""
+    m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d+)|([0-9.]+):(\d+)", text)
+    if not m:
+        raise ValueError("not IP:PORT or [IPv6]:PORT: %r" % text)
+    ip = m.group(1) or m.group(3)
+    fam = socket.AF_INET6 if ":" in ip else socket.AF_INET
+    try:
+        ip = socket.inet_ntop(fam, socket.inet_pton(fam, ip))
+    except OSError:
+        raise ValueError("not an IP address: %r" % ip)
+    return ip, int(m.group(2) or m.group(4))
+
+
+def same_ip(a, b):
+    try:
+        fa = socket.AF_INET6 if ":" in a else socket.AF_INET
+        fb = socket.AF_INET6 if ":" in b else socket.AF_INET
+        return fa == fb and socket.inet_pton(fa, a) == socket.inet_pton(fb, b)
+    except OSError:
+        return False
+
+
+def is_gateway(ip, port, args):
+    return any(same_ip(ip, gip) and port == gport for gip, gport in args.gateway_addrs)
+
+
+def audio_first(media):
+    """The first audio section's lines (the BUNDLE tag here)."""
+    for m in media:
+        if m[0].startswith("m=audio "):
+            return m
+    return []
+
+
+def srtp_profile(pc):
+    """The SRTP protection profile DTLS negotiated, from OpenSSL's
+    SSL_get_selected_srtp_profile on aiortc's pyOpenSSL connection."""
+    try:
+        from OpenSSL._util import ffi, lib
+        t = pc.getTransceivers()[0].sender.transport
+        p = lib.SSL_get_selected_srtp_profile(t.ssl._ssl)
+        if p == ffi.NULL:
+            return None
+        return ffi.string(p.name).decode()
+    except Exception as e:  # private API of aiortc and pyOpenSSL
+        say("cannot read the SRTP profile: %s: %s" % (type(e).__name__, e))
+        return "unknown"
 
 
 def in_relay(ip, port, args):
@@ -390,6 +597,14 @@ class Peer:
         self.server_error_seen = asyncio.Event()
         self.connected = asyncio.Event()
         self.ice_failed = asyncio.Event()
+        # gateway mode
+        self.slots = None
+        self.peers = set()            # the others in the room now
+        self.slot_recorders = []      # one per receiving transceiver, in order
+        self.slot_tasks = []
+        self.answer_seen = asyncio.Event()
+        self.leg_ended = None
+        self.leg_ended_seen = asyncio.Event()
 
     async def send(self, obj):
         await self.ws.send(json.dumps(obj))
@@ -407,12 +622,18 @@ class Peer:
     async def tokens(self):
         a = self.args
         if a.create:
-            room = await api(a.api, "/v1/rooms", {"max_participants": 2},
-                             origin=a.origin, want=201)
+            body = {"max_participants": 2}
+            if a.gateway:
+                body = {"max_participants": a.max_participants, "mode": "gateway"}
+            room = await api(a.api, "/v1/rooms", body, origin=a.origin, want=201)
             self.checks.require(
                 re.fullmatch(r"[0-9a-f]{32}", str(room.get("room", ""))) and
                 isinstance(room.get("token"), str),
                 "POST /v1/rooms: a 32-hex room id and a token")
+            if a.gateway:
+                self.checks.require(room.get("mode") == "gateway",
+                                    "POST /v1/rooms: mode %r (want 'gateway')" %
+                                    room.get("mode"))
             inv = await api(a.api, "/v1/rooms/%s/invites" % room["room"], {},
                             token=room["token"], origin=a.origin, want=201)
             self.checks.require(isinstance(inv.get("token"), str),
@@ -462,9 +683,16 @@ class Peer:
     async def join(self, token):
         url = self.args.api.replace("http://", "ws://", 1).replace(
             "https://", "wss://", 1) + "/v1/ws"
+        kw = {}
+        if SIGNAL_NETNS is not None:
+            u = urllib.parse.urlsplit(url)
+            sock = await asyncio.to_thread(signal_connect, u.hostname,
+                                           u.port or 80, 10)
+            sock.setblocking(False)
+            kw["sock"] = sock
         self.ws = await websockets.connect(url, origin=self.args.origin,
                                            open_timeout=10, max_size=1 << 16,
-                                           compression=None)
+                                           compression=None, **kw)
         await self.send({"type": "join", "token": token})
         m = await self.recv()
         if m["type"] == "error":
@@ -475,6 +703,19 @@ class Peer:
             (m.get("peer"), m.get("role"), m.get("peers")))
         self.result["peer"] = m["peer"]
         self.result["role"] = m.get("role")
+        if self.args.gateway:
+            slots = m.get("slots")
+            self.checks.require(m.get("mode") == "gateway",
+                                "joined: mode %r (want 'gateway')" % m.get("mode"))
+            self.checks.require(isinstance(slots, int) and 1 <= slots <= 16,
+                                "joined: slots %r is a number of slots" % slots)
+            if self.args.slots:
+                self.checks.check(slots == self.args.slots,
+                                  "joined: %d slots (want %d)" % (slots, self.args.slots))
+            self.slots = slots
+            self.result["slots"] = slots
+            self.peers = set(m.get("peers") or [])
+            return True
         if m.get("peers"):
             self.remote = m["peers"][0]
             return True
@@ -521,6 +762,286 @@ class Peer:
                 self.ice_failed.set()
 
         return pc
+
+    # --- gateway mode ---------------------------------------------------
+
+    def make_gateway_pc(self):
+        """One peer connection to sotto: no ICE servers (sotto's host
+        candidate is all there is), our tone on a sendrecv transceiver and
+        slots-1 recvonly ones, BUNDLEd (aiortc always offers BUNDLE)."""
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.tone = ToneTrack(self.args.tone)
+        trs = [pc.addTransceiver(self.tone, direction="sendrecv")]
+        for _ in range(self.slots - 1):
+            trs.append(pc.addTransceiver("audio", direction="recvonly"))
+        if self.args.opus_only:
+            opus = [c for c in RTCRtpSender.getCapabilities("audio").codecs
+                    if c.mimeType.lower() == "audio/opus"]
+            for t in trs:
+                t.setCodecPreferences(opus)
+        self.slot_recorders = [None] * len(trs)
+
+        @pc.on("track")
+        def on_track(track):
+            for i, t in enumerate(pc.getTransceivers()):
+                if t.receiver.track is track and self.slot_recorders[i] is None:
+                    say("remote audio track on m-line %d (mid %s)" % (i, t.mid))
+                    rec = Recorder(math.inf)
+                    self.slot_recorders[i] = rec
+                    self.slot_tasks.append(asyncio.ensure_future(rec.run(track)))
+
+        @pc.on("iceconnectionstatechange")
+        def on_ice():
+            say("ICE %s" % pc.iceConnectionState)
+            if pc.iceConnectionState == "failed":
+                self.ice_failed.set()
+
+        @pc.on("connectionstatechange")
+        def on_conn():
+            say("connection %s" % pc.connectionState)
+            if pc.connectionState == "connected":
+                self.connected.set()
+            elif pc.connectionState == "failed":
+                self.ice_failed.set()
+
+        return pc
+
+    def check_gateway_answer(self, sdp):
+        a = self.args
+        self.log_sdp("answer from the gateway", sdp)
+        session, media = sdp_sections(sdp)
+        all_lines = session + [l for m in media for l in m]
+        self.checks.check(sdp_attr(all_lines, "ice-lite"), "answer: a=ice-lite")
+        setups = set(sdp_attr(all_lines, "setup"))
+        self.checks.check(setups == {"passive"}, "answer: a=setup %s (want passive)" %
+                          sorted(setups))
+        fps = [v.split() for v in sdp_attr(all_lines, "fingerprint")]
+        self.checks.check(fps and all(f[0].lower() == "sha-256" and
+                                      re.fullmatch(r"[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){31}", f[1])
+                                      for f in fps if len(f) == 2),
+                          "answer: sha-256 fingerprint(s) %s" % [f[0] for f in fps])
+        cands = sdp_candidates(sdp)
+        self.result["remote_sdp_candidates"] = cands
+        self.checks.check(cands, "answer carries candidates (%d)" % len(cands))
+        bad = [c for c in cands if c["type"] != "host" or c["proto"] != "udp" or
+               not is_gateway(c["ip"], c["port"], a)]
+        self.checks.check(not bad, "answer: every candidate is udp host on %s (others: %s)" %
+                          (a.gateway_addr, bad))
+        ext = [v for v in sdp_attr(audio_first(media), "extmap")
+               if v.split()[-1] == "urn:ietf:params:rtp-hdrext:ssrc-audio-level"]
+        self.checks.check(ext, "answer: the first m-line keeps the ssrc-audio-level "
+                          "extension (%s)" % ext)
+        codecs = sdp_audio_codecs(sdp)
+        self.result["remote_audio_codecs"] = codecs
+        self.checks.check(codecs and all(c == "opus" for c in codecs),
+                          "answer: audio payload types %s are Opus" % codecs)
+        audio = [m for m in media if m[0].startswith("m=audio ")]
+        self.checks.check(len(audio) == self.slots,
+                          "answer: %d audio m-lines (want %d)" % (len(audio), self.slots))
+        ssrcs = []
+        for i, m in enumerate(audio):
+            if m[0].split()[1] == "0":
+                self.checks.check(False, "answer: m-line %d is rejected (port 0)" % i)
+                continue
+            dirs = [l[2:] for l in m if l in ("a=sendrecv", "a=sendonly", "a=recvonly",
+                                              "a=inactive")]
+            want = "sendrecv" if i == 0 else "sendonly"
+            self.checks.check(dirs == [want], "answer: m-line %d is %s (want %s)" %
+                              (i, dirs, want))
+            cn = [v.split(None, 1) for v in sdp_attr(m, "ssrc")]
+            cn = [int(v[0]) for v in cn if len(v) == 2 and v[1] == "cname:sotto"]
+            self.checks.check(len(cn) == 1, "answer: m-line %d has one a=ssrc with cname:sotto (%s)" %
+                              (i, cn))
+            ssrcs.extend(cn)
+        self.checks.check(len(set(ssrcs)) == len(ssrcs),
+                          "answer: the slot SSRCs %s are distinct" % ssrcs)
+        self.result["slot_ssrcs"] = ssrcs
+
+    async def on_gateway_message(self, m):
+        t = m["type"]
+        if t == "answer":
+            if m.get("from") != "gateway":
+                raise CheckFailed("answer from %r, not 'gateway'" % m.get("from"))
+            if self.answer is not None:
+                say("ignored a second answer")
+                return
+            self.answer = m["sdp"]
+            self.check_gateway_answer(m["sdp"])
+            await self.pc.setRemoteDescription(
+                RTCSessionDescription(sdp=m["sdp"], type="answer"))
+            self.answer_seen.set()
+        elif t == "candidate":
+            # sotto is ICE-lite: its one candidate is in the answer.
+            say("ignored a trickled candidate from %r" % m.get("from"))
+        elif t == "peer-joined":
+            self.peers.add(m.get("peer"))
+            say("peer %s joined (%d others)" % (m.get("peer"), len(self.peers)))
+        elif t == "peer-left":
+            self.peers.discard(m.get("peer"))
+            say("peer %s left (%d others)" % (m.get("peer"), len(self.peers)))
+            if not self.peers:
+                self.peer_left.set()
+        elif t == "gateway-leg-ended":
+            self.leg_ended = m
+            say("gateway leg ended: %r" % m)
+            self.leg_ended_seen.set()
+        elif t == "error":
+            self.server_error = m
+            say("server error: %r" % m)
+            self.server_error_seen.set()
+        elif t != "pong":
+            say("ignored %r" % m)
+
+    def recordings_done(self):
+        """Enough audio for the analysis: as many slots as tones we expect
+        each hold --seconds."""
+        want = len(self.args.expect_list)
+        full = [r for r in self.slot_recorders
+                if r is not None and r.rate and r.samples >= self.args.seconds * r.rate]
+        return len(full) >= want
+
+    async def wait_recordings(self):
+        while not self.recordings_done():
+            await asyncio.sleep(0.1)
+
+    async def call_gateway(self):
+        a = self.args
+        token = await self.tokens()
+        await self.join(token)
+        self.result["offerer"] = True
+        self.pc = self.make_gateway_pc()
+        dispatcher = asyncio.ensure_future(self.dispatch())
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        offer = self.pc.localDescription.sdp
+        self.result["local_sdp_candidates"] = sdp_candidates(offer)
+        self.log_sdp("our offer", offer)
+        self.checks.check("urn:ietf:params:rtp-hdrext:ssrc-audio-level" in offer,
+                          "our offer has the ssrc-audio-level extension")
+        await self.send({"type": "offer", "to": "gateway", "sdp": offer})
+        say("offer sent to the gateway")
+
+        waits = {
+            "recorded": asyncio.ensure_future(self.wait_recordings()),
+            "ice-failed": asyncio.ensure_future(self.ice_failed.wait()),
+            "server-error": asyncio.ensure_future(self.server_error_seen.wait()),
+            "leg-ended": asyncio.ensure_future(self.leg_ended_seen.wait()),
+            "signaling-closed": dispatcher,
+        }
+        try:
+            done, _ = await asyncio.wait(waits.values(), timeout=a.record_timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for fut in waits.values():
+                if fut is not dispatcher and not fut.done():
+                    fut.cancel()
+        name = "record-timeout"
+        for n, fut in waits.items():
+            if fut in done:
+                name = n
+                break
+        if dispatcher.done() and not dispatcher.cancelled() and dispatcher.exception():
+            raise dispatcher.exception()
+        if self.server_error:
+            self.checks.check(False, "no error from the server (got %r)" % self.server_error)
+        if self.leg_ended:
+            self.checks.check(False, "no gateway-leg-ended (got %r)" % self.leg_ended)
+        self.checks.check(self.answer is not None, "an answer from the gateway")
+        self.checks.check(name == "recorded",
+                          "recording finished (ended by: %s)" % name)
+
+        self.check_codec()
+        self.check_gateway_transport()
+        self.check_gateway_audio()
+
+        # Keep sending for the others, who may still be listening.
+        if a.sync_dir:
+            with open(os.path.join(a.sync_dir, a.name + ".done"), "w") as f:
+                f.write("done\n")
+        deadline = time.monotonic() + a.linger
+        while time.monotonic() < deadline and self.peers:
+            if a.sync_dir and a.group and len([f for f in os.listdir(a.sync_dir)
+                                               if f.endswith(".done")]) >= a.group:
+                break
+            await asyncio.sleep(0.1)
+        self.result["tone_frames_sent"] = self.tone.frames
+        try:
+            await self.send({"type": "leave"})
+        except websockets.ConnectionClosed:
+            pass
+        dispatcher.cancel()
+
+    def check_gateway_transport(self):
+        a = self.args
+        pairs = nominated_pairs(self.pc)
+        self.result["nominated"] = [
+            {"component": comp,
+             "local": "%s %s:%d" % (l.type, l.host, l.port),
+             "remote": "%s %s:%d" % (r.type, r.host, r.port)}
+            for comp, l, r in pairs]
+        self.checks.check(len(pairs) == 1, "ICE nominated one pair (BUNDLE, rtcp-mux): %s" %
+                          self.result["nominated"])
+        for comp, l, r in pairs:
+            self.checks.check(is_gateway(r.host, r.port, a),
+                              "component %d: remote candidate %s %s:%d is the gateway (%s)" %
+                              (comp, r.type, r.host, r.port, a.gateway_addr))
+            if a.local_ip:
+                self.checks.check(same_ip(l.host, a.local_ip),
+                                  "component %d: local candidate %s %s:%d is on %s" %
+                                  (comp, l.type, l.host, l.port, a.local_ip))
+        states = sorted({t.sender.transport.state for t in self.pc.getTransceivers()})
+        self.result["dtls_state"] = states
+        self.checks.check(states == ["connected"], "DTLS %s (want connected)" % states)
+        prof = srtp_profile(self.pc)
+        self.result["srtp_profile"] = prof
+        self.checks.check(prof in SRTP_ALLOWED, "SRTP profile %s is one of %s" %
+                          (prof, ", ".join(SRTP_ALLOWED)))
+
+    def check_gateway_audio(self):
+        a = self.args
+        tones = a.expect_list
+        slots = []
+        for i, rec in enumerate(self.slot_recorders):
+            st = rec.stats() if rec is not None else Recorder(0).stats()
+            an = None
+            if rec is not None and rec.frames:
+                an = analyze_tones(rec.audio(), rec.rate or RATE, tones, a.tone)
+            slots.append({"slot": i, "received": st, "analysis": an})
+            if an:
+                say("slot %d: %d frames, %.2f s of audio over %.2f s (%d missing); "
+                    "dominant %.2f Hz, %.1f dBFS, tones %s dB, own %g Hz %.1f dB" %
+                    (i, st["frames"], st["audio_s"], st["wall_s"], st["missing_frames"],
+                     an["dominant_hz"], an["rms_dbfs"], an["tones_rel_db"], a.tone,
+                     an["own_rel_db"]))
+            else:
+                say("slot %d: %d frames, nothing to analyze" % (i, st["frames"]))
+        self.result["slots_received"] = slots
+        sounding = [s for s in slots if s["analysis"] and
+                    s["analysis"]["rms_dbfs"] > SILENCE_DBFS]
+        for f in tones:
+            where = [s for s in sounding
+                     if s["analysis"]["tones_rel_db"]["%g" % f] >= -FOUND_DB and
+                     s["received"]["audio_s"] >= a.min_seconds]
+            self.checks.check(where, "%g Hz found on a slot with >= %.1f s of audio (%s)" %
+                              (f, a.min_seconds,
+                               ", ".join("slot %d: %.1f dB over %.2f s" %
+                                         (s["slot"], s["analysis"]["tones_rel_db"]["%g" % f],
+                                          s["received"]["audio_s"]) for s in sounding)
+                               or "no slot carries sound"))
+            for s in where:
+                st = s["received"]
+                sent = st["frames"] + st["missing_frames"]
+                self.checks.check(st["missing_frames"] <= 0.2 * sent,
+                                  "slot %d: at most 20%% of frames missing (%d of %d)" %
+                                  (s["slot"], st["missing_frames"], sent))
+        for s in sounding:
+            self.checks.check(s["analysis"]["own_rel_db"] <= -OWN_REJECT_DB,
+                              "slot %d: own tone %g Hz absent (%.1f dB <= -%.0f dB)" %
+                              (s["slot"], a.tone, s["analysis"]["own_rel_db"], OWN_REJECT_DB))
+        # sotto forwards only the others' voices: at most one slot per
+        # other speaker carries sound.
+        self.checks.check(len(sounding) <= len(tones),
+                          "%d slot(s) carry sound, for %d other speaker(s)" %
+                          (len(sounding), len(tones)))
 
     def log_sdp(self, what, sdp):
         if self.args.log_sdp:
@@ -589,9 +1110,10 @@ class Peer:
             say("ignored %r" % m)
 
     async def dispatch(self):
+        handler = self.on_gateway_message if self.args.gateway else self.on_message
         try:
             while True:
-                await self.on_message(await self.recv())
+                await handler(await self.recv())
         except websockets.ConnectionClosed as e:
             say("signaling closed: %s" % e)
 
@@ -660,7 +1182,9 @@ class Peer:
         """What our sender encodes with: the first of the transceiver's
         negotiated codecs (aiortc 1.4 keeps them in the private _codecs;
         RTCRtpSender.send() is given them and encodes with the first)."""
-        for t in self.pc.getTransceivers():
+        # gateway mode: only the first transceiver sends
+        trs = self.pc.getTransceivers()[:1] if self.args.gateway else self.pc.getTransceivers()
+        for t in trs:
             codecs = [c.mimeType.lower() for c in t._codecs]
             self.result["send_codec"] = codecs[0] if codecs else None
             self.checks.check(codecs and codecs[0] == "audio/opus",
@@ -720,6 +1244,8 @@ class Peer:
             await self.pc.close()
         if self.record_task is not None:
             self.record_task.cancel()
+        for t in self.slot_tasks:
+            t.cancel()
         if self.ws is not None:
             await self.ws.close()
 
@@ -728,7 +1254,8 @@ async def run(args):
     peer = Peer(args)
     err = None
     try:
-        await asyncio.wait_for(peer.call(), args.timeout)
+        await asyncio.wait_for(peer.call_gateway() if args.gateway else peer.call(),
+                               args.timeout)
     except asyncio.TimeoutError:
         err = "no result within %g s" % args.timeout
     except CheckFailed as e:
@@ -742,6 +1269,10 @@ async def run(args):
         peer.checks.check(False, err)
         if peer.recorder.frames and "received" not in peer.result:
             peer.result["received"] = peer.recorder.stats()
+        if args.gateway and "slots_received" not in peer.result:
+            peer.result["slots_received"] = [
+                {"slot": i, "received": r.stats() if r else None}
+                for i, r in enumerate(peer.slot_recorders)]
     try:
         await asyncio.wait_for(peer.close(), 5)
     except asyncio.TimeoutError:
@@ -764,7 +1295,9 @@ def main():
     g.add_argument("--token-file", help="join with the invite in this file (waits for it)")
     p.add_argument("--invite-out", help="where --create writes {room, token}")
     p.add_argument("--tone", type=float, required=True, help="frequency to send (Hz)")
-    p.add_argument("--expect", type=float, required=True, help="frequency to find (Hz)")
+    p.add_argument("--expect", required=True,
+                   help="frequency to find (Hz); gateway mode: a comma-separated list, "
+                   "one per other speaker")
     p.add_argument("--tolerance", type=float, default=10.0, help="Hz (default 10)")
     p.add_argument("--seconds", type=float, default=4.0,
                    help="audio to record (default 4)")
@@ -782,7 +1315,56 @@ def main():
     p.add_argument("--log-sdp", action="store_true",
                    help="print the SDP sent and received on stderr")
     p.add_argument("-v", "--verbose", action="store_true", help="aiortc/aioice debug logs")
+    g = p.add_argument_group("gateway mode")
+    g.add_argument("--gateway", action="store_true",
+                   help="a gateway-mode room: one leg to sotto, audio on slots")
+    g.add_argument("--gateway-addr", help="sotto's gateway media address(es): IP:PORT or "
+                   "[IPv6]:PORT, comma-separated")
+    g.add_argument("--slots", type=int, help="the slots the room must have (default: any)")
+    g.add_argument("--max-participants", type=int, default=3,
+                   help="--create: the room's size (default 3)")
+    g.add_argument("--local-ip", help="gather only this host address (aioice skips "
+                   "loopback otherwise); the nominated pair must use it")
+    g.add_argument("--signal-netns", help="make the HTTP and WebSocket sockets in this "
+                   "network namespace (a /run/netns/NAME path; needs CAP_SYS_ADMIN)")
+    g.add_argument("--sync-dir", help="write NAME.done here when recorded, and stop "
+                   "lingering once --group peers have")
+    g.add_argument("--group", type=int, help="peers writing to --sync-dir")
     args = p.parse_args()
+    try:
+        args.expect_list = [float(x) for x in args.expect.split(",") if x.strip()]
+    except ValueError:
+        p.error("--expect must be a number or a comma-separated list of numbers")
+    if not args.expect_list:
+        p.error("--expect names no frequency")
+    if args.gateway:
+        if not args.gateway_addr:
+            p.error("--gateway needs --gateway-addr")
+        try:
+            args.gateway_addrs = [parse_addr(x.strip())
+                                  for x in args.gateway_addr.split(",") if x.strip()]
+        except ValueError as e:
+            p.error("--gateway-addr: %s" % e)
+        if args.local_ip:
+            try:
+                parse_addr(("[%s]:0" if ":" in args.local_ip else "%s:0") % args.local_ip)
+            except ValueError:
+                p.error("--local-ip: not an IP address")
+        args.expect = args.expect_list
+    elif len(args.expect_list) != 1:
+        p.error("--expect takes one frequency without --gateway")
+    else:
+        args.expect = args.expect_list[0]
+    if args.signal_netns:
+        global SIGNAL_NETNS
+        if not os.path.exists(args.signal_netns):
+            p.error("--signal-netns: %s does not exist" % args.signal_netns)
+        SIGNAL_NETNS = args.signal_netns
+    if args.local_ip:
+        local = args.local_ip
+        aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=True: [local]
+    # Gateway mode: stop waiting for audio early enough to report on it.
+    args.record_timeout = max(5.0, args.timeout - args.linger - 5)
     if args.create and not args.invite_out:
         p.error("--create needs --invite-out")
     m = re.fullmatch(r"(\d+)-(\d+)", args.relay_ports)
