@@ -132,8 +132,6 @@ struct gw {
 	uint64_t dtls_to_dp_failed;
 };
 
-void (*gw_wipe_hook)(const void *mem, size_t len);
-
 /* ---- lookups ---- */
 
 static uint32_t
@@ -327,10 +325,6 @@ end_leg(struct gw *g, struct gw_leg *l, enum gw_end why, bool notify)
 			 peer_hex);
 	explicit_bzero(&l->keys, sizeof(l->keys));
 	explicit_bzero(l->pwd, sizeof(l->pwd));
-	if (gw_wipe_hook != NULL) {
-		gw_wipe_hook(&l->keys, sizeof(l->keys));
-		gw_wipe_hook(l->pwd, sizeof(l->pwd));
-	}
 	g->ended[why]++;
 	log_info(MOD, "leg ended room=%s peer=%s reason=%s", rid, peer_hex,
 		 end_labels[why]);

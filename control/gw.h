@@ -75,8 +75,4 @@ void gw_tick(struct gw *g, uint64_t now_ms);
 
 void gw_metrics(const struct gw *g, struct metrics *m);
 
-/* Test hook: the DTLS key buffer and ICE password of each leg, seen when
- * the leg ends, after they are wiped. */
-extern void (*gw_wipe_hook)(const void *mem, size_t len);
-
 #endif
