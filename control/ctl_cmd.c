@@ -16,6 +16,7 @@
 #include <openssl/hmac.h>
 
 #include "ctl_priv.h"
+#include "gw.h"
 #include "log.h"
 
 #define CTL_MAX_LINE 65536
@@ -101,13 +102,14 @@ cmd_status(struct ctl_loop *c)
 	uint64_t now = ctl_realtime_ms(), ctr[DP_N_COUNTERS], perms, chans;
 	uint64_t rooms = 0, participants = 0, ws = 0;
 	struct net_stats ns;
+	json_t *st;
 
 	dp_ctx_counters(c->dp, ctr);
 	turn_server_peer_counts(c->ts, &perms, &chans);
 	net_get_stats(c->net, &ns);
 	if (c->hooks.counts != NULL)
 		c->hooks.counts(c->hooks.sig, &rooms, &participants, &ws);
-	return ok(json_pack(
+	st = json_pack(
 		"{s:s, s:I, s:s, s:i, s:b, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I,"
 		" s:{s:I, s:I}, s:{s:I, s:I}}",
 		"version", SOTTO_VERSION, "uptime_s",
@@ -125,7 +127,19 @@ cmd_status(struct ctl_loop *c)
 		"to_client", (json_int_t)ctr[DP_RELAY_TO_CLIENT],
 		"relayed_bytes", "to_peer",
 		(json_int_t)ctr[DP_RELAY_BYTES_TO_PEER], "to_client",
-		(json_int_t)ctr[DP_RELAY_BYTES_TO_CLIENT]));
+		(json_int_t)ctr[DP_RELAY_BYTES_TO_CLIENT]);
+	if (st != NULL && c->hooks.gw != NULL) {
+		uint64_t g_rooms, g_legs, g_up;
+
+		gw_counts(c->hooks.gw, &g_rooms, &g_legs, &g_up);
+		json_object_set_new(st, "gateway_rooms",
+				    json_integer((json_int_t)g_rooms));
+		json_object_set_new(st, "gateway_legs",
+				    json_integer((json_int_t)g_legs));
+		json_object_set_new(st, "gateway_legs_up",
+				    json_integer((json_int_t)g_up));
+	}
+	return ok(st);
 }
 
 static json_t *

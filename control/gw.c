@@ -123,6 +123,7 @@ struct gw {
 	uint32_t mask;
 	struct gw_leg *all;
 	uint32_t n_legs, max_legs, n_rooms, room_seq;
+	uint32_t n_up;                   /* legs in LEG_UP now */
 	unsigned slots;
 	uint64_t consent_ms, handshake_ms;
 	uint64_t ice[ICE_COUNT];
@@ -310,6 +311,8 @@ end_leg(struct gw *g, struct gw_leg *l, enum gw_end why, bool notify)
 	if (l->next != NULL)
 		l->next->prev = l->prev;
 	g->n_legs--;
+	if (l->state == LEG_UP)
+		g->n_up--;
 
 	if (l->dtls != NULL && l->has_addr &&
 	    dtls_leg_status(l->dtls) == DTLS_DONE &&
@@ -411,6 +414,7 @@ dtls_after(struct gw *g, struct gw_leg *l, enum dtls_status st)
 		}
 		l->state = LEG_UP;
 		g->legs_up++;
+		g->n_up++;
 		log_info(MOD, "leg up room=%s peer=%s cipher=%s slots=%u", rid,
 			 l->peer_hex, dtls_leg_cipher(l->dtls), l->info.n_slots);
 	}
@@ -814,6 +818,15 @@ unsigned
 gw_slots(const struct gw *g)
 {
 	return g->slots;
+}
+
+void
+gw_counts(const struct gw *g, uint64_t *rooms, uint64_t *legs,
+	  uint64_t *legs_up)
+{
+	*rooms = g->n_rooms;
+	*legs = g->n_legs;
+	*legs_up = g->n_up;
 }
 
 void

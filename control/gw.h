@@ -74,5 +74,8 @@ void gw_packet(struct gw *g, const uint8_t *p, size_t len,
 void gw_tick(struct gw *g, uint64_t now_ms);
 
 void gw_metrics(const struct gw *g, struct metrics *m);
+/* For sottoctl status: rooms, legs, and legs with keys in the dataplane. */
+void gw_counts(const struct gw *g, uint64_t *rooms, uint64_t *legs,
+	       uint64_t *legs_up);
 
 #endif

@@ -429,6 +429,9 @@ print_status(json_t *res)
 		{ "participants", "participants", KV_AUTO },
 		{ "ws_connections", "ws_connections", KV_AUTO },
 		{ "http_connections", "http_connections", KV_AUTO },
+		{ "gateway_rooms", "gateway_rooms", KV_AUTO },
+		{ "gateway_legs", "gateway_legs", KV_AUTO },
+		{ "gateway_legs_up", "gateway_legs_up", KV_AUTO },
 		{ NULL, NULL, KV_AUTO },
 	};
 	print_kv(res, spec, NULL);
@@ -557,6 +560,7 @@ print_rooms(json_t *res)
 {
 	static const struct column cols[] = {
 		{ "ROOM", "room", fmt_value, 'l' },
+		{ "MODE", "mode", fmt_value, 'l' },
 		{ "PARTICIPANTS", "participants", fmt_value, 'r' },
 		{ "MAX", "max_participants", fmt_value, 'r' },
 		{ "LOCKED", "locked", fmt_value, 'l' },
@@ -574,6 +578,7 @@ print_room(json_t *res)
 {
 	static const struct kv_spec spec[] = {
 		{ "room", "room", KV_AUTO },
+		{ "mode", "mode", KV_AUTO },
 		{ "participants", "participants", KV_AUTO },
 		{ "max_participants", "max participants", KV_AUTO },
 		{ "locked", "locked", KV_AUTO },

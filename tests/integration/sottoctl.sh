@@ -392,7 +392,7 @@ else
 	room=$("$PY" -c 'import json,sys; print(json.load(sys.stdin)["room"])' <"$H_BODY")
 	short=${room:0:8}
 	if expect_rc 0 rooms rooms; then
-		out_has rooms '^ROOM +PARTICIPANTS +MAX +LOCKED +AGE +EXPIRES$'
+		out_has rooms '^ROOM +MODE +PARTICIPANTS +MAX +LOCKED +AGE +EXPIRES$'
 		out_has rooms "^$short +0 +2 +no "
 	fi
 	expect_json rooms-json rooms &&
