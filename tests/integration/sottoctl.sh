@@ -393,7 +393,7 @@ else
 	short=${room:0:8}
 	if expect_rc 0 rooms rooms; then
 		out_has rooms '^ROOM +MODE +PARTICIPANTS +MAX +LOCKED +AGE +EXPIRES$'
-		out_has rooms "^$short +0 +2 +no "
+		out_has rooms "^$short +relay +0 +2 +no "
 	fi
 	expect_json rooms-json rooms &&
 		json_check rooms-json '[r for r in d["rooms"] if r["room"] == a][0]["max_participants"] == 2' "$short"
