@@ -33,6 +33,9 @@
 #define MOD "gateway"
 #define UFRAG_LEN 8
 #define PWD_LEN 24
+/* A leg moves at most this often: each move takes a table entry until the
+ * next RCU grace period, and a move is logged. */
+#define GW_MOVE_MIN_MS 1000
 
 #define GW_END_REASONS(X)                                                     \
 	X(LEFT, "left")                                                       \
@@ -93,7 +96,7 @@ struct gw_leg {
 	bool has_addr;
 	struct sotto_addr remote, local;
 	uint32_t sock;
-	uint64_t created_ms, last_check_ms;
+	uint64_t created_ms, last_check_ms, last_move_ms;
 	struct dtls_leg *dtls;
 	struct dtls_keybuf keys;
 	struct gw_answer_info info;
@@ -114,6 +117,14 @@ struct gw_room {
 	unsigned n_legs;
 };
 
+/* A leg that ended on its own, to tell signaling once no walk over the
+ * legs is in progress (the hook may end other legs). */
+struct gw_notice {
+	struct gw_notice *next;
+	char room_hex[33], peer_hex[17];
+	const char *reason;
+};
+
 struct gw {
 	const struct sotto_config *cfg;
 	struct dp_ctx *dp;
@@ -131,7 +142,25 @@ struct gw {
 	uint64_t offers, offers_rejected, legs_up, moves;
 	uint64_t dtls_unknown;           /* DTLS from an address with no leg */
 	uint64_t dtls_to_dp_failed;
+	struct gw_notice *notices, **notices_tail;
 };
+
+/* Delivers the queued leg_ended notices. */
+static void
+flush_notices(struct gw *g)
+{
+	struct gw_notice *n;
+
+	while ((n = g->notices) != NULL) {
+		g->notices = n->next;
+		if (g->notices == NULL)
+			g->notices_tail = &g->notices;
+		if (g->hooks.leg_ended != NULL)
+			g->hooks.leg_ended(g->hooks.arg, n->room_hex,
+					   n->peer_hex, n->reason);
+		free(n);
+	}
+}
 
 /* ---- lookups ---- */
 
@@ -333,9 +362,17 @@ end_leg(struct gw *g, struct gw_leg *l, enum gw_end why, bool notify)
 		 end_labels[why]);
 	free(l);
 
-	if (notify && g->hooks.leg_ended != NULL)
-		g->hooks.leg_ended(g->hooks.arg, room_hex, peer_hex,
-				   end_labels[why]);
+	if (notify && g->hooks.leg_ended != NULL) {
+		struct gw_notice *n = calloc(1, sizeof(*n));
+
+		if (n == NULL)
+			return; /* the participant is not told; the leg is gone */
+		memcpy(n->room_hex, room_hex, sizeof(n->room_hex));
+		memcpy(n->peer_hex, peer_hex, sizeof(n->peer_hex));
+		n->reason = end_labels[why];
+		*g->notices_tail = n;
+		g->notices_tail = &n->next;
+	}
 }
 
 /* DTLS is done: the SRTP keys go to the dataplane. */
@@ -473,6 +510,14 @@ on_check(struct gw *g, const uint8_t *p, size_t len,
 		return;
 	}
 	use = stun_find(&m, STUN_A_USE_CANDIDATE) != NULL;
+	struct gw_leg *other = find_tuple(g, src, dst);
+	if (other != NULL && other != l) {
+		/* that address is another leg's: answering is harmless,
+		 * binding would steal its DTLS */
+		g->ice[ICE_OTHER_PAIR]++;
+		ice_answer(g, l, &m, src, dst, sock);
+		return;
+	}
 	if (!l->has_addr) {
 		l->remote = *src;
 		l->local = *dst;
@@ -483,7 +528,7 @@ on_check(struct gw *g, const uint8_t *p, size_t len,
 			l->state = LEG_DTLS;
 	} else if (!sotto_addr_eq(&l->remote, src) ||
 		   !sotto_addr_eq(&l->local, dst)) {
-		if (!use || find_tuple(g, src, dst) != NULL) {
+		if (!use || now < l->last_move_ms + GW_MOVE_MIN_MS) {
 			g->ice[ICE_OTHER_PAIR]++;
 			ice_answer(g, l, &m, src, dst, sock);
 			return;
@@ -499,6 +544,7 @@ on_check(struct gw *g, const uint8_t *p, size_t len,
 		l->local = *dst;
 		l->sock = sock;
 		tuple_insert(g, l);
+		l->last_move_ms = now;
 		g->moves++;
 		log_info(MOD, "leg moved room=%.8s peer=%s", l->room->hex,
 			 l->peer_hex);
@@ -534,6 +580,7 @@ gw_packet(struct gw *g, const uint8_t *p, size_t len,
 	if (dtls_after(g, l, dtls_leg_input(l->dtls, p, len, now_ms, dtls_emit,
 					    l)))
 		release_held(g, l);
+	flush_notices(g);
 }
 
 /* ---- offers ---- */
@@ -751,6 +798,7 @@ gw_tick(struct gw *g, uint64_t now)
 		if (l->has_addr && now >= l->last_check_ms + g->consent_ms)
 			end_leg(g, l, END_CONSENT, true);
 	}
+	flush_notices(g);
 }
 
 /* ---- setup ---- */
@@ -767,6 +815,7 @@ gw_new(const struct sotto_config *cfg, struct dp_ctx *dp)
 		return NULL;
 	g->cfg = cfg;
 	g->dp = dp;
+	g->notices_tail = &g->notices;
 	g->slots = cfg->gateway.slots;
 	g->max_legs = cfg->gateway.max_legs;
 	g->consent_ms = (uint64_t)cfg->gateway.consent_timeout * 1000;
@@ -808,6 +857,8 @@ gw_free(struct gw *g)
 		return;
 	while (g->all != NULL)
 		end_leg(g, g->all, END_SHUTDOWN, false);
+	g->hooks.leg_ended = NULL; /* signaling is gone by now */
+	flush_notices(g);
 	dtls_ctx_free(g->dtls);
 	free(g->by_ufrag);
 	free(g->by_tuple);

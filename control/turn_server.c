@@ -1268,6 +1268,13 @@ turn_server_new(const struct sotto_config *cfg, struct dp_ctx *dp)
 			err = ENOSPC;
 			goto fail;
 		}
+	/* the gateway's media ports are ours too: never a peer */
+	for (unsigned i = 0; i < cfg->gateway.n_listen; i++)
+		if (peer_policy_add_listener(ts->policy,
+					     &cfg->gateway.listen[i]) < 0) {
+			err = ENOSPC;
+			goto fail;
+		}
 	for (unsigned i = 0; i < t->n_relay; i++) {
 		if (peer_policy_add_relay_ip(ts->policy, &t->relay[i],
 					     t->port_min, t->port_max) < 0) {
@@ -1466,6 +1473,9 @@ turn_server_reload(struct turn_server *ts, const struct sotto_config *cfg)
 		return -ENOMEM;
 	for (unsigned i = 0; i < t->n_listen; i++)
 		if (peer_policy_add_listener(policy, &t->listen[i]) < 0)
+			goto nospace;
+	for (unsigned i = 0; i < cfg->gateway.n_listen; i++)
+		if (peer_policy_add_listener(policy, &cfg->gateway.listen[i]) < 0)
 			goto nospace;
 	for (unsigned i = 0; i < t->n_relay; i++)
 		if (peer_policy_add_relay_ip(policy, &t->relay[i], t->port_min,

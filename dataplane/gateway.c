@@ -164,7 +164,8 @@ dp_gw_init(struct dp_ctx *dp, uint32_t max_legs)
 	snprintf(name, sizeof(name), "dp_gw_%u", inst);
 	struct rte_hash_parameters hp = {
 		.name = name,
-		.entries = max_legs,
+		/* a moved leg holds its old entry until the grace period */
+		.entries = 2 * max_legs,
 		.key_len = sizeof(struct dp_client_key),
 		.hash_func = rte_hash_crc,
 		.hash_func_init_val = 0,
@@ -386,6 +387,8 @@ dp_gw_leg_new(struct dp_ctx *dp, const struct dp_gw_leg_params *p)
 		l->cname_len = strlen(p->cname);
 		memcpy(l->cname, p->cname, l->cname_len);
 	}
+	dp_bucket_init(&l->in_cap, DP_GW_LEG_BYTES_PER_S, DP_GW_LEG_BURST,
+		       rte_get_tsc_hz(), rte_rdtsc());
 	for (unsigned k = 0; k < DP_GW_MAX_SLOTS; k++)
 		l->slot[k].src = -1;
 	for (unsigned k = 0; k < p->n_slots; k++)
@@ -575,14 +578,24 @@ dp_gw_leg_unpublish(struct dp_ctx *dp, struct dp_gw_leg *l,
 	if (gw == NULL)
 		return -EINVAL;
 	c = reclaim_new(gw);
-	if (c == NULL)
-		return -ENOMEM;
 	dp_client_key_set(&k, &l->addr->remote, &l->addr->local);
-	c->pos = rte_hash_del_key(gw->by_addr, &k);
+	int32_t pos = rte_hash_del_key(gw->by_addr, &k);
 	if (r->legs[l->idx] == l) {
 		__atomic_store_n(&r->legs[l->idx], NULL, __ATOMIC_RELEASE);
 		r->n_legs--;
 	}
+	if (c == NULL) {
+		/* no memory to defer it: wait for the grace period here, so
+		 * the keys are still wiped and nothing is left published */
+		rte_rcu_qsbr_synchronize(dp->tables.qsv, RTE_QSBR_THRID_INVALID);
+		if (pos >= 0)
+			rte_hash_free_key_with_position(gw->by_addr, pos);
+		leg_wipe_free(l);
+		if (done != NULL)
+			done(arg);
+		return 0;
+	}
+	c->pos = pos;
 	c->leg = l;
 	c->done = done;
 	c->arg = arg;
@@ -1349,6 +1362,12 @@ from_leg(struct gw_run *r, struct dp_gw_leg *S, struct rte_mbuf *m)
 {
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
 
+	if (unlikely(!dp_bucket_take(&S->in_cap, r->now,
+				     rte_pktmbuf_data_len(m)))) {
+		S->drops++;
+		drop(r, m, DP_DROP_BANDWIDTH);
+		return;
+	}
 	/* RFC 5761 §4: 192-223 in the second byte is RTCP */
 	if (p[1] >= 192 && p[1] <= 223)
 		from_leg_rtcp(r, S, m);

@@ -40,6 +40,12 @@
 /* Each leg gets an RTCP report about every this many ms (RFC 3550 §6.2
  * minimum, randomised by ±50 %). */
 #define DP_GW_RTCP_MS 1000
+/* What one leg may send, SRTP and SRTCP together, before its packets are
+ * dropped (DP_DROP_BANDWIDTH): every packet costs a decrypt and a copy per
+ * listener on its room's worker. Opus tops out at 510 kbit/s of payload;
+ * this leaves room for headers at 100 packets/s. */
+#define DP_GW_LEG_BYTES_PER_S 80000
+#define DP_GW_LEG_BURST 16000
 
 struct dp_gw_room;
 
@@ -104,6 +110,7 @@ struct dp_gw_leg {
 	uint64_t last_rx_tsc;      /* last authenticated RTP */
 	uint64_t next_rtcp_tsc;
 	uint64_t challenge_tsc;    /* louder than a selected one since */
+	struct dp_bucket in_cap;   /* DP_GW_LEG_BYTES_PER_S */
 	uint32_t sel_ver;          /* room->sel_ver the slots were made for */
 	uint32_t rx_epoch;         /* +1 when its media SSRC changes */
 	/* read by control for stats (plain loads are fine on x86-64) */
@@ -188,7 +195,8 @@ int dp_gw_leg_move(struct dp_ctx *dp, struct dp_gw_leg *l,
  * Out of the table and the room; after the grace period every byte of
  * the leg (SRTP contexts included) is wiped, dp_gw_wipe_hook (if set)
  * sees the wiped memory, the leg is freed and done(arg) runs (done may
- * be NULL). 0 or -ENOMEM (nothing changed then).
+ * be NULL). Without memory to defer that, it waits for the grace period
+ * itself (rte_rcu_qsbr_synchronize). 0, or -EINVAL without dp_gw_init.
  */
 int dp_gw_leg_unpublish(struct dp_ctx *dp, struct dp_gw_leg *l,
 			void (*done)(void *), void *arg);

@@ -299,6 +299,11 @@ on_gateway_sdp(struct sig *s, struct sig_peer *p, json_t *msg,
 		send_error(p, "bad_message", "missing \"sdp\"", type);
 		return;
 	}
+	if (json_string_length(sdp) > s->cfg->signaling.max_sdp_bytes) {
+		s->st.sdp_rejected++;
+		send_error(p, "sdp_rejected", "SDP too large", type);
+		return;
+	}
 	n = s->gw.offer(s->gw.arg, p->room->gw, p->hex, json_string_value(sdp),
 			json_string_length(sdp), s->sdp_out, s->sdp_out_cap,
 			&why, s->now_ms);
