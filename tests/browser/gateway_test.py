@@ -19,7 +19,8 @@ must show, from the web client's window.sotto (getStats):
   - a selected candidate pair whose remote end is a host candidate on
     --gateway, and no other remote candidate at all (so no caller ever
     sees another caller's address); with --loopback-only, whose local end
-    is a loopback address;
+    is a loopback address, with --local-address, whose local end is that
+    address;
   - inbound-rtp audio on as many slots as there are other callers, with
     bytes and packets growing on each;
   - through Web Audio on the slots' <audio> elements, the other two tones
@@ -58,8 +59,10 @@ OWN_DB = 20.0
 SILENT_DB = -60.0
 
 # Chromium pairs its loopback host candidates with sotto's 127.0.0.1
-# only with this flag (RFC 8445 §5.1.1.1 keeps loopback out of ICE).
-GATEWAY_FLAGS = ["--allow-loopback-in-peer-connection"]
+# only with this flag (RFC 8445 §5.1.1.1 keeps loopback out of ICE). Given
+# only when --gateway is a loopback address: elsewhere (the dpdk driver's
+# veth) a loopback candidate has nothing to pair with.
+LOOPBACK_FLAGS = ["--allow-loopback-in-peer-connection"]
 
 # Averages the power spectrum of every slot's <audio> for `seconds` through
 # Web Audio and returns, per slot, the peak frequency and the levels of the
@@ -305,6 +308,9 @@ def run(pages, args):
         if args.loopback_only and not is_loopback(s.get("localAddress")):
             failures.append(f"{n}: selected pair's local end {s.get('localAddress')}, want a "
                             f"loopback address (the browsers run in a namespace with only lo)")
+        if args.local_address and s.get("localAddress") != args.local_address:
+            failures.append(f"{n}: selected pair's local end {s.get('localAddress')}, want "
+                            f"{args.local_address}")
         if s.get("dtlsState") != "connected" or not s.get("dtlsCipher"):
             failures.append(f"{n}: DTLS {s.get('dtlsState')} cipher {s.get('dtlsCipher')}")
         if (s.get("remoteCandidateType"), s.get("remoteAddress"), s.get("remotePort")) != \
@@ -397,6 +403,8 @@ def main():
                    "require it to be told and to come back")
     p.add_argument("--loopback-only", action="store_true",
                    help="the selected pairs' local ends must be loopback addresses too")
+    p.add_argument("--local-address", metavar="IP",
+                   help="the selected pairs' local ends must be this address")
     p.add_argument("--listen", type=float, default=3.0,
                    help="seconds of audio each page analyses (default 3)")
     args = p.parse_args()
@@ -405,12 +413,13 @@ def main():
 
     pages = []
     rc = 1
+    base_flags = LOOPBACK_FLAGS if is_loopback(parse_addr(args.gateway)[0]) else []
     try:
         flags = {}
         for name, hz in TONES.items():
             wav = os.path.join(args.tmpdir, f"tone-{name}-{hz}.wav")
             write_tone(wav, hz)
-            flags[name] = GATEWAY_FLAGS + [f"--use-file-for-fake-audio-capture={wav}"]
+            flags[name] = base_flags + [f"--use-file-for-fake-audio-capture={wav}"]
         with concurrent.futures.ThreadPoolExecutor(len(TONES)) as pool:
             futures = [pool.submit(Page, n, args.tmpdir, flags[n]) for n in TONES]
         errors = []
