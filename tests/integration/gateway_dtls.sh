@@ -36,7 +36,16 @@
 #      nothing (DTLS from that port is from an unknown address); with
 #      USE-CANDIDATE it moves the leg (leg_moves +1), and then the old
 #      port is the stranger: its valid check is other_pair, its DTLS
-#      unknown and unanswered.
+#      unknown and unanswered. A leg moves at most once a second: a
+#      USE-CANDIDATE check from a third port right after the move is
+#      answered, other_pair, and moves nothing; the same more than a
+#      second after the move moves it (leg_moves +1 again).
+#      And a check from another leg's address never binds: legs L1 (up,
+#      at address A) and L2 (offered, unchecked); L2's valid check with
+#      USE-CANDIDATE from A is answered but other_pair, DTLS from A is
+#      still L1's (a ClientHello from A gets no ServerHello, L1's Finished
+#      again its last flight), and L2's first check from its own port is
+#      ok even without USE-CANDIDATE; L2 then does its handshake there.
 #   g. a second offer from the same participant replaces its leg:
 #      legs_ended{replaced} +1 without gateway-leg-ended, the old leg's
 #      close_notify, the old ufrag's checks unknown_ufrag, and the new leg
@@ -327,16 +336,28 @@ dump_on_failure() {
 	show_server_log
 }
 
-log "f: a valid check from another port moves the leg only with USE-CANDIDATE"
+log "f: a valid check from another port moves the leg only with USE-CANDIDATE, at most once a second"
 run_case f_move "${hs[@]}" --mode move --fingerprint "$fp_client" --srtp "$srtp"
 ok_hs f_move
-expect_delta f_move sotto_gateway_leg_moves_total "" eq 1
-expect_delta f_move "$I" 'result="other_pair"' eq 2
-expect_delta f_move "$I" 'result="ok"' ge 4
-expect_delta f_move sotto_gateway_dtls_unknown_source_total "" eq 2
+expect_delta f_move sotto_gateway_leg_moves_total "" eq 2
+expect_delta f_move "$I" 'result="other_pair"' eq 3
+expect_delta f_move "$I" 'result="ok"' ge 5
+expect_delta f_move sotto_gateway_dtls_unknown_source_total "" eq 3
 expect_delta f_move "$E" 'reason="left"' eq 1
 expect_delta f_move "$E" "" eq 1
 gone f_move
+
+log "f: a check from another leg's address is answered but never binds"
+run_case f_steal "${hs[@]}" --mode steal --fingerprint "$fp_client" --srtp "$srtp"
+expect_delta f_steal sotto_gateway_dtls_handshakes_total "" eq 2
+expect_delta f_steal sotto_gateway_legs_up_total "" eq 2
+expect_delta f_steal "$F" "" eq 0
+expect_delta f_steal "$I" 'result="other_pair"' eq 1
+expect_delta f_steal sotto_gateway_leg_moves_total "" eq 0
+expect_delta f_steal sotto_gateway_dtls_unknown_source_total "" eq 0
+expect_delta f_steal "$E" 'reason="left"' eq 2
+expect_delta f_steal "$E" "" eq 2
+gone f_steal
 
 log "g: a second offer from the same participant replaces its leg"
 run_case g_reoffer "${hs[@]}" --mode reoffer --fingerprint "$fp_client" --srtp "$srtp"

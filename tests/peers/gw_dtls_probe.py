@@ -48,8 +48,25 @@ while the WebSocket is still open (a closed one ends the leg anyway):
              again). The same check with USE-CANDIDATE moves the leg
              (leg_moves +1); then A is the stranger: its valid check is
              answered but counted other_pair, its DTLS record is unknown
-             and unanswered, and B's gets the last flight. No
-             gateway-leg-ended; the legs gauge never changes.
+             and unanswered, and B's gets the last flight. A leg moves at
+             most once a second: a USE-CANDIDATE check from a third socket
+             C right after the move (under a second after B's) is answered
+             but counted other_pair and moves nothing (B's DTLS still gets
+             the last flight); the same from C more than a second after
+             the move moves the leg to C (leg_moves +1: C's DTLS gets the
+             last flight, B's is unknown). No gateway-leg-ended; the legs
+             gauge never changes.
+  steal      Two participants (two rooms), L1 and L2. L1 does its
+             handshake from its socket A; then L2, offered but not
+             checked yet, sends a valid check with USE-CANDIDATE from A:
+             answered (a Binding success with L2's ice-pwd) but counted
+             other_pair, and L2 is not bound to A: a ClientHello from A
+             gets nothing back (L1, established, ignores it; L2 would
+             answer with its ServerHello), L1's Finished again from A
+             gets L1's last flight, and L2's first check from its own
+             socket without USE-CANDIDATE is ok (a leg bound elsewhere
+             counts that other_pair), after which L2 completes its own
+             handshake from there. No gateway-leg-ended.
   reoffer    After a handshake, a second offer from the same participant:
              a new answer (new ice-ufrag, new certificate), the old leg
              ends as "replaced" silently (no gateway-leg-ended) and sends
@@ -936,12 +953,22 @@ class Probe:
         self.delta(m1, m2, unknown, "", 1, step)
         self.delta(m1, m2, moves, "", 0, step)
 
+        C = self.socket()
+        self.others.append(C)
+        self.note("third socket C: port %d" % C.getsockname()[1])
         await t(self.check_from, B, True, "a valid check from B with USE-CANDIDATE")
+        b_sent, b_answered = self.last_sent, time.monotonic()
+        # the leg moved between these two: at most once a second
+        await t(self.check_from, C, True, "right after it, a valid check from C with "
+                "USE-CANDIDATE")
+        dt = time.monotonic() - b_sent
+        self.checks.check(dt < 0.9, "C's check answered %.3f s after B's went out "
+                          "(want < 0.9: within a second of the move)" % dt)
         m3 = await self.snap()
-        step = "B's check with USE-CANDIDATE"
+        step = "B's check with USE-CANDIDATE, then C's at once"
         self.delta(m2, m3, moves, "", 1, step)
         self.delta(m2, m3, ICE_C, ok, 1, step)
-        self.delta(m2, m3, ICE_C, other, 0, step)
+        self.delta(m2, m3, ICE_C, other, 1, step)
 
         await t(self.check_from, A, False, "after the move, a check from A, no USE-CANDIDATE")
         await t(self.dtls_poke, A, False, "A (the old address)")
@@ -954,10 +981,87 @@ class Probe:
         self.delta(m3, m4, ICE_C, ok, 1, step)
         self.delta(m3, m4, unknown, "", 1, step)
         self.delta(m3, m4, moves, "", 0, step)
-        self.gauge(m4, mval(m0, G + "legs"), "after it all (as before)")
-        self.delta(m0, m4, ENDED, "", 0, "the whole move")
+
+        # B's check was answered after the move: a second on from then
+        await asyncio.sleep(max(0.0, b_answered + 1.1 - time.monotonic()))
+        await t(self.check_from, C, True, "over a second after the move, a valid check "
+                "from C with USE-CANDIDATE")
+        m5 = await self.snap()
+        step = "C's check with USE-CANDIDATE a second on"
+        self.delta(m4, m5, moves, "", 1, step)
+        self.delta(m4, m5, ICE_C, ok, 1, step)
+        self.delta(m4, m5, ICE_C, other, 0, step)
+        await t(self.dtls_poke, B, False, "B (the old address now)")
+        await t(self.dtls_poke, C, True, "C (the leg's address now)")
+        m6 = await self.snap()
+        step = "after the second move: DTLS from B and C"
+        self.delta(m5, m6, unknown, "", 1, step)
+        self.delta(m5, m6, moves, "", 0, step)
+        self.gauge(m6, mval(m0, G + "legs"), "after it all (as before)")
+        self.delta(m0, m6, ENDED, "", 0, "the whole move")
         await asyncio.sleep(0.5)
         self.no_leg_ended()
+
+    # --- steal ---
+
+    async def run_steal(self):
+        c, t = self.checks, asyncio.to_thread
+        L1 = Probe(self.a, self.all_checks, "L1")
+        L2 = Probe(self.a, self.all_checks, "L2")
+        self.subs = [L1, L2]
+        moves, unknown = G + "leg_moves_total", G + "dtls_unknown_source_total"
+        ok, other = 'result="ok"', 'result="other_pair"'
+        hs = G + "dtls_handshakes_total"
+        m0 = await self.snap()
+        g0 = mval(m0, G + "legs")
+        await L1.setup()
+        await L1.handshake_or_abort()
+        A = L1.leg
+        await L2.setup()
+        self.note("L1's socket A: port %d, L2's own socket: port %d" %
+                  (A.getsockname()[1], L2.leg.getsockname()[1]))
+        m1 = await self.snap()
+        self.gauge(m1, g0 + 2, "with L1 up and L2 offered")
+
+        await t(L2.check_from, A, True, "L2's valid check with USE-CANDIDATE from "
+                "L1's address A")
+        m2 = await self.snap()
+        step = "L2's check from A"
+        self.delta(m1, m2, ICE_C, other, 1, step)
+        self.delta(m1, m2, ICE_C, ok, 0, step)
+        self.delta(m1, m2, moves, "", 0, step)
+
+        # DTLS from A is still L1's alone
+        A.sendto(client_hello([0x0007, 0x0001]), self.gw)
+        recs = await t(L1.recv_dtls, A, 0.5)
+        c.check(not recs, "a ClientHello from A: nothing back (L1 is established; "
+                "a ServerHello would be L2's) (records %s)" % recs)
+        await t(L1.dtls_poke, A, True, "A (L1's address still)")
+        await t(L2.check_from, L2.leg, False, "L2's first check from its own socket, "
+                "no USE-CANDIDATE")
+        m3 = await self.snap()
+        step = "DTLS from A, L2's check from its own socket"
+        self.delta(m2, m3, ICE_C, ok, 1, step)
+        self.delta(m2, m3, ICE_C, other, 0, step)
+        self.delta(m2, m3, unknown, "", 0, step)
+        self.delta(m2, m3, moves, "", 0, step)
+        self.delta(m2, m3, hs, "", 0, step)
+
+        await L2.handshake_or_abort()
+        await t(L1.check_from, A, False, "L1's check from A, no USE-CANDIDATE")
+        m4 = await self.snap()
+        step = "L2's handshake from its own socket, L1's check"
+        self.delta(m3, m4, hs, "", 1, step)
+        self.delta(m3, m4, G + "legs_up_total", "", 1, step)
+        self.delta(m3, m4, ICE_C, ok, (2, 6), step)
+        self.delta(m3, m4, ICE_C, other, 0, step)
+        self.delta(m0, m4, moves, "", 0, "all of it")
+        self.delta(m0, m4, G + "dtls_failures_total", "", 0, "all of it")
+        self.delta(m0, m4, ENDED, "", 0, "all of it")
+        self.gauge(m4, g0 + 2, "with both up")
+        await asyncio.sleep(0.3)
+        L1.no_leg_ended()
+        L2.no_leg_ended()
 
     # --- reoffer ---
 
@@ -1133,6 +1237,8 @@ class Probe:
         try:
             if mode in ("consent", "consent-stray"):
                 await self.run_consent(mode == "consent-stray")
+            elif mode == "steal":
+                await self.run_steal()
             elif mode == "timeout":
                 await self.run_timeout()
             else:
@@ -1179,11 +1285,11 @@ def main():
     p.add_argument("--gateway", required=True, help="sotto's gateway media address IP:PORT")
     p.add_argument("--fingerprint", required=True,
                    help="the offer's a=fingerprint sha-256 value (AB:CD:...)")
-    p.add_argument("--mode", choices=("handshake", "ice", "raw-hello", "move", "reoffer",
-                                      "consent", "consent-stray", "timeout"),
+    p.add_argument("--mode", choices=("handshake", "ice", "raw-hello", "move", "steal",
+                                      "reoffer", "consent", "consent-stray", "timeout"),
                    default="handshake")
-    p.add_argument("--metrics", help="sottod's http://127.0.0.1:PORT/metrics (move, reoffer, "
-                   "consent, consent-stray and timeout need it)")
+    p.add_argument("--metrics", help="sottod's http://127.0.0.1:PORT/metrics (move, steal, "
+                   "reoffer, consent, consent-stray and timeout need it)")
     p.add_argument("--consent", type=int, default=5,
                    help="consent modes: sottod's gateway.consent_timeout")
     p.add_argument("--handshake", type=int, default=2,
@@ -1209,7 +1315,8 @@ def main():
     p.add_argument("--name", default="probe")
     args = p.parse_args()
     NAME = args.name
-    if args.mode in ("handshake", "move", "reoffer", "consent", "consent-stray") and \
+    if args.mode in ("handshake", "move", "steal", "reoffer", "consent",
+                     "consent-stray") and \
             not (args.cert and args.key):
         p.error("%s mode needs --cert and --key" % args.mode)
     if args.metrics and not args.metrics.startswith(("http://127.", "http://[::1]")):

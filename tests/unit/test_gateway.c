@@ -10,7 +10,8 @@
  * rewritten PT/SSRC/seq/ts/level, a speaker switch, the N-loudest rule
  * with its hysteresis, every drop reason a leg's packet can get, the
  * handoff to the room's worker, RTCP both ways, the key wipe after the
- * grace period, and a leg moving to another address.
+ * grace period, a leg moving to another address, and the per-leg input
+ * cap (DP_DROP_BANDWIDTH).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1169,6 +1170,105 @@ test_move(enum dp_srtp_profile prof)
 	A->leg = NULL;
 }
 
+/* The per-leg input cap (DP_GW_LEG_BYTES_PER_S, DP_GW_LEG_BURST), taken
+ * before the decrypt: a leg far over it gets DP_DROP_BANDWIDTH drops and
+ * those packets go nowhere; one at a voice rate never does; and a leg's
+ * cap is its own. */
+static void
+test_in_cap(enum dp_srtp_profile prof)
+{
+	struct tctx *c = &c1;
+	struct dp_gw_room *room = room_new(c, 6, 2);
+	struct leg_opts o = { .n_slots = 2, .level_id = 1, .pt = 111 };
+	struct browser *A = add_browser(c, room, prof, &o);
+	struct browser *B = add_browser(c, room, prof, &o);
+	/* dp_gw_leg_new started each leg's bucket at the real rte_rdtsc(),
+	 * so this test's clock starts at the real clock too, after both (the
+	 * harness's at() may lie before or after it: a bucket sees a clock
+	 * going back as a long idle time, i.e. full) */
+	uint64_t t0 = rte_rdtsc(), hz = c->hz;
+	uint8_t buf[1600];
+	struct rtp_opts ro = { .level = 10 };
+	size_t len = make_rtp(A, &ro, buf); /* what send_rtp(A) sends */
+	uint64_t bw = ctr(c, DP_DROP_BANDWIDTH);
+	uint64_t a_drops = A->leg->drops, b_drops = B->leg->drops;
+	unsigned heard_a = 0, heard_b = 0;
+
+	CHECK(len >= 130 && len <= 160); /* an Opus packet's size */
+
+	/* 5 s at 50 packets/s each: more than twice the burst in all, so the
+	 * bucket must refill at its rate for none to be dropped */
+	CHECK(250 * len > 2 * DP_GW_LEG_BURST);
+	for (uint64_t i = 0; i < 250; i++) {
+		uint64_t t = t0 + i * hz / 50;
+		if (i == 0)
+			input(c, 0, buf, len, &A->remote, &A->local, t);
+		else
+			send_rtp(c, A, 10, t);
+		send_rtp(c, B, 20, t);
+		if (i % 50 == 49) {
+			drain();
+			heard_a += count_rtp(A->id);
+			heard_b += count_rtp(B->id);
+		}
+	}
+	CHECK_EQ(ctr(c, DP_DROP_BANDWIDTH), bw);
+	CHECK_EQ(A->leg->drops, a_drops);
+	CHECK_EQ(B->leg->drops, b_drops);
+	CHECK_EQ(heard_a, 250);
+	CHECK_EQ(heard_b, 250);
+
+	/* A floods: 400 packets within 10 ms, 3.5 bursts; B talks on */
+	uint64_t t1 = t0 + 5 * hz;
+	for (uint64_t k = 0; k < 400; k++) {
+		send_rtp(c, A, 10, t1 + k * hz / 40000);
+		if (k % 200 == 0)
+			send_rtp(c, B, 20, t1 + k * hz / 40000);
+	}
+	drain();
+	uint64_t dropped = ctr(c, DP_DROP_BANDWIDTH) - bw;
+	unsigned fwd = count_rtp(B->id);
+	CHECK(dropped > 0);
+	CHECK_EQ(fwd + dropped, 400);
+	/* what got through: the burst, and what 10 ms refilled */
+	CHECK(fwd * len + len > DP_GW_LEG_BURST);
+	CHECK(fwd * len <= DP_GW_LEG_BURST + DP_GW_LEG_BYTES_PER_S / 100);
+	CHECK_EQ(A->leg->drops, a_drops + dropped);
+	/* B's cap is its own: its packets all went on */
+	CHECK_EQ(count_rtp(A->id), 2);
+	CHECK_EQ(B->leg->drops, b_drops);
+	CHECK_EQ(undecodable, 0);
+
+	/* a second at twice the rate: about the rate gets through, no more
+	 * (the bucket is empty at its start) */
+	uint64_t t2 = t1 + hz / 100, bw2 = ctr(c, DP_DROP_BANDWIDTH);
+	unsigned n2 = (unsigned)(2 * DP_GW_LEG_BYTES_PER_S / len);
+	fwd = 0;
+	for (uint64_t k = 1; k <= n2; k++) {
+		send_rtp(c, A, 10, t2 + k * hz / n2);
+		if (k % 500 == 0 || k == n2) {
+			drain();
+			fwd += count_rtp(B->id);
+		}
+	}
+	dropped = ctr(c, DP_DROP_BANDWIDTH) - bw2;
+	CHECK_EQ(fwd + dropped, n2);
+	/* (the bucket keeps its rate in whole bytes * 2^20 per tick: a few
+	 * per cent less than asked for at GHz clocks) */
+	CHECK(fwd * len >= DP_GW_LEG_BYTES_PER_S * 9 / 10);
+	CHECK(fwd * len <= DP_GW_LEG_BYTES_PER_S * 101 / 100 + 2 * len);
+
+	/* after 300 ms of quiet the bucket is full again: a voice rate goes
+	 * through whole */
+	uint64_t t3 = t2 + hz + 3 * hz / 10;
+	bw = ctr(c, DP_DROP_BANDWIDTH);
+	for (uint64_t i = 0; i < 50; i++)
+		send_rtp(c, A, 10, t3 + i * hz / 50);
+	drain();
+	CHECK_EQ(count_rtp(B->id), 50);
+	CHECK_EQ(ctr(c, DP_DROP_BANDWIDTH), bw);
+}
+
 int
 main(void)
 {
@@ -1190,6 +1290,7 @@ main(void)
 		test_handoff(profs[i]);
 		test_wipe(profs[i]);
 		test_move(profs[i]);
+		test_in_cap(profs[i]);
 		CHECK_EQ(undecodable, 0);
 		/* the round's legs and rooms go; in the last round c2's wait
 		 * past dp_gw_fini (dp_tables_fini runs them) */
