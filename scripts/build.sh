@@ -6,8 +6,10 @@
 #   scripts/build.sh [normal|asan|fuzz]...     (default: normal)
 #
 #   normal  build/       gcc, debugoptimized
-#   asan    build-asan/  gcc, -Db_sanitize=address,undefined -Db_lundef=false
-#   fuzz    build-fuzz/  clang, -Dfuzz=true, ASan+UBSan (libFuzzer targets)
+#   asan    build-asan/  gcc, -Db_sanitize=address,undefined -Db_lundef=false,
+#                        without perf/ (nothing there is a test)
+#   fuzz    build-fuzz/  clang, -Dfuzz=true, ASan+UBSan; only the libFuzzer
+#                        targets are built (the fuzz suite runs nothing else)
 #
 # Exits non-zero if any requested build failed (after trying all of them).
 set -uo pipefail
@@ -32,17 +34,19 @@ build_one() {
 		setup build && ninja -C build
 		;;
 	asan)
-		setup build-asan -Db_sanitize=address,undefined -Db_lundef=false &&
-			ninja -C build-asan
+		setup build-asan -Db_sanitize=address,undefined -Db_lundef=false \
+			-Dperf=false && ninja -C build-asan
 		;;
 	fuzz)
 		command -v clang >/dev/null || {
 			echo "build.sh: clang not found (scripts/deps.sh installs it)" >&2
 			return 1
 		}
-		CC=clang setup build-fuzz -Dfuzz=true \
-			-Db_sanitize=address,undefined -Db_lundef=false &&
-			ninja -C build-fuzz
+		CC=clang setup build-fuzz -Dfuzz=true -Dperf=false \
+			-Db_sanitize=address,undefined -Db_lundef=false || return 1
+		# shellcheck disable=SC2046
+		ninja -C build-fuzz $(ninja -C build-fuzz -t targets all |
+			sed -n 's|^\(tests/fuzz/fuzz_[a-z_0-9]*\):.*|\1|p' | sort -u)
 		;;
 	*)
 		echo "build.sh: unknown build '$1' (normal|asan|fuzz)" >&2

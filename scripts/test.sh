@@ -73,7 +73,8 @@ for b in $builds; do
 	case $b in
 	normal) dir=build suites=(unit integration) ;;
 	# the dpdk driver's own code (l2l3.c) has sanitized unit tests;
-	# browser and load tests add time, not sotto code paths
+	# browser and load tests add time, not sotto code paths (see
+	# tests/integration/meson.build)
 	asan) dir=build-asan suites=(unit integration -dpdk -browser -load) ;;
 	fuzz) dir=build-fuzz suites=(fuzz) ;;
 	*)
