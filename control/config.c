@@ -710,8 +710,10 @@ key_software(struct ctx *c, const char *path, yaml_node_t *n)
 }
 
 /* Plain integer with an optional k or M suffix (powers of 1000). */
+/* Bytes per second from lo to hi, with an optional k or M suffix. */
 static void
-key_bandwidth(struct ctx *c, const char *path, yaml_node_t *n)
+bytes_per_s(struct ctx *c, const char *path, yaml_node_t *n, uint64_t lo,
+	    uint64_t hi, uint64_t *dst)
 {
 	uint64_t v, mult = 1;
 	size_t len;
@@ -727,14 +729,28 @@ key_bandwidth(struct ctx *c, const char *path, yaml_node_t *n)
 		mult = 1000000;
 	else if (len != n->data.scalar.length)
 		goto bad;
-	if (v > BANDWIDTH_MAX / mult)
+	if (v > hi / mult || v * mult < lo)
 		goto bad;
-	c->cfg->turn.bandwidth = v * mult;
+	*dst = v * mult;
 	return;
 bad:
 	err_node(c, n,
-		 "expected bytes per second from 0 to %llu, as an integer with an optional k or M suffix, for %s",
-		 (unsigned long long)BANDWIDTH_MAX, path);
+		 "expected bytes per second from %llu to %llu, as an integer with an optional k or M suffix, for %s",
+		 (unsigned long long)lo, (unsigned long long)hi, path);
+}
+
+static void
+key_bandwidth(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	bytes_per_s(c, path, n, 0, BANDWIDTH_MAX, &c->cfg->turn.bandwidth);
+}
+
+/* gateway.leg_bandwidth: never off (each packet costs a decrypt and a
+ * copy per listener); 8 kB/s is below any usable Opus stream */
+static void
+key_gw_bandwidth(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	bytes_per_s(c, path, n, 8000, 10000000, &c->cfg->gateway.leg_bandwidth);
 }
 
 /* ---- dataplane.dpdk --------------------------------------------------- */
@@ -1787,6 +1803,7 @@ parse_root(struct ctx *c, yaml_node_t *root)
 			 cfg->gateway.consent_timeout),
 		UINT_KEY("handshake_timeout", 2, 120,
 			 cfg->gateway.handshake_timeout),
+		FN_KEY("leg_bandwidth", key_gw_bandwidth),
 		{ 0 },
 	};
 	const struct key_spec run_as[] = {
@@ -2114,6 +2131,7 @@ config_defaults(struct sotto_config *cfg)
 	cfg->gateway.max_legs = 4096;
 	cfg->gateway.consent_timeout = 30;
 	cfg->gateway.handshake_timeout = 15;
+	cfg->gateway.leg_bandwidth = 80000;
 	cfg->signaling.web_client = true;
 	cfg->signaling.allow_dtmf = true;
 	sotto_addr_v4(&cfg->metrics.listen, htonl(INADDR_LOOPBACK),

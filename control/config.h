@@ -154,6 +154,7 @@ struct sotto_config {
 		uint32_t max_legs;           /* gateway.max_legs: participants in all rooms */
 		uint32_t consent_timeout;    /* s without a valid ICE check (RFC 7675: 30) */
 		uint32_t handshake_timeout;  /* s from answer to DTLS connected */
+		uint64_t leg_bandwidth;      /* bytes/s one leg may send (80k) */
 	} gateway;
 
 	struct {

@@ -411,6 +411,7 @@ install(struct gw *g, struct gw_leg *l)
 	p.level_id = l->info.level_id;
 	p.pt = l->info.n_slots ? l->info.slot_pt[0] : l->info.send_pt;
 	p.cname = "sotto";
+	p.in_cap = g->cfg->gateway.leg_bandwidth;
 	d = dp_gw_leg_new(g->dp, &p);
 	ret = d == NULL ? -errno : 0;
 	explicit_bzero(&local, sizeof(local));

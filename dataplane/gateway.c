@@ -387,7 +387,10 @@ dp_gw_leg_new(struct dp_ctx *dp, const struct dp_gw_leg_params *p)
 		l->cname_len = strlen(p->cname);
 		memcpy(l->cname, p->cname, l->cname_len);
 	}
-	dp_bucket_init(&l->in_cap, DP_GW_LEG_BYTES_PER_S, DP_GW_LEG_BURST,
+	uint64_t cap = p->in_cap ? p->in_cap : DP_GW_LEG_BYTES_PER_S;
+	/* a fifth of a second at the cap, never less than the default burst */
+	dp_bucket_init(&l->in_cap, cap,
+		       cap / 5 > DP_GW_LEG_BURST ? cap / 5 : DP_GW_LEG_BURST,
 		       rte_get_tsc_hz(), rte_rdtsc());
 	for (unsigned k = 0; k < DP_GW_MAX_SLOTS; k++)
 		l->slot[k].src = -1;

@@ -43,7 +43,8 @@
 /* What one leg may send, SRTP and SRTCP together, before its packets are
  * dropped (DP_DROP_BANDWIDTH): every packet costs a decrypt and a copy per
  * listener on its room's worker. Opus tops out at 510 kbit/s of payload;
- * this leaves room for headers at 100 packets/s. */
+ * the default leaves room for headers at 100 packets/s. The config's
+ * gateway.leg_bandwidth replaces it. */
 #define DP_GW_LEG_BYTES_PER_S 80000
 #define DP_GW_LEG_BURST 16000
 
@@ -168,6 +169,7 @@ struct dp_gw_leg_params {
 	uint8_t level_id;          /* 1..14 (one-byte form), 0 = none */
 	uint8_t pt;                /* 0..127 */
 	const char *cname;         /* <= 15 bytes */
+	uint64_t in_cap;           /* bytes/s it may send; 0: the default */
 };
 
 /*

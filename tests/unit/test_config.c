@@ -223,6 +223,7 @@ test_shipped_default(void)
 	CHECK(is_v4(&cfg.gateway.listen[0], "127.0.0.1", 3479));
 	CHECK_EQ(cfg.gateway.slots, 3);
 	CHECK_EQ(cfg.gateway.consent_timeout, 30);
+	CHECK_EQ(cfg.gateway.leg_bandwidth, 80000);
 	config_free(&cfg);
 	free(out);
 }
@@ -370,7 +371,7 @@ test_small_values(void)
 	expect_ok("http:\n  listen: [127.0.0.1:8080]\n"
 		  "gateway:\n  listen: [127.0.0.1:3479, '[::1]:3479']\n"
 		  "  slots: 1\n  max_legs: 10\n  consent_timeout: 5\n"
-		  "  handshake_timeout: 2\n");
+		  "  handshake_timeout: 2\n  leg_bandwidth: 64k\n");
 	expect_ok("run_as:\n  user: sotto\n  group: sotto\nlog_format: json\n");
 }
 
@@ -424,6 +425,10 @@ static const struct bad bad_cases[] = {
 	  "expected one of false, true" },
 	{ "gateway:\n  slots: 9\n", "t.yaml:2:10: error: ",
 	  "expected an integer from 1 to 8" },
+	{ "gateway:\n  leg_bandwidth: 1k\n", "t.yaml:2:18: error: ",
+	  "expected bytes per second from 8000 to 10000000" },
+	{ "gateway:\n  leg_bandwidth: 11M\n", "t.yaml:2:18: error: ",
+	  "expected bytes per second from 8000 to 10000000" },
 	{ "gateway:\n  consent_timeout: 1\n", "t.yaml:2:20: error: ",
 	  "expected an integer from 5 to 300" },
 	{ "gateway:\n  listen: [nowhere]\n", "t.yaml:2:12: error: ",
