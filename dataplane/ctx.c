@@ -17,7 +17,6 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 
-#include "config.h"
 #include "dp.h"
 
 const char *const dp_counter_names[DP_N_COUNTERS] = {
@@ -35,19 +34,19 @@ wake(int fd)
 }
 
 int
-dp_ctx_init(struct dp_ctx *dp, const struct sotto_config *cfg,
+dp_ctx_init(struct dp_ctx *dp, const struct dp_conf *conf,
 	    const struct dp_port_ops *ops)
 {
 	char name[RTE_RING_NAMESIZE];
 	int ret = -ENOMEM;
 
 	memset(dp, 0, sizeof(*dp));
-	dp->cfg = cfg;
+	dp->conf = *conf;
 	dp->ops = ops;
 	dp->exc_fd = -1;
-	dp->n_workers = cfg->dataplane.workers;
-	dp->idle_poll = cfg->dataplane.idle == DP_IDLE_POLL;
-	dp->bandwidth = cfg->turn.bandwidth;
+	dp->n_workers = conf->workers;
+	dp->idle_poll = conf->idle == DP_IDLE_POLL;
+	dp->bandwidth = conf->bandwidth;
 
 	if (rte_lcore_count() < (unsigned)dp->n_workers + 1) {
 		fprintf(stderr, "dataplane: %u workers need %u EAL lcores, "
@@ -56,20 +55,20 @@ dp_ctx_init(struct dp_ctx *dp, const struct sotto_config *cfg,
 		return -EINVAL;
 	}
 
-	dp->pool = rte_pktmbuf_pool_create("dp_pool", cfg->dataplane.mbufs,
+	dp->pool = rte_pktmbuf_pool_create("dp_pool", conf->mbufs,
 					   256, DP_MBUF_PRIV_SIZE,
 					   RTE_MBUF_DEFAULT_BUF_SIZE,
 					   SOCKET_ID_ANY);
 	if (dp->pool == NULL)
 		goto fail;
-	dp->exc_ring = rte_ring_create("dp_exc", cfg->dataplane.ring_size,
+	dp->exc_ring = rte_ring_create("dp_exc", conf->ring_size,
 				       SOCKET_ID_ANY, RING_F_SC_DEQ);
 	if (dp->exc_ring == NULL)
 		goto fail;
 	dp->exc_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (dp->exc_fd < 0)
 		goto fail;
-	ret = dp_tables_init(&dp->tables, cfg->turn.max_allocations,
+	ret = dp_tables_init(&dp->tables, conf->max_allocs,
 			     dp->n_workers);
 	if (ret < 0)
 		goto fail;
@@ -87,14 +86,14 @@ dp_ctx_init(struct dp_ctx *dp, const struct sotto_config *cfg,
 		w->hz = rte_get_tsc_hz();
 		w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		snprintf(name, sizeof(name), "dp_tx_%u", i);
-		w->tx_ring = rte_ring_create(name, cfg->dataplane.ring_size,
+		w->tx_ring = rte_ring_create(name, conf->ring_size,
 					     SOCKET_ID_ANY,
 					     RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (w->wake_fd < 0 || w->tx_ring == NULL)
 			goto fail;
 	}
 
-	ret = ops->init(dp, cfg);
+	ret = ops->init(dp);
 	if (ret < 0)
 		goto fail;
 	return 0;

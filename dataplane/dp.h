@@ -18,8 +18,8 @@
 
 #include "addr.h"
 #include "bucket.h"
+#include "dp_conf.h"
 
-#define DP_MAX_WORKERS 16
 #define DP_BURST 32
 
 /* Counters, per worker, summed by the control thread. Drop reasons come
@@ -218,12 +218,11 @@ struct dp_worker {
 	uint64_t ctr[DP_N_COUNTERS] __rte_cache_aligned;
 } __rte_cache_aligned;
 
-struct sotto_config;
-
 struct dp_port_ops {
 	const char *name;
-	/* control thread, before workers start: open listeners etc. */
-	int (*init)(struct dp_ctx *dp, const struct sotto_config *cfg);
+	/* control thread, before workers start: open listeners etc. from
+	 * dp->conf */
+	int (*init)(struct dp_ctx *dp);
 	void (*fini)(struct dp_ctx *dp);
 	/* the worker's whole loop; returns when dp->quit is set */
 	int (*worker_run)(struct dp_worker *w);
@@ -247,7 +246,7 @@ struct dp_port_ops {
 
 struct dp_ctx {
 	struct dp_tables tables;
-	const struct sotto_config *cfg;
+	struct dp_conf conf;           /* as given to dp_ctx_init */
 	struct rte_mempool *pool;
 	struct rte_ring *exc_ring;     /* workers → control (MP/SC) */
 	int exc_fd;                    /* eventfd the control loop waits on */
@@ -261,6 +260,10 @@ struct dp_ctx {
 	uint64_t bandwidth;            /* per-direction cap, bytes/s (0 = none) */
 	uint64_t tx_ring_full;         /* control's packets a worker ring refused */
 	struct dp_gw *gw;              /* gateway tables; NULL = no gateway */
+	/* gateway forwarding's entry (dataplane/gw/, set by dp_gw_init):
+	 * the fast path hands it SRTP/SRTCP from media addresses */
+	void (*media_input)(struct dp_worker *w, struct rte_mbuf **pkts,
+			    uint16_t n, uint64_t now);
 };
 
 /* ---- control-side API (one thread) ---- */
@@ -287,7 +290,7 @@ int dp_defer(struct dp_tables *t, void (*fn)(void *, intptr_t), void *arg,
 void dp_tables_reclaim(struct dp_tables *t);
 
 /* Creates mempool, rings, eventfds, tables; then ops->init. */
-int dp_ctx_init(struct dp_ctx *dp, const struct sotto_config *cfg,
+int dp_ctx_init(struct dp_ctx *dp, const struct dp_conf *conf,
 		const struct dp_port_ops *ops);
 int dp_ctx_start(struct dp_ctx *dp);   /* launches the workers */
 void dp_ctx_stop(struct dp_ctx *dp);   /* sets quit, wakes, joins */

@@ -19,7 +19,6 @@
 
 #include "chandata.h"
 #include "dp.h"
-#include "gateway.h"
 #include "stun.h"
 
 static inline bool
@@ -366,8 +365,8 @@ burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	if (n_exc)
 		to_control(w, exc, n_exc);
 	if (n_gw) {
-		if (likely(w->dp->gw != NULL)) {
-			dp_gw_input(w, gw, (uint16_t)n_gw, now);
+		if (likely(w->dp->media_input != NULL)) {
+			w->dp->media_input(w, gw, (uint16_t)n_gw, now);
 		} else {
 			w->ctr[DP_DROP_GW_NO_LEG] += n_gw;
 			rte_pktmbuf_free_bulk(gw, n_gw);

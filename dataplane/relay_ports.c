@@ -9,14 +9,14 @@
 #include "dp.h"
 
 void
-dp_relay_ports_init(struct dp_relay_ports *rp, const struct sotto_config *cfg,
+dp_relay_ports_init(struct dp_relay_ports *rp, const struct dp_conf *conf,
 		    uint32_t base)
 {
 	memset(rp, 0, sizeof(*rp));
-	rp->n_ip = cfg->turn.n_relay;
-	memcpy(rp->ip, cfg->turn.relay, sizeof(rp->ip));
-	rp->port_min = cfg->turn.port_min;
-	rp->range = (uint32_t)(cfg->turn.port_max - cfg->turn.port_min) + 1;
+	rp->n_ip = conf->n_relay;
+	memcpy(rp->ip, conf->relay, sizeof(rp->ip));
+	rp->port_min = conf->port_min;
+	rp->range = (uint32_t)(conf->port_max - conf->port_min) + 1;
 	rp->base = base;
 	/* a random start, so relayed ports do not reveal how many
 	 * allocations came before */

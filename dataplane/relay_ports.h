@@ -12,20 +12,20 @@
 #include <stdint.h>
 
 #include "addr.h"
-#include "config.h"
+#include "dp_conf.h"
 
 struct dp_relay_ports {
-	struct sotto_addr ip[CONFIG_MAX_ADDRS];
+	struct sotto_addr ip[DP_CONF_MAX_ADDRS];
 	unsigned n_ip;
 	uint16_t port_min;
 	uint32_t range;               /* ports per relay IP */
 	uint32_t base;                /* slot of the first relayed address */
-	uint32_t cursor[CONFIG_MAX_ADDRS]; /* next offset to try, per IP */
+	uint32_t cursor[DP_CONF_MAX_ADDRS]; /* next offset to try, per IP */
 };
 
-/* Relay IPs and range from cfg; slots start at base. */
+/* Relay IPs and range from conf; slots start at base. */
 void dp_relay_ports_init(struct dp_relay_ports *rp,
-			 const struct sotto_config *cfg, uint32_t base);
+			 const struct dp_conf *conf, uint32_t base);
 
 static inline uint32_t
 dp_relay_ports_count(const struct dp_relay_ports *rp)

@@ -3,7 +3,7 @@
 #
 # Gateway-mode benchmark: legs held, handshakes per second, memory per leg,
 # forwarded packets per second and one-way latency through sottod's
-# gateway (control/gw.c, dataplane/gateway.c), on loopback, driven by
+# gateway (control/gateway/gw.c, dataplane/gw/dp_gw_fwd.c), on loopback, driven by
 # perf/gw_load.c (perf/GATEWAY.md).
 #
 #   perf/bench_gateway_legs.sh [--build DIR] [--out FILE.md] [--legs N]

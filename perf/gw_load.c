@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * gw_load: gateway-mode load through sottod (docs/signaling.md,
- * control/gw.h, dataplane/gateway.h), many WebRTC audio legs from one
+ * control/gateway/gw.h, dataplane/gw/dp_gw.h), many WebRTC audio legs from one
  * process, each doing what a browser does:
  *
  *   POST /v1/rooms {"mode":"gateway"}, POST /v1/rooms/{id}/invites
@@ -13,7 +13,7 @@
  *     candidate until one succeeds (the gateway is ICE-lite)
  *   DTLS 1.2 client on the same socket (RFC 7983 demultiplexing),
  *     use_srtp, then RFC 5764 keys from "EXTRACTOR-dtls_srtp"
- *   SRTP (dataplane/srtp.h): 50 packets/s of Opus-sized RTP with an
+ *   SRTP (dataplane/wire/srtp.h): 50 packets/s of Opus-sized RTP with an
  *     RFC 6464 audio level, loud for --loud legs per room and quiet for
  *     the rest; what the gateway forwards is authenticated, counted per
  *     slot SSRC and timed (the payload carries the send time: the gateway

@@ -6,17 +6,18 @@
 set -u
 top=${1:-$(cd "$(dirname "$0")/.." && pwd)}
 files=(
-	dataplane/fastpath.c
-	dataplane/gateway.c
-	dataplane/gateway.h
 	dataplane/bucket.h
-	dataplane/bytes.h
-	dataplane/chandata.h
 	dataplane/dp.h
+	dataplane/fastpath.c
 	dataplane/dpdk/dpdk_worker.c
 	dataplane/dpdk/l2l3.c
-	dataplane/srtp.c
-	dataplane/srtp.h
+	dataplane/gw/dp_gw.h
+	dataplane/gw/dp_gw_fwd.c
+	dataplane/gw/dp_gw_priv.h
+	dataplane/wire/bytes.h
+	dataplane/wire/chandata.h
+	dataplane/wire/srtp.c
+	dataplane/wire/srtp.h
 )
 forbidden='\b(malloc|calloc|realloc|free|strdup|rte_malloc|rte_zmalloc|rte_free|printf|fprintf|puts|syslog|log_(err|warn|info|debug|msg)|RTE_LOG|rte_panic|abort|pthread_mutex_[a-z]+|pthread_cond_[a-z]+|rte_spinlock_[a-z]+|sleep|usleep|nanosleep|read|write|send|sendto|sendmsg|recv|recvfrom|recvmsg|ioctl|open|close|epoll_wait|poll|select)[[:space:]]*\('
 status=0

@@ -5,7 +5,7 @@
 /*
  * The signaling service: the HTTP API (rooms, invites, TURN credentials,
  * health, the web client) and WebSocket rooms, on the control thread's
- * io_uring loop through control/http.c. docs/signaling.md is the protocol.
+ * io_uring loop through control/net/http.c. docs/signaling.md is the protocol.
  */
 
 #include <stdbool.h>
@@ -64,11 +64,11 @@ void sig_free(struct sig *s);
 void sig_http_handle(struct http_req *r, void *sig);
 
 /*
- * Gateway mode, as signaling sees it (the daemon wires control/gw.c in):
+ * Gateway mode, as signaling sees it (the daemon wires control/gateway/gw.c in):
  * rooms created with "mode": "gateway" get a gateway room, a participant's
  * offer is answered by the gateway, and leaving ends the participant's leg.
  */
-#define SIG_GATEWAY_ROOM_MAX 64   /* = DP_GW_MAX_LEGS (dataplane/gateway.h) */
+#define SIG_GATEWAY_ROOM_MAX 64   /* = DP_GW_MAX_LEGS (dataplane/gw/dp_gw.h) */
 
 struct sig_gateway {
 	void *arg;

@@ -25,7 +25,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
-#include "dpdk_drv.h"
+#include "dpdk_priv.h"
 
 /* ---- control side ---- */
 
@@ -46,7 +46,7 @@ eui64_link_local(const struct rte_ether_addr *mac, uint8_t ll[16])
 }
 
 static int
-port_setup(struct dp_ctx *dp, const struct sotto_port_config *pc,
+port_setup(struct dp_ctx *dp, const struct dp_port_conf *pc,
 	   struct dpdk_port *port, uint16_t n_queues, uint16_t rx_desc,
 	   uint16_t tx_desc)
 {
@@ -145,9 +145,10 @@ port_setup(struct dp_ctx *dp, const struct sotto_port_config *pc,
 }
 
 static int
-dpdk_init(struct dp_ctx *dp, const struct sotto_config *cfg)
+dpdk_init(struct dp_ctx *dp)
 {
-	const typeof(cfg->dataplane.dpdk) *dc = &cfg->dataplane.dpdk;
+	const struct dp_conf *conf = &dp->conf;
+	const typeof(conf->dpdk) *dc = &conf->dpdk;
 	struct dpdk_drv *d = rte_zmalloc("dpdk_drv", sizeof(*d),
 					 RTE_CACHE_LINE_SIZE);
 	int ret;
@@ -155,13 +156,13 @@ dpdk_init(struct dp_ctx *dp, const struct sotto_config *cfg)
 	if (d == NULL)
 		return -ENOMEM;
 	dp->drv = d;
-	d->n_turn_listen = cfg->turn.n_listen;
-	d->n_listen = cfg->turn.n_listen + cfg->gateway.n_listen;
-	memcpy(d->listen, cfg->turn.listen,
-	       cfg->turn.n_listen * sizeof(d->listen[0]));
-	memcpy(d->listen + cfg->turn.n_listen, cfg->gateway.listen,
-	       cfg->gateway.n_listen * sizeof(d->listen[0]));
-	dp_relay_ports_init(&d->relays, cfg, d->n_listen);
+	d->n_turn_listen = conf->n_turn_listen;
+	d->n_listen = conf->n_turn_listen + conf->n_media_listen;
+	memcpy(d->listen, conf->turn_listen,
+	       conf->n_turn_listen * sizeof(d->listen[0]));
+	memcpy(d->listen + conf->n_turn_listen, conf->media_listen,
+	       conf->n_media_listen * sizeof(d->listen[0]));
+	dp_relay_ports_init(&d->relays, conf, d->n_listen);
 	d->slot_used = rte_zmalloc("dpdk_slots",
 				   dp_relay_ports_count(&d->relays), 0);
 	d->workers = rte_zmalloc("dpdk_workers",
@@ -206,7 +207,7 @@ dpdk_fini(struct dp_ctx *dp)
 		struct dpdk_worker *dw = &d->workers[w];
 		for (unsigned i = 0; i < dw->n_pend; i++)
 			rte_pktmbuf_free(dw->pend[i].m);
-		for (unsigned p = 0; p < CONFIG_MAX_PORTS; p++)
+		for (unsigned p = 0; p < DP_CONF_MAX_PORTS; p++)
 			rte_pktmbuf_free_bulk(dw->txq[p], dw->n_txq[p]);
 	}
 	rte_free(d->workers);

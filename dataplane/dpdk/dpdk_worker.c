@@ -13,8 +13,8 @@
 #include <rte_mbuf.h>
 #include <rte_pause.h>
 
-#include "dpdk_drv.h"
-#include "gateway.h"
+#include "dpdk_priv.h"
+#include "dp_gw.h"
 
 static inline void
 txq_add(struct dp_worker *w, struct dpdk_worker *dw, unsigned port,

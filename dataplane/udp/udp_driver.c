@@ -28,9 +28,8 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 
-#include "config.h"
 #include "dp.h"
-#include "gateway.h"
+#include "dp_gw.h"
 #include "relay_ports.h"
 
 #define UDP_RING_ENTRIES 4096
@@ -166,17 +165,18 @@ open_fixed(struct dp_ctx *dp, struct udp_drv *u, uint32_t first,
 }
 
 static int
-udp_init(struct dp_ctx *dp, const struct sotto_config *cfg)
+udp_init(struct dp_ctx *dp)
 {
+	const struct dp_conf *conf = &dp->conf;
 	struct udp_drv *u = calloc(1, sizeof(*u));
-	unsigned n_fixed = cfg->turn.n_listen + cfg->gateway.n_listen;
+	unsigned n_fixed = conf->n_turn_listen + conf->n_media_listen;
 	uint32_t n_fixed_slots = n_fixed * dp->n_workers;
 	int ret;
 
 	if (u == NULL)
 		return -ENOMEM;
 	dp->drv = u;
-	dp_relay_ports_init(&u->relays, cfg, n_fixed_slots);
+	dp_relay_ports_init(&u->relays, conf, n_fixed_slots);
 	u->n_socks = n_fixed_slots + dp_relay_ports_count(&u->relays);
 	u->socks = calloc(u->n_socks, sizeof(*u->socks));
 	if (u->socks == NULL)
@@ -187,10 +187,10 @@ udp_init(struct dp_ctx *dp, const struct sotto_config *cfg)
 	/* fixed slot i * workers + w belongs to worker w: TURN listeners,
 	 * then gateway media addresses */
 	for (unsigned i = 0; i < n_fixed; i++) {
-		bool turn = i < cfg->turn.n_listen;
+		bool turn = i < conf->n_turn_listen;
 		const struct sotto_addr *a =
-			turn ? &cfg->turn.listen[i] :
-			       &cfg->gateway.listen[i - cfg->turn.n_listen];
+			turn ? &conf->turn_listen[i] :
+			       &conf->media_listen[i - conf->n_turn_listen];
 
 		ret = open_fixed(dp, u, i * dp->n_workers, a,
 				 turn ? DP_SOCK_LISTENER : DP_SOCK_MEDIA,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * DTLS-SRTP server legs (control/dtls.c): handshakes per second per core,
+ * DTLS-SRTP server legs (control/gateway/dtls.c): handshakes per second per core,
  * and memory per leg mid-handshake and established.
  *
  * Client and server run in this one thread, datagrams carried by hand (the

@@ -27,7 +27,7 @@
 #include <rte_mbuf.h>
 
 #include "dp.h"
-#include "gateway.h"
+#include "dp_gw.h"
 #include "srtp.h"
 
 #define BENCH_PAYLOAD 100          /* Opus, ~40 kb/s at 20 ms */

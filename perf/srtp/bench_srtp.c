@@ -4,7 +4,7 @@
  * 1 → 3 transcrypt (unprotect once, protect for three listeners with their
  * own keys), for AES_CM_128_HMAC_SHA1_80 and AEAD_AES_128_GCM, for 172-byte
  * (12 + 160) and 60-byte (12 + 48) RTP packets, with Debian's libsrtp2 and
- * with dataplane/srtp.c; beside what the same primitives cost on the same
+ * with dataplane/wire/srtp.c; beside what the same primitives cost on the same
  * bytes, from `openssl speed` and from EVP called directly.
  *
  *   bench_srtp [-n packets] [-r repetitions] [-S]   (-S: skip openssl speed)

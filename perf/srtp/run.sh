@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
-# SRTP cost per packet: libsrtp2 and dataplane/srtp.c beside the cost of the
+# SRTP cost per packet: libsrtp2 and dataplane/wire/srtp.c beside the cost of the
 # same primitives (openssl speed, EVP). Prints one table; see README.md.
 #
 #   perf/srtp/run.sh [-b BUILD_DIR] [-- bench options]
@@ -29,7 +29,7 @@ if [ ! -x "$bench" ]; then
 	echo "== no $build/perf/srtp/bench_srtp: compiling into $tmp"
 	# shellcheck disable=SC2046
 	${CC:-cc} -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
-		-I"$top/dataplane" "$top/perf/srtp/bench_srtp.c" \
+		-I"$top/dataplane/wire" "$top/perf/srtp/bench_srtp.c" \
 		"$top/dataplane/srtp.c" \
 		$(pkg-config --cflags --libs libcrypto libsrtp2) -o "$bench"
 fi

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * libFuzzer target for the gateway's SDP side (control/gw_sdp.c): the
+ * libFuzzer target for the gateway's SDP side (control/gateway/gw_sdp.c): the
  * bytes are a participant's offer. An offer that parses must yield an
  * answer that keeps the promises gw_sdp.h makes: CRLF text from "v=0",
  * a=ice-lite, a=setup:passive, our fingerprint, no more slots than asked,

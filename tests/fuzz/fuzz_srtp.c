@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * libFuzzer target for dataplane/srtp.c with fixed keys.
+ * libFuzzer target for dataplane/wire/srtp.c with fixed keys.
  *
  * The first byte picks what to do with the rest (each in a heap buffer of
  * exactly its size, so ASan sees any read past the packet):

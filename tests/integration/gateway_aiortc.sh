@@ -204,7 +204,7 @@ for p in "${peers[@]}"; do
 	fi
 done
 
-# sottod's own account of the call (control/ctl_metrics.c): packets
+# sottod's own account of the call (control/ops/ctl_metrics.c): packets
 # authenticated from the legs and copies forwarded to listeners (the
 # dataplane's gw_rx_rtp and gw_forwarded, DP_FOREACH_COUNTER in
 # dataplane/dp.h), three legs up, and nothing failed on the way.

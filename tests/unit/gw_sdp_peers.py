@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
-"""Gateway-mode SDP against real peers (control/gw_sdp.c).
+"""Gateway-mode SDP against real peers (control/gateway/gw_sdp.c).
 
     gw_sdp_peers.py aiortc TEST_GW_SDP      round trip with aiortc
     gw_sdp_peers.py chromium TEST_GW_SDP    round trip with headless Chromium

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * control/config.c: defaults, the shipped YAML files, and that every bad
+ * control/config/config.c: defaults, the shipped YAML files, and that every bad
  * input is reported at the right name:line:column without leaking secrets.
  *
  * Fixtures are read from the source tree: argv[1] if given, else the
@@ -282,7 +282,7 @@ test_good_file(void)
 	CHECK_EQ(cfg.dataplane.dpdk.tx_desc, 2048);
 	CHECK_EQ(cfg.dataplane.dpdk.n_ports, 2);
 	if (cfg.dataplane.dpdk.n_ports == 2) {
-		const struct sotto_port_config *p = cfg.dataplane.dpdk.ports;
+		const struct dp_port_conf *p = cfg.dataplane.dpdk.ports;
 
 		CHECK(strcmp(p[0].device, "net_af_xdp0") == 0);
 		CHECK(is_v6(&p[0].gw6, "fe80::1", 0));
@@ -619,7 +619,7 @@ static void
 test_dpdk_good(void)
 {
 	struct sotto_config cfg;
-	const struct sotto_port_config *p;
+	const struct dp_port_conf *p;
 	char *out = NULL;
 	int n;
 
@@ -740,7 +740,7 @@ test_dpdk_example(void)
 	char *out = NULL;
 	const char *file = path("../../configs/dpdk.example.yaml");
 	char prefix[PATH_MAX + 32];
-	const struct sotto_port_config *p = cfg.dataplane.dpdk.ports;
+	const struct dp_port_conf *p = cfg.dataplane.dpdk.ports;
 	int n;
 
 	/* Its secret_file does not exist here: exactly that one error. */

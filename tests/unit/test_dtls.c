@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * DTLS-SRTP server legs (control/dtls.c) against OpenSSL's own DTLS client,
+ * DTLS-SRTP server legs (control/gateway/dtls.c) against OpenSSL's own DTLS client,
  * both in this process: the client on a datagram-keeping BIO of its own,
  * datagrams carried between the two by hand, so a test can drop, reorder,
  * re-fragment or stop them. No sockets.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dataplane/gateway.c on SRTP the test makes itself: each browser is a
+ * dataplane/gw/dp_gw_fwd.c on SRTP the test makes itself: each browser is a
  * pair of dp_srtp contexts (it protects with the keys the leg unprotects
  * with, and unprotects what the gateway sends with the gateway's keys).
  * dp_ctx is built by hand as in test_fastpath.c, once with one worker and
@@ -30,7 +30,7 @@
 #include "check.h"
 #include "dp.h"
 #include "eal.h"
-#include "gateway.h"
+#include "dp_gw.h"
 #include "srtp.h"
 
 #define GCM DP_SRTP_AEAD_AES_128_GCM

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Gateway-mode SDP (control/gw_sdp.c): offers captured from Chromium and
+ * Gateway-mode SDP (control/gateway/gw_sdp.c): offers captured from Chromium and
  * aiortc (fixtures/sdp/README.md), the hand-made negatives, small edits of
  * them for one rule each, and the answer line by line.
  *

@@ -30,26 +30,25 @@ claim(void *arg, uint32_t slot, const struct sotto_addr *a)
 int
 main(void)
 {
-	struct sotto_config cfg;
+	struct dp_conf conf = { 0 };
 	struct dp_relay_ports rp;
 	struct sotto_addr want, got, other;
 	uint32_t slot;
 	uint8_t v6[16];
 
 	CHECK(test_eal_init() == 0);
-	config_defaults(&cfg);
-	cfg.turn.n_relay = 2;
-	sotto_addr_v4(&cfg.turn.relay[0], htonl(0x7f000001), 0);
+	conf.n_relay = 2;
+	sotto_addr_v4(&conf.relay[0], htonl(0x7f000001), 0);
 	inet_pton(AF_INET6, "::1", v6);
-	sotto_addr_v6(&cfg.turn.relay[1], v6, 0);
-	cfg.turn.port_min = 50000;
-	cfg.turn.port_max = 50015;
-	dp_relay_ports_init(&rp, &cfg, 10);
+	sotto_addr_v6(&conf.relay[1], v6, 0);
+	conf.port_min = 50000;
+	conf.port_max = 50015;
+	dp_relay_ports_init(&rp, &conf, 10);
 	CHECK_EQ(rp.range, 16);
 	CHECK_EQ(dp_relay_ports_count(&rp), 32);
 
 	/* any port: every one of the 16 once, then ENOSPC */
-	want = cfg.turn.relay[0];
+	want = conf.relay[0];
 	want.port = DP_PORT_ANY;
 	for (int i = 0; i < 16; i++) {
 		CHECK_EQ(dp_relay_ports_open(&rp, &want, claim, &rp, &got,
@@ -62,7 +61,7 @@ main(void)
 		 -ENOSPC);
 
 	/* the other IP has its own slots, after the first IP's */
-	want = cfg.turn.relay[1];
+	want = conf.relay[1];
 	want.port = DP_PORT_EVEN;
 	for (int i = 0; i < 8; i++) {
 		CHECK_EQ(dp_relay_ports_open(&rp, &want, claim, &rp, &got,
@@ -102,6 +101,5 @@ main(void)
 	sotto_addr_v4(&other, htonl(0x7f000002), 50000);
 	CHECK_EQ(dp_relay_ports_slot(&rp, &other), -1);
 
-	config_free(&cfg);
 	return check_done("relay_ports");
 }

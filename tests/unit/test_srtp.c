@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * dataplane/srtp.c: RFC 3711 §B.2/B.3 and RFC 7714 §16/§17 vectors, the
+ * dataplane/wire/srtp.c: RFC 3711 §B.2/B.3 and RFC 7714 §16/§17 vectors, the
  * replay window, ROC estimation across sequence wraps, tampering, wrong
  * keys, profiles, the SSRC table, DTLS exporter key split, key wiping at
  * teardown, no allocation per packet, and interop with Debian's libsrtp2

@@ -7,39 +7,23 @@
 #include <stdio.h>
 
 #include "addr.h"
+#include "dp_conf.h"
 #include "log.h"
 
-#define CONFIG_MAX_ADDRS 8
+#define CONFIG_MAX_ADDRS DP_CONF_MAX_ADDRS
 
 struct sotto_cidr {
 	struct sotto_addr addr; /* port unused */
 	uint8_t prefix;
 };
 
-enum dp_driver { DP_DRIVER_UDP, DP_DRIVER_DPDK };
-enum dp_idle { DP_IDLE_ADAPTIVE, DP_IDLE_POLL };
-
-#define CONFIG_MAX_PORTS 4
+#define CONFIG_MAX_PORTS DP_CONF_MAX_PORTS
 #define CONFIG_MAX_EAL_ARGS 32
 #define CONFIG_MAX_LIST 16
 #define CONFIG_URL_MAX 256
 #define CONFIG_KEY_MAX 128
 #define CONFIG_MAX_TOKEN_KEYS 4
-#define DP_GW_MAX_SLOTS_CFG 8  /* = DP_GW_MAX_SLOTS (dataplane/gateway.h) */
 #define DEFAULT_GATEWAY_PORT 3479
-
-/* dataplane.dpdk.ports[]: one DPDK port and its addresses. */
-struct sotto_port_config {
-	char device[128];         /* device: DPDK name, e.g. net_af_xdp0 or 0000:01:00.0 */
-	bool has_ip4, has_ip6;
-	struct sotto_addr ip4;    /* ipv4: "198.18.0.1/24" (port 0) */
-	uint8_t prefix4;
-	struct sotto_addr ip6;    /* ipv6: "2001:db8::1/64" */
-	uint8_t prefix6;
-	struct sotto_addr gw4;    /* gateway4: IP, family 0 = none */
-	struct sotto_addr gw6;    /* gateway6 */
-	uint16_t vlan;            /* vlan: 0 (untagged) or 1..4094 */
-};
 
 struct sotto_config {
 	enum log_level log_level;          /* log_level: error|warn|info|debug */
@@ -61,7 +45,7 @@ struct sotto_config {
 			/* lcores: CPU list, first for the control thread,
 			 * then one per worker, e.g. "0-2" (default: 0..workers) */
 			char lcores[64];
-			struct sotto_port_config ports[CONFIG_MAX_PORTS];
+			struct dp_port_conf ports[CONFIG_MAX_PORTS]; /* device, ipv4, ipv6, gateway4, gateway6, vlan */
 			unsigned n_ports;
 			uint32_t neighbours;  /* neighbours: table size, power of 2, default 1024 */
 			uint16_t rx_desc, tx_desc; /* rx_desc/tx_desc: ring sizes, default 1024 */
@@ -184,6 +168,9 @@ int config_load_buffer(struct sotto_config *cfg, const char *name,
 		       const char *buf, size_t len, FILE *errs);
 
 void config_free(struct sotto_config *cfg);
+
+/* The dataplane's part of cfg (dataplane/dp_conf.h). */
+void config_dp_conf(const struct sotto_config *cfg, struct dp_conf *out);
 
 /* configs/sotto.yaml, compiled in (generated file). */
 extern const char sotto_default_config[];

@@ -4,7 +4,7 @@
 
 /*
  * SDP lexing (RFC 8866) shared by the gateway's offer parser
- * (control/gw_sdp.c) and the SDP policy (signaling/sdp_policy.c): spans
+ * (control/gateway/gw_sdp.c) and the SDP policy (signaling/sdp_policy.c): spans
  * of the input, character classes, fields and lines. Nothing here
  * allocates or decides; the callers own what is accepted and why.
  * Private to those two files: the names are short and unprefixed.

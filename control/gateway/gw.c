@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Gateway legs: ICE-lite (RFC 8445 §2.5), consent freshness (RFC 7675),
- * DTLS-SRTP termination (control/dtls.c) and the hand-over of SRTP keys to
- * the dataplane (dataplane/gateway.c). See gw.h and docs/architecture.md.
+ * DTLS-SRTP termination (control/gateway/dtls.c) and the hand-over of SRTP keys to
+ * the dataplane (dataplane/gw/dp_gw_fwd.c). See gw.h and docs/architecture.md.
  *
  * Addresses. A leg learns the browser's address from its first ICE check
  * that authenticates (USERNAME "ours:theirs", MESSAGE-INTEGRITY with the
@@ -24,7 +24,7 @@
 
 #include "dp.h"
 #include "dtls.h"
-#include "gateway.h"
+#include "dp_gw.h"
 #include "gw.h"
 #include "gw_sdp.h"
 #include "log.h"

@@ -40,7 +40,7 @@ struct ctl_hooks {
 	/* Re-reads the config file; writes "file:line:col: error: ..." lines
 	 * to errs. 0 applied, <0 nothing changed. */
 	int (*reload)(void *main_arg, FILE *errs);
-	/* Gateway mode (control/gw.h): ICE checks and DTLS records from
+	/* Gateway mode (control/gateway/gw.h): ICE checks and DTLS records from
 	 * media addresses, its timers and metrics. NULL = off. */
 	struct gw *gw;
 

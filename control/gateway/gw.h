@@ -9,7 +9,7 @@
  * certificate, a=setup:passive), learns the browser's address from its
  * first valid ICE check on a media address, runs the DTLS handshake, and
  * once the SRTP keys are known installs them in the dataplane
- * (dataplane/gateway.h). It ends when the participant leaves, sends a new
+ * (dataplane/gw/dp_gw.h). It ends when the participant leaves, sends a new
  * offer, stops sending valid ICE checks for gateway.consent_timeout
  * (RFC 7675), or its handshake fails or times out; then its keys are wiped
  * in the control thread (DTLS) and, after an RCU grace period, in the

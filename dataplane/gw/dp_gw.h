@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#ifndef SOTTO_DP_GATEWAY_H
-#define SOTTO_DP_GATEWAY_H
+#ifndef SOTTO_DP_GW_H
+#define SOTTO_DP_GW_H
 
 /*
  * Gateway mode in the dataplane (docs/architecture.md, "Gateway mode"):
@@ -25,8 +25,6 @@
 #include "dp.h"
 #include "srtp.h"
 
-#define DP_GW_MAX_SLOTS 8       /* receive slots per listener */
-#define DP_GW_MAX_LEGS 64       /* participants per room */
 #define DP_GW_OPUS_HZ 48000     /* RTP clock of Opus (RFC 7587) */
 
 /* Speaker selection (owner worker, at most every DP_GW_SELECT_MS). */

@@ -58,7 +58,7 @@ struct ctx {
 	yaml_mark_t relay_mark[CONFIG_MAX_ADDRS];
 
 	/* The ports[] item being parsed, and where its keys were. */
-	struct sotto_port_config *port;
+	struct dp_port_conf *port;
 	struct seen p_device, p_ip4, p_ip6, p_gw4, p_gw6;
 
 	struct seen http, tls_cert, tls_key;
@@ -1003,7 +1003,7 @@ parse_ifaddr(const char *s, int family, struct sotto_addr *a, uint8_t *prefix)
 static void
 port_ifaddr(struct ctx *c, const char *path, yaml_node_t *n, int family)
 {
-	struct sotto_port_config *p = c->port;
+	struct dp_port_conf *p = c->port;
 	struct sotto_addr a;
 	uint8_t prefix;
 
@@ -1592,9 +1592,9 @@ port_check_gateway(struct ctx *c, const char *ipath, const struct seen *gw_seen,
 /* Checks within port i, and against ports 0..i-1 in v. */
 static void
 port_check(struct ctx *c, const char *ipath, yaml_node_t *item,
-	   const struct sotto_port_config *v, unsigned i)
+	   const struct dp_port_conf *v, unsigned i)
 {
-	const struct sotto_port_config *p = &v[i];
+	const struct dp_port_conf *p = &v[i];
 	char a[INET6_ADDRSTRLEN];
 
 	if (!c->p_device.set)
@@ -1631,7 +1631,7 @@ port_check(struct ctx *c, const char *ipath, yaml_node_t *item,
 static void
 key_ports(struct ctx *c, const char *path, yaml_node_t *n)
 {
-	struct sotto_port_config v[CONFIG_MAX_PORTS];
+	struct dp_port_conf v[CONFIG_MAX_PORTS];
 	int before = c->nerr;
 	unsigned i = 0;
 
@@ -1642,7 +1642,7 @@ key_ports(struct ctx *c, const char *path, yaml_node_t *n)
 	for (yaml_node_item_t *it = n->data.sequence.items.start;
 	     it < n->data.sequence.items.top; it++, i++) {
 		yaml_node_t *item = yaml_document_get_node(c->doc, *it);
-		struct sotto_port_config *p = &v[i];
+		struct dp_port_conf *p = &v[i];
 		const struct key_spec keys[] = {
 			FN_KEY("device", key_port_device,
 			       .seen = &c->p_device),
@@ -1691,7 +1691,7 @@ parse_root(struct ctx *c, yaml_node_t *root)
 	};
 	const struct key_spec dataplane[] = {
 		FN_KEY("driver", key_driver, .seen = &c->driver),
-		UINT_KEY("workers", 1, 16, cfg->dataplane.workers),
+		UINT_KEY("workers", 1, DP_MAX_WORKERS, cfg->dataplane.workers),
 		FN_KEY("idle", key_idle),
 		UINT_KEY("mbufs", 1024, 1048576, cfg->dataplane.mbufs),
 		FN_KEY("ring_size", key_ring_size),
@@ -1797,7 +1797,7 @@ parse_root(struct ctx *c, yaml_node_t *root)
 	};
 	const struct key_spec gateway[] = {
 		FN_KEY("listen", key_gw_listen),
-		UINT_KEY("slots", 1, DP_GW_MAX_SLOTS_CFG, cfg->gateway.slots),
+		UINT_KEY("slots", 1, DP_GW_MAX_SLOTS, cfg->gateway.slots),
 		UINT_KEY("max_legs", 2, 1000000, cfg->gateway.max_legs),
 		UINT_KEY("consent_timeout", 5, 300,
 			 cfg->gateway.consent_timeout),
@@ -1832,7 +1832,7 @@ static bool
 port_has_ip(const struct sotto_config *cfg, const struct sotto_addr *a)
 {
 	for (unsigned i = 0; i < cfg->dataplane.dpdk.n_ports; i++) {
-		const struct sotto_port_config *p = &cfg->dataplane.dpdk.ports[i];
+		const struct dp_port_conf *p = &cfg->dataplane.dpdk.ports[i];
 
 		if ((p->has_ip4 && sotto_addr_ip_eq(&p->ip4, a)) ||
 		    (p->has_ip6 && sotto_addr_ip_eq(&p->ip6, a)))
@@ -2208,4 +2208,38 @@ config_free(struct sotto_config *cfg)
 	explicit_bzero(cfg->signaling.api_keys, sizeof(cfg->signaling.api_keys));
 	explicit_bzero(cfg->signaling.token_keys,
 		       sizeof(cfg->signaling.token_keys));
+}
+
+#define SAME_SIZE(a, b) _Static_assert(sizeof(((struct sotto_config *)0)->a) == \
+	sizeof(((struct dp_conf *)0)->b), #a " and dp_conf." #b " differ")
+SAME_SIZE(turn.listen, turn_listen);
+SAME_SIZE(gateway.listen, media_listen);
+SAME_SIZE(turn.relay, relay);
+SAME_SIZE(dataplane.dpdk.ports, dpdk.ports);
+#undef SAME_SIZE
+
+void
+config_dp_conf(const struct sotto_config *cfg, struct dp_conf *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->workers = cfg->dataplane.workers;
+	out->idle = cfg->dataplane.idle;
+	out->mbufs = cfg->dataplane.mbufs;
+	out->ring_size = cfg->dataplane.ring_size;
+	out->max_allocs = cfg->turn.max_allocations;
+	out->bandwidth = cfg->turn.bandwidth;
+	memcpy(out->turn_listen, cfg->turn.listen, sizeof(out->turn_listen));
+	out->n_turn_listen = cfg->turn.n_listen;
+	memcpy(out->media_listen, cfg->gateway.listen, sizeof(out->media_listen));
+	out->n_media_listen = cfg->gateway.n_listen;
+	memcpy(out->relay, cfg->turn.relay, sizeof(out->relay));
+	out->n_relay = cfg->turn.n_relay;
+	out->port_min = cfg->turn.port_min;
+	out->port_max = cfg->turn.port_max;
+	memcpy(out->dpdk.ports, cfg->dataplane.dpdk.ports,
+	       sizeof(out->dpdk.ports));
+	out->dpdk.n_ports = cfg->dataplane.dpdk.n_ports;
+	out->dpdk.neighbours = cfg->dataplane.dpdk.neighbours;
+	out->dpdk.rx_desc = cfg->dataplane.dpdk.rx_desc;
+	out->dpdk.tx_desc = cfg->dataplane.dpdk.tx_desc;
 }

@@ -24,7 +24,7 @@
 #include "config.h"
 #include "ctl_loop.h"
 #include "dp.h"
-#include "gateway.h"
+#include "dp_gw.h"
 #include "gw.h"
 #include "log.h"
 #include "privdrop.h"
@@ -415,6 +415,7 @@ main(int argc, char **argv)
 	bool check_only = false;
 	struct sotto_config cfg;
 	struct dp_ctx dp;
+	struct dp_conf dp_conf;
 	struct turn_server *ts;
 	struct sig *sig = NULL;
 	struct gw *gw = NULL;
@@ -492,7 +493,8 @@ main(int argc, char **argv)
 	raise_nofile(&cfg);
 	if (eal_start(&cfg) < 0)
 		goto out_cfg;
-	ret = dp_ctx_init(&dp, &cfg, cfg.dataplane.driver == DP_DRIVER_DPDK
+	config_dp_conf(&cfg, &dp_conf);
+	ret = dp_ctx_init(&dp, &dp_conf, cfg.dataplane.driver == DP_DRIVER_DPDK
 					     ? &dp_dpdk_ops : &dp_udp_ops);
 	if (ret < 0) {
 		log_err("main", "dataplane init: %s", strerror(-ret));

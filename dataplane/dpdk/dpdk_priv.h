@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
-#ifndef SOTTO_DPDK_DRV_H
-#define SOTTO_DPDK_DRV_H
+#ifndef SOTTO_DPDK_PRIV_H
+#define SOTTO_DPDK_PRIV_H
 
 /* State shared by the dpdk driver's control side (dpdk_driver.c) and its
  * worker loop (dpdk_worker.c). */
@@ -11,7 +11,6 @@
 #include <rte_common.h>
 #include <rte_mbuf.h>
 
-#include "config.h"
 #include "dp.h"
 #include "l2l3.h"
 #include "relay_ports.h"
@@ -36,8 +35,8 @@ struct dpdk_pending {
 };
 
 struct dpdk_worker {
-	struct rte_mbuf *txq[CONFIG_MAX_PORTS][DPDK_TXQ_MAX];
-	uint16_t n_txq[CONFIG_MAX_PORTS];
+	struct rte_mbuf *txq[DP_CONF_MAX_PORTS][DPDK_TXQ_MAX];
+	uint16_t n_txq[DP_CONF_MAX_PORTS];
 	struct dpdk_pending pend[DPDK_PENDING_MAX];
 	unsigned n_pend;
 	uint16_t ip_id;
@@ -45,16 +44,16 @@ struct dpdk_worker {
 } __rte_cache_aligned;
 
 struct dpdk_drv {
-	struct dpdk_port ports[CONFIG_MAX_PORTS];
+	struct dpdk_port ports[DP_CONF_MAX_PORTS];
 	unsigned n_ports;
 	/* fixed slots: TURN listeners, then gateway media addresses */
-	struct sotto_addr listen[2 * CONFIG_MAX_ADDRS];
+	struct sotto_addr listen[2 * DP_CONF_MAX_ADDRS];
 	unsigned n_listen;               /* both */
 	unsigned n_turn_listen;          /* the first ones */
 	struct dp_relay_ports relays;    /* slots after the listeners' */
 	uint8_t *slot_used;              /* per relayed address; __atomic */
 	struct dpdk_worker *workers;
-	bool started[CONFIG_MAX_PORTS];
+	bool started[DP_CONF_MAX_PORTS];
 };
 
 static inline struct dpdk_drv *
