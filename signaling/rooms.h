@@ -13,6 +13,8 @@
 
 #include "sig_token.h"
 
+struct gw_room;   /* control/gateway/gw.h */
+
 #define ROOM_MAX_KICKED 64
 #define PEER_ID_HEX 16
 
@@ -47,7 +49,7 @@ struct room {
 	uint32_t max_participants;
 	bool locked;
 	bool gateway;               /* gateway mode: sotto is everyone's peer */
-	void *gw;                   /* the gateway's room (sig_gateway) */
+	struct gw_room *gw;         /* the gateway's room, NULL: relay mode */
 	unsigned n_peers;
 	struct sig_peer **peers;    /* max_participants slots */
 	unsigned n_kicked;

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "gw.h"
 #include "http.h"
 #include "metrics.h"
 
@@ -49,12 +50,9 @@ struct sig_stats {
 	uint64_t rooms_current;
 	uint64_t peers_current;       /* joined participants */
 	uint64_t ws_current;          /* open signaling WebSockets */
-	/* join latency histogram: token check to "joined" sent, in µs */
-	uint64_t join_us_buckets[8];  /* ≤ 50, 100, 250, 500, 1000, 2500, 10000, +Inf */
-	uint64_t join_us_sum;
+	/* join latency: token check to "joined" sent, in µs */
+	struct metrics_hist join_us;
 };
-
-extern const uint64_t sig_join_us_bounds[7];
 
 /* cfg must outlive sig (it is re-read on reload). NULL and errno. */
 struct sig *sig_new(const struct sotto_config *cfg);
@@ -64,24 +62,12 @@ void sig_free(struct sig *s);
 void sig_http_handle(struct http_req *r, void *sig);
 
 /*
- * Gateway mode, as signaling sees it (the daemon wires control/gateway/gw.c in):
- * rooms created with "mode": "gateway" get a gateway room, a participant's
- * offer is answered by the gateway, and leaving ends the participant's leg.
+ * Gateway mode (control/gateway/gw.h): rooms created with "mode":
+ * "gateway" get a gateway room, a participant's offer is answered by the
+ * gateway, and leaving ends the participant's leg. NULL: gateway mode off.
  */
-#define SIG_GATEWAY_ROOM_MAX 64   /* = DP_GW_MAX_LEGS (dataplane/gw/dp_gw.h) */
-
-struct sig_gateway {
-	void *arg;
-	unsigned slots;             /* N, told to participants at join */
-	void *(*room_open)(void *arg, const char *room_hex); /* NULL: failed */
-	void (*room_close)(void *arg, void *room);
-	/* answer's length, or -1 with *reason */
-	int (*offer)(void *arg, void *room, const char *peer_hex,
-		     const char *sdp, size_t len, char *answer, size_t cap,
-		     const char **reason, uint64_t now_ms);
-	void (*leave)(void *arg, void *room, const char *peer_hex);
-};
-void sig_set_gateway(struct sig *s, const struct sig_gateway *gw);
+#define SIG_GATEWAY_ROOM_MAX DP_GW_MAX_LEGS
+void sig_set_gateway(struct sig *s, struct gw *gw);
 /* The gateway ended a participant's leg on its own (consent lost, DTLS
  * failure): tells the participant, who may offer again. */
 void sig_gateway_leg_ended(struct sig *s, const char *room_hex,
@@ -99,7 +85,9 @@ bool sig_draining(const struct sig *s);
  * no longer listed stop working. 0 or -errno. */
 int sig_reload(struct sig *s);
 
-void sig_get_stats(const struct sig *s, struct sig_stats *st);
+/* For sottoctl status: rooms, joined participants, open WebSockets. */
+void sig_counts(const struct sig *s, uint64_t *rooms, uint64_t *participants,
+		uint64_t *websockets);
 /* The sotto_signaling_* families for /metrics. */
 void sig_metrics(const struct sig *s, struct metrics *m);
 

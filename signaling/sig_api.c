@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "clock.h"
 #include "log.h"
 #include "web_assets.h"
 
@@ -26,18 +27,9 @@
  * room: the API must not tell which room ids exist */
 #define NO_ROOM "invalid token or unknown room"
 
-const uint64_t sig_join_us_bounds[7] = { 50, 100, 250, 500, 1000, 2500, 10000 };
-
-uint64_t
-sig_realtime_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 /* ---- setup ------------------------------------------------------------ */
+
+static const uint64_t join_us_bounds[] = { 50, 100, 250, 500, 1000, 2500, 10000 };
 
 static int
 load_keys(struct sig *s)
@@ -120,7 +112,8 @@ sig_new(const struct sotto_config *cfg)
 	if (s == NULL)
 		return NULL;
 	s->cfg = cfg;
-	s->now_ms = sig_realtime_ms();
+	s->st.join_us = (struct metrics_hist)METRICS_HIST_INIT(join_us_bounds);
+	s->now_ms = clock_realtime_ms();
 	/* the SDP policy may lengthen an SDP (LF to CRLF, masking), never
 	 * beyond 3× (sdp_policy.h) */
 	s->sdp_out_cap = 3 * (size_t)cfg->signaling.max_sdp_bytes + 1;
@@ -173,9 +166,9 @@ sig_reload(struct sig *s)
 }
 
 void
-sig_set_gateway(struct sig *s, const struct sig_gateway *gw)
+sig_set_gateway(struct sig *s, struct gw *gw)
 {
-	s->gw = *gw;
+	s->gw = gw;
 }
 
 void
@@ -191,10 +184,12 @@ sig_draining(const struct sig *s)
 }
 
 void
-sig_get_stats(const struct sig *s, struct sig_stats *st)
+sig_counts(const struct sig *s, uint64_t *rooms, uint64_t *participants,
+	   uint64_t *websockets)
 {
-	*st = s->st;
-	st->rooms_current = s->rooms.count;
+	*rooms = s->rooms.count;
+	*participants = s->st.peers_current;
+	*websockets = s->st.ws_current;
 }
 
 void
@@ -428,7 +423,7 @@ create_room(struct sig *s, struct http_req *r)
 			return;
 		}
 	}
-	if (gateway && s->gw.room_open == NULL) {
+	if (gateway && s->gw == NULL) {
 		json_decref(body);
 		http_respond_error(r, 400, "bad_request",
 				   "gateway mode is not configured", NULL);
@@ -460,7 +455,7 @@ create_room(struct sig *s, struct http_req *r)
 	}
 	if (gateway) {
 		room->gateway = true;
-		room->gw = s->gw.room_open(s->gw.arg, room->hex);
+		room->gw = gw_room_new(s->gw, room->hex);
 		if (room->gw == NULL) {
 			room_destroy(&s->rooms, room);
 			s->st.room_create_refused++;
@@ -473,7 +468,7 @@ create_room(struct sig *s, struct http_req *r)
 	if (mint(s, room, SIG_ROLE_CREATOR, cfg->signaling.token_ttl, tok,
 		 sizeof(tok), &exp) < 0) {
 		if (room->gw != NULL)
-			s->gw.room_close(s->gw.arg, room->gw);
+			gw_room_free(s->gw, room->gw);
 		room_destroy(&s->rooms, room);
 		http_respond_error(r, 500, "internal", "cannot sign", NULL);
 		return;
@@ -762,7 +757,7 @@ sig_http_handle(struct http_req *r, void *arg)
 	bool get = strcmp(r->method, "GET") == 0;
 	bool post = strcmp(r->method, "POST") == 0;
 
-	s->now_ms = sig_realtime_ms();
+	s->now_ms = clock_realtime_ms();
 	if ((strcmp(r->path, "/healthz") == 0 ||
 	     strcmp(r->path, "/readyz") == 0) && !get) {
 		http_respond_error(r, 405, "method_not_allowed", "use GET",
@@ -876,6 +871,5 @@ sig_metrics(const struct sig *s, struct metrics *m)
 		    "limit=\"ws_messages\"", st->messages_rate_limited);
 	metrics_histogram(m, "sotto_signaling_join_seconds",
 			  "Time from a join message to the joined answer.",
-			  sig_join_us_bounds, st->join_us_buckets, 7,
-			  st->join_us_sum, 1e-6);
+			  &st->join_us, 1e-6);
 }

@@ -35,12 +35,10 @@ struct sig {
 	bool draining;
 	uint64_t now_ms;                /* CLOCK_REALTIME, ms */
 	struct sig_peer *dead;          /* peers to free on the next tick */
-	struct sig_gateway gw;          /* gw.room_open NULL: no gateway */
+	struct gw *gw;                  /* NULL: no gateway mode */
 	char *sdp_out;                  /* rewritten SDP scratch */
 	size_t sdp_out_cap;
 };
-
-uint64_t sig_realtime_ms(void);
 
 /* sig_ws.c */
 void sig_ws_upgrade(struct sig *s, struct http_req *r);

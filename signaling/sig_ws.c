@@ -20,19 +20,11 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "ws.h"
 
 static const struct ws_ops sig_ws_ops;
-
-static uint64_t
-mono_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
-}
 
 static void
 send_json(struct sig_peer *p, json_t *j)
@@ -92,7 +84,7 @@ detach(struct sig *s, struct sig_peer *p)
 	if (r == NULL)
 		return;
 	if (r->gw != NULL)
-		s->gw.leave(s->gw.arg, r->gw, p->hex);
+		gw_leave(s->gw, r->gw, p->hex);
 	room_remove_peer(r, p, s->now_ms);
 	s->st.peers_current--;
 	broadcast(r, NULL, json_pack("{s:s, s:s}", "type", "peer-left", "peer",
@@ -137,7 +129,7 @@ sig_room_shut(struct sig *s, struct room *r, const char *code,
 		s->st.peers_current--;
 	}
 	if (r->gw != NULL)
-		s->gw.room_close(s->gw.arg, r->gw); /* ends every leg */
+		gw_room_free(s->gw, r->gw); /* ends every leg */
 	room_destroy(&s->rooms, r);
 }
 
@@ -164,21 +156,10 @@ global_join_allowed(struct sig *s)
 }
 
 static void
-histogram_add(struct sig_stats *st, uint64_t us)
-{
-	unsigned i = 0;
-
-	while (i < 7 && us > sig_join_us_bounds[i])
-		i++;
-	st->join_us_buckets[i]++;
-	st->join_us_sum += us;
-}
-
-static void
 on_join(struct sig *s, struct sig_peer *p, json_t *msg)
 {
 	const char *tok = json_string_value(json_object_get(msg, "token"));
-	uint64_t t0 = mono_us();
+	uint64_t t0 = clock_mono_us();
 	struct sig_token_claims c;
 	const char *why = NULL;
 	struct room *r;
@@ -244,11 +225,11 @@ on_join(struct sig *s, struct sig_peer *p, json_t *msg)
 				   r->gateway ? "gateway" : "relay");
 	if (joined != NULL && r->gateway)
 		json_object_set_new(joined, "slots",
-				    json_integer((json_int_t)s->gw.slots));
+				    json_integer((json_int_t)gw_slots(s->gw)));
 	send_json(p, joined);
 	broadcast(r, p, json_pack("{s:s, s:s}", "type", "peer-joined", "peer",
 				  p->hex));
-	histogram_add(&s->st, mono_us() - t0);
+	metrics_hist_add(&s->st.join_us, clock_mono_us() - t0);
 }
 
 /* The addressee of a relayed message, or NULL after telling the sender. */
@@ -304,7 +285,7 @@ on_gateway_sdp(struct sig *s, struct sig_peer *p, json_t *msg,
 		send_error(p, "sdp_rejected", "SDP too large", type);
 		return;
 	}
-	n = s->gw.offer(s->gw.arg, p->room->gw, p->hex, json_string_value(sdp),
+	n = gw_offer(s->gw, p->room->gw, p->hex, json_string_value(sdp),
 			json_string_length(sdp), s->sdp_out, s->sdp_out_cap,
 			&why, s->now_ms);
 	if (n < 0) {
@@ -451,7 +432,7 @@ ws_message(struct ws_conn *w, const uint8_t *data, size_t len)
 	const char *type;
 	json_t *msg;
 
-	s->now_ms = sig_realtime_ms();
+	s->now_ms = clock_realtime_ms();
 	if (!message_allowed(p, s->now_ms)) {
 		s->st.messages_rate_limited++;
 		/* a client that keeps flooding is not worth parsing for */

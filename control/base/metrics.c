@@ -69,21 +69,31 @@ metrics_f64(struct metrics *m, const char *name, const char *labels, double v)
 }
 
 void
+metrics_hist_add(struct metrics_hist *h, uint64_t v)
+{
+	unsigned i = 0;
+
+	while (i < h->n_bounds && v > h->bounds[i])
+		i++;
+	h->buckets[i]++;
+	h->sum += v;
+}
+
+void
 metrics_histogram(struct metrics *m, const char *name, const char *help,
-		  const uint64_t *bounds, const uint64_t *buckets,
-		  unsigned n_bounds, uint64_t sum, double unit)
+		  const struct metrics_hist *h, double unit)
 {
 	uint64_t cum = 0;
 
 	metrics_family(m, name, "histogram", help);
-	for (unsigned i = 0; i < n_bounds; i++) {
-		cum += buckets[i];
+	for (unsigned i = 0; i < h->n_bounds; i++) {
+		cum += h->buckets[i];
 		put(m, "%s_bucket{le=\"%.9g\"} %" PRIu64 "\n", name,
-		    (double)bounds[i] * unit, cum);
+		    (double)h->bounds[i] * unit, cum);
 	}
-	cum += buckets[n_bounds];
+	cum += h->buckets[h->n_bounds];
 	put(m, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, cum);
-	put(m, "%s_sum %.9g\n", name, (double)sum * unit);
+	put(m, "%s_sum %.9g\n", name, (double)h->sum * unit);
 	put(m, "%s_count %" PRIu64 "\n", name, cum);
 }
 

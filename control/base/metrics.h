@@ -28,13 +28,23 @@ void metrics_u64(struct metrics *m, const char *name, const char *labels,
 		 uint64_t v);
 void metrics_f64(struct metrics *m, const char *name, const char *labels,
 		 double v);
-/* A histogram from per-bucket counts (n_bounds bounds, n_bounds + 1
- * buckets, the last +Inf), exported cumulative with _sum and _count; the
- * bounds are in the unit of the samples and scaled by unit (e.g. 1e-6 for
- * µs → seconds). */
+/* A histogram its owner fills (one thread) and a scrape exports: per-bucket
+ * counts under ascending bounds in the samples' unit, the last bucket +Inf.
+ * The bounds are shared by every instance of a family. */
+#define METRICS_HIST_MAX_BOUNDS 15
+struct metrics_hist {
+	const uint64_t *bounds;
+	unsigned n_bounds;
+	uint64_t buckets[METRICS_HIST_MAX_BOUNDS + 1];
+	uint64_t sum;
+};
+#define METRICS_HIST_INIT(b) { .bounds = (b), .n_bounds = sizeof(b) / sizeof((b)[0]) }
+
+void metrics_hist_add(struct metrics_hist *h, uint64_t v);
+/* Exported cumulative with _sum and _count; bounds and sum scaled by unit
+ * (e.g. 1e-6 for µs → seconds). */
 void metrics_histogram(struct metrics *m, const char *name, const char *help,
-		       const uint64_t *bounds, const uint64_t *buckets,
-		       unsigned n_bounds, uint64_t sum, double unit);
+		       const struct metrics_hist *h, double unit);
 
 /* Shorthand: a family with one unlabelled sample. */
 void metrics_counter(struct metrics *m, const char *name, const char *help,

@@ -23,6 +23,8 @@
 
 #include "config.h"
 #include "ctl_loop.h"
+#include "ctl_ops.h"
+#include "daemon.h"
 #include "dp.h"
 #include "dp_gw.h"
 #include "gw.h"
@@ -159,190 +161,6 @@ hand_over_socket(const struct sotto_config *cfg, const struct privdrop_ids *ids,
 	}
 }
 
-/* What a reload needs to reach. */
-struct daemon {
-	const char *path;          /* NULL: the embedded config */
-	struct sotto_config *cfg;
-	struct dp_ctx *dp;
-	struct turn_server *ts;
-	struct sig *sig;
-};
-
-static void sig_tick_cb(void *s, uint64_t now_ms) { sig_tick(s, now_ms); }
-
-/* signaling ↔ gateway (sig.h, gw.h) */
-static void *gw_room_open_cb(void *g, const char *hex) { return gw_room_new(g, hex); }
-static void gw_room_close_cb(void *g, void *r) { gw_room_free(g, r); }
-static void gw_leave_cb(void *g, void *r, const char *peer) { gw_leave(g, r, peer); }
-
-static int
-gw_offer_cb(void *g, void *r, const char *peer, const char *sdp, size_t len,
-	    char *answer, size_t cap, const char **reason, uint64_t now_ms)
-{
-	return gw_offer(g, r, peer, sdp, len, answer, cap, reason, now_ms);
-}
-
-static void
-gw_leg_ended_cb(void *s, const char *room, const char *peer, const char *reason)
-{
-	sig_gateway_leg_ended(s, room, peer, reason);
-}
-static void sig_draining_cb(void *s, bool on) { sig_set_draining(s, on); }
-static char *sig_rooms_cb(void *s) { return sig_rooms_json(s); }
-static char *sig_room_cb(void *s, const char *id) { return sig_room_json(s, id); }
-static int sig_room_close_cb(void *s, const char *id) { return sig_room_close(s, id); }
-static void sig_metrics_cb(void *s, struct metrics *m) { sig_metrics(s, m); }
-
-static void
-sig_counts_cb(void *s, uint64_t *rooms, uint64_t *participants, uint64_t *ws)
-{
-	struct sig_stats st;
-
-	sig_get_stats(s, &st);
-	*rooms = st.rooms_current;
-	*participants = st.peers_current;
-	*ws = st.ws_current;
-}
-
-static const struct sotto_config *
-current_config(void *arg)
-{
-	return ((struct daemon *)arg)->cfg;
-}
-
-static bool
-same_args(char *const *a, unsigned na, char *const *b, unsigned nb)
-{
-	if (na != nb)
-		return false;
-	for (unsigned i = 0; i < na; i++)
-		if (strcmp(a[i], b[i]) != 0)
-			return false;
-	return true;
-}
-
-/*
- * What a reload may not change: sockets, threads and memory sized at
- * start. Each difference is an error in the same file:line:col shape as
- * the loader's (line 1: the key's place is not tracked across files).
- */
-static int
-check_fixed(const struct sotto_config *old, const struct sotto_config *new,
-	    const char *name, FILE *errs)
-{
-	int n = 0;
-
-#define FIXED(cond, what)                                                     \
-	do {                                                                  \
-		if (cond) {                                                   \
-			if (errs != NULL)                                     \
-				fprintf(errs, "%s:1:1: error: %s cannot change on reload; restart sottod\n", \
-					name, what);                          \
-			n++;                                                  \
-		}                                                             \
-	} while (0)
-	FIXED(old->dataplane.driver != new->dataplane.driver ||
-	      old->dataplane.workers != new->dataplane.workers ||
-	      old->dataplane.mbufs != new->dataplane.mbufs ||
-	      old->dataplane.ring_size != new->dataplane.ring_size ||
-	      old->dataplane.idle != new->dataplane.idle, "dataplane");
-	FIXED(old->dataplane.dpdk.n_ports != new->dataplane.dpdk.n_ports ||
-	      memcmp(old->dataplane.dpdk.ports, new->dataplane.dpdk.ports,
-		     sizeof(old->dataplane.dpdk.ports)) ||
-	      strcmp(old->dataplane.dpdk.lcores, new->dataplane.dpdk.lcores) ||
-	      old->dataplane.dpdk.neighbours != new->dataplane.dpdk.neighbours ||
-	      old->dataplane.dpdk.rx_desc != new->dataplane.dpdk.rx_desc ||
-	      old->dataplane.dpdk.tx_desc != new->dataplane.dpdk.tx_desc ||
-	      !same_args(old->dataplane.dpdk.eal_args,
-			 old->dataplane.dpdk.n_eal_args,
-			 new->dataplane.dpdk.eal_args,
-			 new->dataplane.dpdk.n_eal_args),
-	      "dataplane.dpdk");
-	FIXED(old->turn.nonce_lifetime != new->turn.nonce_lifetime,
-	      "turn.auth.nonce_lifetime");
-	/* the dataplane's tables are sized for it at start */
-	FIXED(new->turn.max_allocations > old->turn.max_allocations,
-	      "turn.limits.allocations (raising it)");
-	FIXED(old->turn.n_listen != new->turn.n_listen ||
-	      memcmp(old->turn.listen, new->turn.listen, sizeof(old->turn.listen)),
-	      "turn.listen");
-	FIXED(old->turn.n_relay != new->turn.n_relay ||
-	      memcmp(old->turn.relay, new->turn.relay, sizeof(old->turn.relay)) ||
-	      old->turn.port_min != new->turn.port_min ||
-	      old->turn.port_max != new->turn.port_max, "turn.relay");
-	FIXED(strcmp(old->turn.realm, new->turn.realm) != 0, "turn.realm");
-	FIXED(old->turn.legacy_channels != new->turn.legacy_channels,
-	      "turn.channel_range");
-	FIXED(old->turn.max_permissions != new->turn.max_permissions,
-	      "turn.limits.permissions_per_allocation");
-	FIXED(memcmp(&old->http, &new->http, sizeof(old->http)) != 0, "http");
-	FIXED(memcmp(&old->gateway, &new->gateway, sizeof(old->gateway)) != 0,
-	      "gateway");
-	FIXED(memcmp(&old->metrics, &new->metrics, sizeof(old->metrics)) != 0,
-	      "metrics");
-	FIXED(strcmp(old->control.socket, new->control.socket) != 0,
-	      "control.socket");
-	FIXED(memcmp(&old->run_as, &new->run_as, sizeof(old->run_as)) != 0,
-	      "run_as");
-	FIXED(old->signaling.max_rooms != new->signaling.max_rooms,
-	      "signaling.max_rooms");
-	FIXED(old->signaling.max_sdp_bytes != new->signaling.max_sdp_bytes,
-	      "signaling.max_sdp_bytes");
-#undef FIXED
-	return n;
-}
-
-/* SIGHUP and sottoctl reload: all or nothing. */
-static int
-reload(void *arg, FILE *errs)
-{
-	struct daemon *d = arg;
-	const char *name = d->path ? d->path : "<embedded configs/sotto.yaml>";
-	struct sotto_config *next = malloc(sizeof(*next));
-	int n, ret;
-
-	if (next == NULL)
-		return -ENOMEM;
-	config_defaults(next);
-	n = d->path ? config_load_file(next, d->path, errs)
-		    : config_load_buffer(next, name, sotto_default_config,
-					 sotto_default_config_len, errs);
-	if (n == 0)
-		n = check_fixed(d->cfg, next, name, errs);
-	if (n > 0) {
-		config_free(next);
-		free(next);
-		return -EINVAL;
-	}
-	ret = turn_server_reload(d->ts, next);
-	if (ret < 0) {
-		if (errs != NULL)
-			fprintf(errs, "%s:1:1: error: cannot apply: %s\n", name,
-				strerror(-ret));
-		config_free(next);
-		free(next);
-		return ret;
-	}
-	/* same address, new contents: whoever holds d->cfg sees them */
-	config_free(d->cfg);
-	*d->cfg = *next;
-	/* the copy held keys (signaling api/token keys) */
-	explicit_bzero(next, sizeof(*next));
-	free(next);
-	log_threshold = d->cfg->log_level;
-	log_format = d->cfg->log_format;
-	if (d->sig != NULL && (ret = sig_reload(d->sig)) < 0) {
-		/* only out of memory gets here; the old limits stay */
-		log_err("main", "signaling reload: %s", strerror(-ret));
-		if (errs != NULL)
-			fprintf(errs, "%s:1:1: error: signaling limits not applied: %s\n",
-				name, strerror(-ret));
-		return ret;
-	}
-	log_info("main", "configuration reloaded from %s", name);
-	return 0;
-}
-
 static void
 log_config(const struct sotto_config *cfg)
 {
@@ -426,18 +244,11 @@ main(int argc, char **argv)
 	bool drop_to_user;
 	int n_keep;
 	struct ctl_hooks hooks = {
-		.http_handle = sig_http_handle,
-		.tick = sig_tick_cb,
-		.set_draining = sig_draining_cb,
-		.rooms_json = sig_rooms_cb,
-		.room_json = sig_room_cb,
-		.room_close = sig_room_close_cb,
-		.counts = sig_counts_cb,
-		.metrics = sig_metrics_cb,
-		.reload = reload,
-		.config = current_config,
-		.main_arg = &daemon,
+		.reload = daemon_reload,
+		.config = daemon_config,
+		.daemon = &daemon,
 	};
+	bool made_socket_dir = false;
 	sigset_t mask;
 	int opt, errs, ret = 1;
 
@@ -516,38 +327,31 @@ main(int argc, char **argv)
 		}
 	}
 	if (cfg.gateway.n_listen > 0) {
-		struct sig_gateway sg = {
-			.slots = cfg.gateway.slots,
-			.room_open = gw_room_open_cb,
-			.room_close = gw_room_close_cb,
-			.offer = gw_offer_cb,
-			.leave = gw_leave_cb,
-		};
-		struct gw_hooks gh = { .leg_ended = gw_leg_ended_cb, .arg = sig };
+		struct gw_hooks gh = { .leg_ended = sig_gateway_leg_ended,
+				       .sig = sig };
 
 		gw = gw_new(&cfg, &dp);
 		if (gw == NULL) {
 			ret = 1;
 			goto out_sig;
 		}
-		sg.arg = gw;
 		/* the config check makes gateway.listen need http.listen */
 		if (sig != NULL)
-			sig_set_gateway(sig, &sg);
+			sig_set_gateway(sig, gw);
 		gw_set_hooks(gw, &gh);
 	}
 	hooks.gw = gw;
-	hooks.sig = sig;
-	if (sig == NULL) {
-		/* no HTTP listener: no signaling, the rest of the hooks stay */
-		hooks.http_handle = NULL;
-		hooks.tick = NULL;
-		hooks.set_draining = NULL;
-		hooks.rooms_json = NULL;
-		hooks.room_json = NULL;
-		hooks.room_close = NULL;
-		hooks.counts = NULL;
-		hooks.metrics = NULL;
+	if (sig != NULL) {
+		/* without an HTTP listener there is no signaling */
+		hooks.sig = sig;
+		hooks.http_handle = sig_http_handle;
+		hooks.tick = sig_tick;
+		hooks.set_draining = sig_set_draining;
+		hooks.rooms_json = sig_rooms_json;
+		hooks.room_json = sig_room_json;
+		hooks.room_close = sig_room_close;
+		hooks.counts = sig_counts;
+		hooks.metrics = sig_metrics;
 	}
 	daemon.path = path;
 	daemon.cfg = &cfg;
@@ -559,13 +363,18 @@ main(int argc, char **argv)
 		ret = 1;
 		goto out_sig;
 	}
+	if (ctl_metrics_listen(ctl) < 0 ||
+	    ctl_cmd_listen(ctl, &made_socket_dir) < 0) {
+		ret = 1;
+		goto out_ctl;
+	}
 	/*
 	 * Everything privileged is open now: the EAL, ports, sockets and
 	 * listeners. The EAL's lcore threads exist but run nothing yet;
 	 * privdrop_apply() reaches every thread itself. Workers start after.
 	 */
 	if (drop_to_user)
-		hand_over_socket(&cfg, &run_as, ctl_loop_made_socket_dir(ctl));
+		hand_over_socket(&cfg, &run_as, made_socket_dir);
 	n_keep = privdrop_caps_needed(&cfg, keep, PRIVDROP_MAX_KEEP);
 	if (n_keep < 0 ||
 	    privdrop_apply(drop_to_user ? &run_as : NULL, keep,

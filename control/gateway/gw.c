@@ -156,7 +156,7 @@ flush_notices(struct gw *g)
 		if (g->notices == NULL)
 			g->notices_tail = &g->notices;
 		if (g->hooks.leg_ended != NULL)
-			g->hooks.leg_ended(g->hooks.arg, n->room_hex,
+			g->hooks.leg_ended(g->hooks.sig, n->room_hex,
 					   n->peer_hex, n->reason);
 		free(n);
 	}

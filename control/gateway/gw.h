@@ -29,13 +29,15 @@ struct dp_ctx;
 struct gw;
 struct gw_room;
 
+struct sig;       /* signaling/, the layer above */
+
 /* What the gateway tells signaling. */
 struct gw_hooks {
 	/* A leg ended without signaling asking (consent lost, DTLS failed,
 	 * handshake timeout). reason: a short label. */
-	void (*leg_ended)(void *arg, const char *room_hex, const char *peer_hex,
-			  const char *reason);
-	void *arg;
+	void (*leg_ended)(struct sig *sig, const char *room_hex,
+			  const char *peer_hex, const char *reason);
+	struct sig *sig;
 };
 
 /* NULL when cfg has no gateway.listen (gateway mode off) or on error

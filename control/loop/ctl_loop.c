@@ -16,6 +16,7 @@
 #include <rte_mbuf.h>
 #include <rte_ring.h>
 
+#include "clock.h"
 #include "ctl_priv.h"
 #include "gw.h"
 #include "log.h"
@@ -24,16 +25,6 @@ enum { UD_EXC = 1, UD_SIGNAL, UD_TICK };
 
 #define TICK_MS 100
 
-uint64_t
-ctl_realtime_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
-#define realtime_ms ctl_realtime_ms
 
 /* A slot for one of the loop's own operations; the connections may have
  * filled the SQ, so hand it to the kernel until one is free. */
@@ -142,7 +133,7 @@ drain_exceptions(struct ctl_loop *c)
 {
 	struct rte_mbuf *pkts[DP_BURST];
 	unsigned total = 0, n;
-	uint64_t now = realtime_ms();
+	uint64_t now = clock_realtime_ms();
 
 	while ((n = rte_ring_sc_dequeue_burst(c->dp->exc_ring, (void **)pkts,
 					      DP_BURST, NULL)) > 0) {
@@ -183,7 +174,7 @@ sample_workers(struct ctl_loop *c, uint64_t now)
 static void
 on_tick(struct ctl_loop *c)
 {
-	uint64_t now = realtime_ms();
+	uint64_t now = clock_realtime_ms();
 
 	dp_tables_reclaim(&c->dp->tables);
 	if (c->hooks.gw != NULL)
@@ -205,7 +196,7 @@ on_tick(struct ctl_loop *c)
 const struct sotto_config *
 ctl_config(const struct ctl_loop *c)
 {
-	return c->hooks.config != NULL ? c->hooks.config(c->hooks.main_arg)
+	return c->hooks.config != NULL ? c->hooks.config(c->hooks.daemon)
 				       : c->cfg;
 }
 
@@ -219,7 +210,7 @@ ctl_reload(struct ctl_loop *c, FILE *errs)
 			fprintf(errs, "reload is not available\n");
 		return -ENOTSUP;
 	}
-	ret = c->hooks.reload(c->hooks.main_arg, errs);
+	ret = c->hooks.reload(c->hooks.daemon, errs);
 	if (ret < 0)
 		c->reload_failures++;
 	else
@@ -271,53 +262,6 @@ listen_http(struct ctl_loop *c)
 	return 0;
 }
 
-static int
-listen_ops(struct ctl_loop *c)
-{
-	const struct sotto_config *cfg = c->cfg;
-	char a[SOTTO_ADDRSTRLEN];
-	int ret;
-
-	if (cfg->metrics.listen.family != 0) {
-		sotto_addr_str(&cfg->metrics.listen, a, sizeof(a));
-		c->metrics_srv.handle = ctl_metrics_handle;
-		c->metrics_srv.arg = c;
-		ret = net_listen_tcp(c->net, &cfg->metrics.listen, NULL,
-				     http_accept, &c->metrics_srv);
-		if (ret < 0) {
-			log_err("control", "metrics.listen %s: %s", a,
-				strerror(-ret));
-			return ret;
-		}
-		log_info("control", "metrics on http://%s/metrics", a);
-	}
-	if (cfg->control.socket[0] != '\0') {
-		char dir[sizeof(cfg->control.socket)], *slash;
-
-		/* /run/sotto when systemd's RuntimeDirectory did not make
-		 * it: private to the daemon's user */
-		snprintf(dir, sizeof(dir), "%s", cfg->control.socket);
-		slash = strrchr(dir, '/');
-		if (slash != NULL && slash != dir) {
-			*slash = '\0';
-			if (mkdir(dir, 0700) == 0)
-				c->made_socket_dir = true;
-			else if (errno != EEXIST)
-				log_warn("control", "cannot create %s: %s", dir,
-					 strerror(errno));
-		}
-		ret = net_listen_unix(c->net, cfg->control.socket, 0600,
-				      ctl_cmd_accept, c);
-		if (ret < 0) {
-			log_err("control", "control.socket %s: %s",
-				cfg->control.socket, strerror(-ret));
-			return ret;
-		}
-		log_info("control", "control socket %s", cfg->control.socket);
-	}
-	return 0;
-}
-
 struct ctl_loop *
 ctl_loop_new(struct dp_ctx *dp, struct turn_server *ts,
 	     const struct sotto_config *cfg, const struct ctl_hooks *hooks)
@@ -334,7 +278,7 @@ ctl_loop_new(struct dp_ctx *dp, struct turn_server *ts,
 	c->ts = ts;
 	c->cfg = cfg;
 	c->sig_fd = -1;
-	c->started_ms = realtime_ms();
+	c->started_ms = clock_realtime_ms();
 	if (hooks != NULL)
 		c->hooks = *hooks;
 	c->rates = calloc(dp->n_workers ? dp->n_workers : 1, sizeof(*c->rates));
@@ -362,8 +306,6 @@ ctl_loop_new(struct dp_ctx *dp, struct turn_server *ts,
 	}
 	c->http_srv.now_ms = c->metrics_srv.now_ms = c->started_ms;
 	ret = listen_http(c);
-	if (ret == 0)
-		ret = listen_ops(c);
 	if (ret < 0)
 		goto fail;
 	return c;
@@ -371,12 +313,6 @@ fail:
 	ctl_loop_free(c);
 	errno = -ret;
 	return NULL;
-}
-
-bool
-ctl_loop_made_socket_dir(const struct ctl_loop *c)
-{
-	return c->made_socket_dir;
 }
 
 void
@@ -428,7 +364,7 @@ ctl_loop_run(struct ctl_loop *c)
 	int ret;
 
 	c->tick.tv_nsec = TICK_MS * 1000000LL;
-	c->last_turn_tick = c->last_sec_tick = c->last_sample_ms = realtime_ms();
+	c->last_turn_tick = c->last_sec_tick = c->last_sample_ms = clock_realtime_ms();
 
 	arm_read(c, dp->exc_fd, &c->exc_val, sizeof(c->exc_val), UD_EXC);
 	arm_read(c, c->sig_fd, &c->si, sizeof(c->si), UD_SIGNAL);
@@ -454,7 +390,7 @@ ctl_loop_run(struct ctl_loop *c)
 			log_err("control", "io_uring wait: %s", strerror(-ret));
 			break;
 		}
-		c->http_srv.now_ms = c->metrics_srv.now_ms = realtime_ms();
+		c->http_srv.now_ms = c->metrics_srv.now_ms = clock_realtime_ms();
 		io_uring_for_each_cqe(&c->ring, head, cqe) {
 			n++;
 			if (net_owns(cqe->user_data)) {

@@ -19,34 +19,37 @@
  */
 struct ctl_loop;
 struct gw;
+struct sig;       /* signaling/: above this layer */
+struct daemon;    /* control/daemon/: owns the config and its reload */
 
 /*
- * What main.c wires in: the signaling service (signaling/ sits above
- * control/, so it comes in as functions) and the config reload, which
- * main.c owns because it owns the config. Any may be NULL.
+ * What the daemon wires in: the signaling service (signaling/ sits above
+ * control/, so it comes in as its own functions, sig.h) and the config
+ * reload, which the daemon owns because it owns the config. Any may be
+ * NULL.
  */
 struct ctl_hooks {
-	void *sig;
-	http_handler_fn http_handle;
-	void (*tick)(void *sig, uint64_t now_ms);             /* once a second */
-	void (*set_draining)(void *sig, bool on);
-	char *(*rooms_json)(void *sig);                        /* malloc'd */
-	char *(*room_json)(void *sig, const char *id);         /* NULL: none */
-	int (*room_close)(void *sig, const char *id);          /* -ENOENT */
-	void (*counts)(void *sig, uint64_t *rooms, uint64_t *participants,
-		       uint64_t *websockets);
-	void (*metrics)(void *sig, struct metrics *m);
+	struct sig *sig;
+	http_handler_fn http_handle;   /* the API listener's; its arg is sig */
+	void (*tick)(struct sig *sig, uint64_t now_ms);        /* once a second */
+	void (*set_draining)(struct sig *sig, bool on);
+	char *(*rooms_json)(const struct sig *sig);            /* malloc'd */
+	char *(*room_json)(const struct sig *sig, const char *id); /* NULL: none */
+	int (*room_close)(struct sig *sig, const char *id);    /* -ENOENT */
+	void (*counts)(const struct sig *sig, uint64_t *rooms,
+		       uint64_t *participants, uint64_t *websockets);
+	void (*metrics)(const struct sig *sig, struct metrics *m);
 
-	/* Re-reads the config file; writes "file:line:col: error: ..." lines
-	 * to errs. 0 applied, <0 nothing changed. */
-	int (*reload)(void *main_arg, FILE *errs);
 	/* Gateway mode (control/gateway/gw.h): ICE checks and DTLS records from
 	 * media addresses, its timers and metrics. NULL = off. */
 	struct gw *gw;
 
+	struct daemon *daemon;
+	/* Re-reads the config file; writes "file:line:col: error: ..." lines
+	 * to errs. 0 applied, <0 nothing changed. */
+	int (*reload)(struct daemon *d, FILE *errs);
 	/* The config in force (it changes on reload). */
-	const struct sotto_config *(*config)(void *main_arg);
-	void *main_arg;
+	const struct sotto_config *(*config)(const struct daemon *d);
 };
 
 /* Sets up the ring and binds every listener in cfg (so a daemon that
@@ -58,7 +61,5 @@ struct ctl_loop *ctl_loop_new(struct dp_ctx *dp, struct turn_server *ts,
 /* Returns 0 after a stop signal. */
 int ctl_loop_run(struct ctl_loop *c);
 void ctl_loop_free(struct ctl_loop *c);
-/* Did ctl_loop_new create the control socket's directory? */
-bool ctl_loop_made_socket_dir(const struct ctl_loop *c);
 
 #endif

@@ -37,20 +37,13 @@ struct ctl_loop {
 	uint64_t last_turn_tick, last_sec_tick, last_sample_ms;
 	struct ctl_worker_rate *rates;
 	uint64_t reloads, reload_failures;
-	bool made_socket_dir;
 	unsigned rearm;                 /* own operations to arm again (1 << UD_*) */
 	int stop;
 };
 
-uint64_t ctl_realtime_ms(void);
 const struct sotto_config *ctl_config(const struct ctl_loop *c);
 /* Reload from SIGHUP or sottoctl; errors into errs (may be NULL). */
 int ctl_reload(struct ctl_loop *c, FILE *errs);
 void ctl_set_draining(struct ctl_loop *c, bool on);
-
-/* ctl_cmd.c: net_accept_fn for the control socket (arg: the ctl_loop). */
-int ctl_cmd_accept(struct net_conn *nc, void *ctl);
-/* ctl_metrics.c: the metrics listener's HTTP handler (arg: the ctl_loop). */
-void ctl_metrics_handle(struct http_req *r, void *ctl);
 
 #endif

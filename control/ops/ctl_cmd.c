@@ -10,11 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "clock.h"
+#include "ctl_ops.h"
 #include "ctl_priv.h"
 #include "gw.h"
 #include "log.h"
@@ -99,7 +102,7 @@ get_id(json_t *req, uint64_t *id)
 static json_t *
 cmd_status(struct ctl_loop *c)
 {
-	uint64_t now = ctl_realtime_ms(), ctr[DP_N_COUNTERS], perms, chans;
+	uint64_t now = clock_realtime_ms(), ctr[DP_N_COUNTERS], perms, chans;
 	uint64_t rooms = 0, participants = 0, ws = 0;
 	struct net_stats ns;
 	json_t *st;
@@ -146,7 +149,7 @@ static json_t *
 cmd_allocations(struct ctl_loop *c, json_t *req)
 {
 	json_t *u = json_object_get(req, "user");
-	struct list_ctx l = { .list = json_array(), .now = ctl_realtime_ms() };
+	struct list_ctx l = { .list = json_array(), .now = clock_realtime_ms() };
 
 	if (u != NULL && !json_is_string(u)) {
 		json_decref(l.list);
@@ -174,7 +177,7 @@ cmd_allocation_show(struct ctl_loop *c, json_t *req)
 		snprintf(why, sizeof(why), "no allocation %" PRIu64, id);
 		return fail("not_found", why);
 	}
-	j = alloc_json(&ai, ctl_realtime_ms());
+	j = alloc_json(&ai, clock_realtime_ms());
 	p = json_array();
 	ch = json_array();
 	for (unsigned i = 0; i < ai.permissions && i < CTL_MAX_PEERS; i++) {
@@ -371,7 +374,7 @@ cmd_credentials(struct ctl_loop *c, json_t *req)
 	}
 	if (cfg->turn.n_secrets == 0)
 		return fail("failed", "no TURN secret configured");
-	exp = (int64_t)(ctl_realtime_ms() / 1000) + ttl;
+	exp = (int64_t)(clock_realtime_ms() / 1000) + ttl;
 	snprintf(name, sizeof(name), "%" PRId64 ":%s", exp, user);
 	HMAC(EVP_sha1(), cfg->turn.secrets[0], (int)strlen(cfg->turn.secrets[0]),
 	     (const unsigned char *)name, strlen(name), mac, &mac_len);
@@ -486,10 +489,41 @@ static const struct net_conn_ops ctl_ops = {
 	.closed = ctl_closed,
 };
 
-int
-ctl_cmd_accept(struct net_conn *nc, void *ctl)
+static int
+cmd_accept(struct net_conn *nc, void *ctl)
 {
 	nc->proto = ctl;
 	nc->ops = &ctl_ops;
+	return 0;
+}
+
+int
+ctl_cmd_listen(struct ctl_loop *c, bool *made_dir)
+{
+	const char *path = c->cfg->control.socket;
+	char dir[sizeof(c->cfg->control.socket)], *slash;
+	int ret;
+
+	*made_dir = false;
+	if (path[0] == '\0')
+		return 0;
+	/* /run/sotto when systemd's RuntimeDirectory did not make it:
+	 * private to the daemon's user */
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0700) == 0)
+			*made_dir = true;
+		else if (errno != EEXIST)
+			log_warn("control", "cannot create %s: %s", dir,
+				 strerror(errno));
+	}
+	ret = net_listen_unix(c->net, path, 0600, cmd_accept, c);
+	if (ret < 0) {
+		log_err("control", "control.socket %s: %s", path, strerror(-ret));
+		return ret;
+	}
+	log_info("control", "control socket %s", path);
 	return 0;
 }

@@ -12,8 +12,11 @@
 #include <rte_mempool.h>
 #include <rte_ring.h>
 
+#include "clock.h"
+#include "ctl_ops.h"
 #include "ctl_priv.h"
 #include "gw.h"
+#include "log.h"
 
 static const char *
 driver_name(const struct ctl_loop *c)
@@ -186,7 +189,6 @@ turn_metrics(struct ctl_loop *c, struct metrics *m)
 {
 	uint64_t st[TURN_N_STATS], perms, chans;
 	struct emit_ctx e = { .m = m };
-	struct turn_hist h;
 	static const struct {
 		enum turn_stat stat;
 		const char *method;
@@ -262,17 +264,15 @@ turn_metrics(struct ctl_loop *c, struct metrics *m)
 	metrics_counter(m, "sotto_turn_channels_created_total",
 			"Channel bindings created.", st[TURN_STAT_CHANNELS_CREATED]);
 
-	turn_server_alloc_hist(c->ts, &h);
 	metrics_histogram(m, "sotto_turn_allocate_seconds",
 			  "Time to handle an authenticated Allocate on the control thread.",
-			  turn_hist_bounds_us, h.buckets, TURN_HIST_BUCKETS - 1,
-			  h.sum_us, 1e-6);
+			  turn_server_alloc_hist(c->ts), 1e-6);
 }
 
 static void
 process_metrics(struct ctl_loop *c, struct metrics *m)
 {
-	uint64_t now = ctl_realtime_ms();
+	uint64_t now = clock_realtime_ms();
 	struct net_stats ns;
 	char labels[128];
 
@@ -313,8 +313,8 @@ process_metrics(struct ctl_loop *c, struct metrics *m)
 			c->http_srv.bad_requests + c->metrics_srv.bad_requests);
 }
 
-void
-ctl_metrics_handle(struct http_req *r, void *arg)
+static void
+handle(struct http_req *r, void *arg)
 {
 	struct ctl_loop *c = arg;
 	struct metrics m = { 0 };
@@ -342,4 +342,26 @@ ctl_metrics_handle(struct http_req *r, void *arg)
 			     m.buf, m.len, NULL, false);
 	}
 	free(m.buf);
+}
+
+int
+ctl_metrics_listen(struct ctl_loop *c)
+{
+	const struct sotto_config *cfg = c->cfg;
+	char a[SOTTO_ADDRSTRLEN];
+	int ret;
+
+	if (cfg->metrics.listen.family == 0)
+		return 0;
+	sotto_addr_str(&cfg->metrics.listen, a, sizeof(a));
+	c->metrics_srv.handle = handle;
+	c->metrics_srv.arg = c;
+	ret = net_listen_tcp(c->net, &cfg->metrics.listen, NULL, http_accept,
+			     &c->metrics_srv);
+	if (ret < 0) {
+		log_err("control", "metrics.listen %s: %s", a, strerror(-ret));
+		return ret;
+	}
+	log_info("control", "metrics on http://%s/metrics", a);
+	return 0;
 }

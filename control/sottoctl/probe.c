@@ -39,6 +39,7 @@
 #include <opus.h>
 
 #include "chandata.h"
+#include "clock.h"
 #include "stun.h"
 
 #define NS_PER_S 1000000000ull
@@ -162,10 +163,7 @@ static const char *const probe_check_names[] = {
 static uint64_t
 now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 /* Server-supplied text goes to terminals and JSON: printable ASCII only. */

@@ -30,6 +30,7 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "config.h"
 #include "probe.h"
 
@@ -700,10 +701,7 @@ print_log_level(json_t *res)
 static uint64_t
 now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return clock_mono_ms();
 }
 
 /* Waits for ev on fd until the deadline: 0, -ETIMEDOUT or -errno. */

@@ -22,6 +22,7 @@
 #include <openssl/rand.h>
 
 #include "chandata.h"
+#include "clock.h"
 #include "log.h"
 #include "peer_policy.h"
 #include "rate_limit.h"
@@ -135,7 +136,7 @@ struct turn_server {
 	uint64_t errors[TURN_N_METHODS][TURN_N_ERROR_CODES];
 	uint64_t next_id;
 	bool draining;                 /* refuse new allocations (508) */
-	struct turn_hist alloc_hist;   /* Allocate handling time */
+	struct metrics_hist alloc_hist; /* Allocate handling time, µs */
 };
 
 /* One request being answered. */
@@ -211,30 +212,9 @@ user_unref(struct turn_server *ts, struct turn_user *u)
 
 /* ---- allocations ---- */
 
-const uint64_t turn_hist_bounds_us[TURN_HIST_BUCKETS - 1] = {
+static const uint64_t alloc_hist_bounds_us[] = {
 	25, 50, 100, 250, 500, 1000, 5000,
 };
-
-void
-turn_hist_add(struct turn_hist *h, uint64_t us)
-{
-	unsigned i = 0;
-
-	while (i < TURN_HIST_BUCKETS - 1 && us > turn_hist_bounds_us[i])
-		i++;
-	h->buckets[i]++;
-	h->sum_us += us;
-	h->count++;
-}
-
-static uint64_t
-mono_us(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
-}
 
 static const char *
 addr_str(const struct sotto_addr *a, char *buf)
@@ -1079,7 +1059,7 @@ turn_server_handle(struct turn_server *ts, const uint8_t *pkt, size_t len,
 		return 0;
 	}
 
-	t0 = mono_us();
+	t0 = clock_mono_us();
 	memset(&rq, 0, sizeof(rq));
 	rq.ts = ts;
 	rq.m = &m;
@@ -1135,7 +1115,7 @@ turn_server_handle(struct turn_server *ts, const uint8_t *pkt, size_t len,
 	switch (m.method) {
 	case TURN_ALLOCATE:
 		rc = do_allocate(&rq);
-		turn_hist_add(&ts->alloc_hist, mono_us() - t0);
+		metrics_hist_add(&ts->alloc_hist, clock_mono_us() - t0);
 		return rc;
 	case TURN_REFRESH:
 		return do_refresh(&rq);
@@ -1247,6 +1227,7 @@ turn_server_new(const struct sotto_config *cfg, struct dp_ctx *dp)
 	if (ts == NULL)
 		goto fail;
 	ts->dp = dp;
+	ts->alloc_hist = (struct metrics_hist)METRICS_HIST_INIT(alloc_hist_bounds_us);
 	TAILQ_INIT(&ts->allocs);
 	TAILQ_INIT(&ts->dying);
 	TAILQ_INIT(&ts->resvs);
@@ -1360,10 +1341,10 @@ turn_server_free(struct turn_server *ts)
 
 /* ---- operators ---- */
 
-void
-turn_server_alloc_hist(const struct turn_server *ts, struct turn_hist *out)
+const struct metrics_hist *
+turn_server_alloc_hist(const struct turn_server *ts)
 {
-	*out = ts->alloc_hist;
+	return &ts->alloc_hist;
 }
 
 static void

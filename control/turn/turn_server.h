@@ -15,6 +15,7 @@
 #include "addr.h"
 #include "config.h"
 #include "dp.h"
+#include "metrics.h"
 
 struct turn_server;
 
@@ -84,17 +85,8 @@ void turn_server_tick(struct turn_server *ts, uint64_t now_ms);
 
 uint32_t turn_server_allocations(const struct turn_server *ts);
 
-/* A latency histogram in µs (Prometheus buckets, cumulative on export). */
-#define TURN_HIST_BUCKETS 8
-extern const uint64_t turn_hist_bounds_us[TURN_HIST_BUCKETS - 1];
-struct turn_hist {
-	uint64_t buckets[TURN_HIST_BUCKETS]; /* last one: +Inf */
-	uint64_t sum_us, count;
-};
-void turn_hist_add(struct turn_hist *h, uint64_t us);
-/* Allocate requests, from parse to response built. */
-void turn_server_alloc_hist(const struct turn_server *ts,
-			    struct turn_hist *out);
+/* Allocate requests, from parse to response built, in µs. */
+const struct metrics_hist *turn_server_alloc_hist(const struct turn_server *ts);
 
 /* Error responses by method and code (code 0: any other code). */
 #define TURN_N_METHODS 6
