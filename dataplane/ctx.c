@@ -20,7 +20,7 @@
 #include "dp.h"
 
 const char *const dp_counter_names[DP_N_COUNTERS] = {
-#define X(name, str) [DP_##name] = str,
+#define X(name, str, ...) [DP_##name] = str,
 	DP_FOREACH_COUNTER(X)
 #undef X
 };
@@ -192,6 +192,51 @@ dp_ctx_transmit(struct dp_ctx *dp, uint16_t worker, struct rte_mbuf **pkts,
 	if (q > 0 && __atomic_load_n(&w->sleeping, __ATOMIC_RELAXED))
 		wake(w->wake_fd);
 	return q;
+}
+
+struct rte_mbuf *
+dp_ctx_packet(struct dp_ctx *dp, const struct sotto_addr *src,
+	      const struct sotto_addr *dst, uint32_t sock, const void *data,
+	      size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(dp->pool);
+	char *p = m != NULL && len <= UINT16_MAX ?
+			  rte_pktmbuf_append(m, (uint16_t)len) : NULL;
+	struct dp_meta *meta;
+
+	if (p == NULL) {
+		rte_pktmbuf_free(m);
+		dp->tx_ring_full++;
+		return NULL;
+	}
+	memcpy(p, data, len);
+	meta = dp_meta(m);
+	meta->src = *src;
+	meta->dst = *dst;
+	meta->sock = sock;
+	meta->flags = 0;
+	return m;
+}
+
+void
+dp_ctx_send_pkts(struct dp_ctx *dp, uint32_t sock, struct rte_mbuf **pkts,
+		 unsigned n)
+{
+	if (n > 0)
+		dp_ctx_transmit(dp, dp_sock_worker(dp, sock), pkts, n);
+}
+
+int
+dp_ctx_send(struct dp_ctx *dp, const struct sotto_addr *src,
+	    const struct sotto_addr *dst, uint32_t sock, const void *data,
+	    size_t len)
+{
+	struct rte_mbuf *m = dp_ctx_packet(dp, src, dst, sock, data, len);
+
+	if (m == NULL)
+		return -ENOBUFS;
+	return dp_ctx_transmit(dp, dp_sock_worker(dp, sock), &m, 1) == 1
+		       ? 0 : -ENOBUFS;
 }
 
 void

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
@@ -22,8 +23,12 @@
 
 #define DP_BURST 32
 
-/* Counters, per worker, summed by the control thread. Drop reasons come
- * first so metrics can label them. */
+/*
+ * Counters, per worker, summed by the control thread. Each is described
+ * once, here, for logs and /metrics (control/ops/ctl_metrics.c exports the
+ * lists in loops). Drops: X(name, reason), one family
+ * sotto_dataplane_drops_total with a reason label.
+ */
 #define DP_FOREACH_DROP(X)                                                    \
 	X(DROP_MALFORMED, "malformed")                                        \
 	X(DROP_UNKNOWN_CLASS, "unknown_class")                                \
@@ -50,37 +55,91 @@
 	X(DROP_GW_SRTP_INVAL, "srtp_invalid_use")                             \
 	X(DROP_GW_SRTP_CRYPTO, "srtp_crypto")
 
+/*
+ * The rest: X(name, label, family, labels, help). A family's help sits on
+ * its first entry; entries with the same family and labels are summed;
+ * family NULL is not exported as a total. Traffic counters carry the
+ * driver's label as well; gateway ones are exported in gateway mode only.
+ */
+#define DP_FOREACH_TRAFFIC(X)                                                 \
+	X(RELAY_TO_PEER, "relayed_to_peer", "sotto_relayed_packets_total",    \
+	  "direction=\"to_peer\"",                                            \
+	  "Packets relayed by the fast path, by direction.")                  \
+	X(RELAY_TO_CLIENT, "relayed_to_client", "sotto_relayed_packets_total", \
+	  "direction=\"to_client\"", NULL)                                    \
+	X(RELAY_BYTES_TO_PEER, "relayed_bytes_to_peer",                       \
+	  "sotto_relayed_bytes_total", "direction=\"to_peer\"",               \
+	  "Application payload bytes relayed, by direction.")                 \
+	X(RELAY_BYTES_TO_CLIENT, "relayed_bytes_to_client",                   \
+	  "sotto_relayed_bytes_total", "direction=\"to_client\"", NULL)       \
+	X(RX_PACKETS, "rx_packets", "sotto_dataplane_packets_total",          \
+	  "direction=\"rx\"", "Packets received and sent by the workers.")    \
+	X(TX_PACKETS, "tx_packets", "sotto_dataplane_packets_total",          \
+	  "direction=\"tx\"", NULL)                                           \
+	X(RX_BYTES, "rx_bytes", "sotto_dataplane_bytes_total",                \
+	  "direction=\"rx\"",                                                 \
+	  "Bytes received and sent by the workers (UDP payload).")            \
+	X(TX_BYTES, "tx_bytes", "sotto_dataplane_bytes_total",                \
+	  "direction=\"tx\"", NULL)
+
+#define DP_FOREACH_GW(X)                                                      \
+	X(GW_RX_RTP, "gw_rx_rtp", "sotto_gateway_rtp_packets_total",          \
+	  "kind=\"rtp_in\"",  /* authenticated, from a leg */                 \
+	  "Gateway SRTP/SRTCP packets: authenticated in, forwarded out, reports sent.") \
+	X(GW_RX_RTCP, "gw_rx_rtcp", "sotto_gateway_rtp_packets_total",        \
+	  "kind=\"rtcp_in\"", NULL)                                           \
+	X(GW_FORWARDED, "gw_forwarded", "sotto_gateway_rtp_packets_total",    \
+	  "kind=\"forwarded\"", NULL) /* RTP packets sent to listeners */     \
+	X(GW_RTCP_SENT, "gw_rtcp_sent", "sotto_gateway_rtp_packets_total",    \
+	  "kind=\"rtcp_out\"", NULL)                                          \
+	X(GW_HANDOFF, "gw_handoff", "sotto_gateway_rtp_packets_total",        \
+	  "kind=\"handoff\"", NULL)   /* passed to the room's worker */       \
+	X(GW_FWD_DROPPED, "gw_forward_dropped",                               \
+	  "sotto_gateway_rtp_packets_total", "kind=\"forward_dropped\"",      \
+	  NULL)                       /* a copy not sent (no mbuf,            \
+					 out-of-order index) */               \
+	X(GW_FORWARDED_BYTES, "gw_forwarded_bytes",                           \
+	  "sotto_gateway_forwarded_bytes_total", NULL,                        \
+	  "SRTP bytes the gateway sent to listeners.")                        \
+	X(GW_SELECT_CHANGES, "gw_speaker_changes",                            \
+	  "sotto_gateway_speaker_changes_total", NULL,                        \
+	  "Changes to the rooms' selected speakers.")
+
+#define DP_FOREACH_WORK(X)                                                    \
+	X(EXCEPTIONS, "exceptions", "sotto_exception_packets_total", NULL,    \
+	  "Packets the workers passed to the control thread (STUN/TURN requests).") \
+	X(LOOPS, "loops", NULL, NULL, NULL)                                   \
+	X(BUSY_LOOPS, "busy_loops", NULL, NULL, NULL)                         \
+	/* TSC ticks in loops that did work (per-worker families) */          \
+	X(BUSY_CYCLES, "busy_cycles", NULL, NULL, NULL)
+
 #define DP_FOREACH_COUNTER(X)                                                 \
 	DP_FOREACH_DROP(X)                                                    \
-	X(RX_PACKETS, "rx_packets")                                           \
-	X(RX_BYTES, "rx_bytes")                                               \
-	X(TX_PACKETS, "tx_packets")                                           \
-	X(TX_BYTES, "tx_bytes")                                               \
-	X(RELAY_TO_PEER, "relayed_to_peer")                                   \
-	X(RELAY_TO_CLIENT, "relayed_to_client")                               \
-	X(RELAY_BYTES_TO_PEER, "relayed_bytes_to_peer") /* payload bytes */  \
-	X(RELAY_BYTES_TO_CLIENT, "relayed_bytes_to_client")                   \
-	X(GW_RX_RTP, "gw_rx_rtp")          /* authenticated, from a leg */    \
-	X(GW_RX_RTCP, "gw_rx_rtcp")                                           \
-	X(GW_FORWARDED, "gw_forwarded")    /* RTP packets sent to listeners */ \
-	X(GW_FORWARDED_BYTES, "gw_forwarded_bytes")                           \
-	X(GW_RTCP_SENT, "gw_rtcp_sent")                                       \
-	X(GW_HANDOFF, "gw_handoff")        /* passed to the room's worker */  \
-	X(GW_SELECT_CHANGES, "gw_speaker_changes")                            \
-	X(GW_FWD_DROPPED, "gw_forward_dropped") /* a copy not sent (no mbuf, \
-						   out-of-order index) */     \
-	X(EXCEPTIONS, "exceptions")                                           \
-	X(LOOPS, "loops")                                                     \
-	X(BUSY_LOOPS, "busy_loops")                                           \
-	X(BUSY_CYCLES, "busy_cycles") /* TSC ticks in loops that did work */
+	DP_FOREACH_TRAFFIC(X)                                                 \
+	DP_FOREACH_GW(X)                                                      \
+	DP_FOREACH_WORK(X)
 
 enum dp_counter {
-#define X(name, str) DP_##name,
+#define X(name, ...) DP_##name,
 	DP_FOREACH_COUNTER(X)
 #undef X
 	DP_N_COUNTERS
 };
-#define DP_N_DROPS (DP_DROP_GW_SRTP_CRYPTO + 1)
+
+/* How many of each list, and where each starts in ctr[] */
+#define DP_COUNT(...) +1
+enum {
+	DP_N_DROPS = 0 DP_FOREACH_DROP(DP_COUNT),
+	DP_N_TRAFFIC = 0 DP_FOREACH_TRAFFIC(DP_COUNT),
+	DP_N_GW_STATS = 0 DP_FOREACH_GW(DP_COUNT),
+	DP_N_WORK = 0 DP_FOREACH_WORK(DP_COUNT),
+	DP_FIRST_TRAFFIC = DP_N_DROPS,
+	DP_FIRST_GW = DP_FIRST_TRAFFIC + DP_N_TRAFFIC,
+	DP_FIRST_WORK = DP_FIRST_GW + DP_N_GW_STATS,
+};
+#undef DP_COUNT
+_Static_assert(DP_FIRST_WORK + DP_N_WORK == DP_N_COUNTERS,
+	       "every counter is in one list");
 
 extern const char *const dp_counter_names[DP_N_COUNTERS];
 
@@ -90,6 +149,46 @@ enum dp_sock_kind {
 	DP_SOCK_RELAY = 2,      /* TURN: a relayed transport address */
 	DP_SOCK_MEDIA = 3,      /* gateway: ICE, DTLS and SRTP of all legs */
 };
+
+/*
+ * What a received packet is: the kind of local address it arrived on and
+ * its first byte (RFC 7983 demultiplexing). The fast path decides it once,
+ * in dp_classify, and carries it in dp_meta.cls to whoever handles it.
+ */
+enum dp_class {
+	DP_CLS_MALFORMED = 0,  /* empty: dropped */
+	DP_CLS_UNKNOWN,        /* no class here: dropped */
+	DP_CLS_STUN,           /* TURN listener, 0-3: STUN/TURN → control */
+	DP_CLS_CHANDATA,       /* TURN listener, 64-127 (RFC 5766 range too) */
+	DP_CLS_PEER,           /* a relayed address: anything a peer sends */
+	DP_CLS_ICE,            /* media address, 0-3: ICE check → control */
+	DP_CLS_DTLS,           /* media address, 20-63: DTLS → control */
+	DP_CLS_SRTP,           /* media address, 128-191: SRTP/SRTCP → gateway */
+};
+
+static inline uint8_t
+dp_classify(uint8_t sock_kind, const uint8_t *p, uint32_t len)
+{
+	if (sock_kind == DP_SOCK_RELAY)
+		return DP_CLS_PEER;
+	if (unlikely(len == 0))
+		return DP_CLS_MALFORMED;
+	if (unlikely(sock_kind == DP_SOCK_MEDIA)) {
+		if (p[0] >= 128 && p[0] <= 191)
+			return DP_CLS_SRTP;
+		if (p[0] <= 3)
+			return DP_CLS_ICE;
+		if (p[0] >= 20 && p[0] <= 63)
+			return DP_CLS_DTLS;
+		return DP_CLS_UNKNOWN;
+	}
+	/* a TURN listener carries no RTP or DTLS to confuse ChannelData with */
+	if (p[0] >= 64 && p[0] <= 127)
+		return DP_CLS_CHANDATA;
+	if (p[0] <= 3)
+		return DP_CLS_STUN;
+	return DP_CLS_UNKNOWN;
+}
 
 /*
  * Per-packet metadata in the mbuf private area. Addresses are as on the
@@ -102,6 +201,7 @@ struct dp_meta {
 	uint32_t sock;       /* udp driver: socket slot in/out */
 	uint16_t worker;     /* worker that received it / is to send it */
 	uint8_t sock_kind;   /* enum dp_sock_kind of the receiving socket */
+	uint8_t cls;         /* enum dp_class, set by the fast path */
 	uint8_t flags;       /* DP_META_F_* */
 	uint8_t drv[160];    /* driver scratch (udp: msghdr, iovec, sockaddr) */
 };
@@ -300,6 +400,29 @@ void dp_ctx_fini(struct dp_ctx *dp);
  * Takes ownership; returns how many were queued (the rest are freed). */
 unsigned dp_ctx_transmit(struct dp_ctx *dp, uint16_t worker,
 			 struct rte_mbuf **pkts, unsigned n);
+
+/* The worker that sends for socket slot sock, and so receives its driver
+ * commands (udp driver): commands and data for a socket stay in order. */
+static inline uint16_t
+dp_sock_worker(const struct dp_ctx *dp, uint32_t sock)
+{
+	return (uint16_t)(sock % dp->n_workers);
+}
+
+/*
+ * The control thread's transmit, the only one: dp_ctx_packet copies len
+ * bytes into a new mbuf addressed src → dst on socket slot sock (NULL when
+ * the pool is dry, counted as tx_failed); dp_ctx_send_pkts queues such
+ * packets of one socket to its worker; dp_ctx_send does both. 0, -ENOBUFS.
+ */
+struct rte_mbuf *dp_ctx_packet(struct dp_ctx *dp, const struct sotto_addr *src,
+			       const struct sotto_addr *dst, uint32_t sock,
+			       const void *data, size_t len);
+void dp_ctx_send_pkts(struct dp_ctx *dp, uint32_t sock, struct rte_mbuf **pkts,
+		      unsigned n);
+int dp_ctx_send(struct dp_ctx *dp, const struct sotto_addr *src,
+		const struct sotto_addr *dst, uint32_t sock, const void *data,
+		size_t len);
 /* Sums counters over workers into out[DP_N_COUNTERS]. */
 void dp_ctx_counters(const struct dp_ctx *dp, uint64_t *out);
 

@@ -228,29 +228,6 @@ to_control(struct dp_worker *w, struct rte_mbuf **exc, unsigned n)
 	}
 }
 
-/* What each packet of a burst is, after the first look. */
-enum { K_CLIENT, K_PEER, K_STUN, K_DROP, K_GW };
-
-/*
- * A gateway media address carries ICE checks (STUN, first byte 0-3) and
- * DTLS records (20-63) for the control thread, and SRTP/SRTCP (128-191)
- * for the gateway (RFC 7983 demultiplexing).
- */
-static inline uint8_t
-media_kind(const uint8_t *p, uint32_t len, uint8_t *drop)
-{
-	if (unlikely(len == 0)) {
-		*drop = DP_DROP_MALFORMED;
-		return K_DROP;
-	}
-	if (p[0] >= 128 && p[0] <= 191)
-		return K_GW;
-	if (p[0] <= 3 || (p[0] >= 20 && p[0] <= 63))
-		return K_STUN;
-	*drop = DP_DROP_UNKNOWN_CLASS;
-	return K_DROP;
-}
-
 /*
  * One burst of at most RTE_HASH_LOOKUP_BULK_MAX packets, in three passes
  * so memory latency overlaps across packets instead of adding up (DPDK
@@ -283,31 +260,17 @@ burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		w->ctr[DP_RX_PACKETS]++;
 		w->ctr[DP_RX_BYTES] += len;
 		meta->worker = w->id;
-		if (meta->sock_kind == DP_SOCK_RELAY) {
-			kind[i] = K_PEER;
+		kind[i] = meta->cls = dp_classify(meta->sock_kind, p, len);
+		if (kind[i] == DP_CLS_PEER) {
 			slot[i] = (uint8_t)nr;
 			dp_relay_key_set(&rkeys[nr], &meta->dst);
 			rkp[nr] = &rkeys[nr];
 			nr++;
-		} else if (unlikely(meta->sock_kind == DP_SOCK_MEDIA)) {
-			kind[i] = media_kind(p, len, &slot[i]);
-		} else if (unlikely(len == 0)) {
-			kind[i] = K_DROP;
-			slot[i] = DP_DROP_MALFORMED;
-		} else if (p[0] >= 64 && p[0] <= 127) {
-			/* ChannelData: 64-79 (RFC 7983), up to 127 for the
-			 * RFC 5766 channel range; a TURN listener carries no
-			 * RTP or DTLS to confuse it with */
-			kind[i] = K_CLIENT;
+		} else if (likely(kind[i] == DP_CLS_CHANDATA)) {
 			slot[i] = (uint8_t)nc;
 			dp_client_key_set(&ckeys[nc], &meta->src, &meta->dst);
 			ckp[nc] = &ckeys[nc];
 			nc++;
-		} else if (p[0] <= 3) {
-			kind[i] = K_STUN;
-		} else {
-			kind[i] = K_DROP;
-			slot[i] = DP_DROP_UNKNOWN_CLASS;
 		}
 	}
 
@@ -319,14 +282,14 @@ burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
 					  &rhit, rdata);
 	for (uint16_t i = 0; i < n; i++) {
 		struct dp_alloc *a = NULL;
-		if (kind[i] == K_CLIENT && (chit >> slot[i]) & 1)
+		if (kind[i] == DP_CLS_CHANDATA && (chit >> slot[i]) & 1)
 			a = cdata[slot[i]];
-		else if (kind[i] == K_PEER && (rhit >> slot[i]) & 1)
+		else if (kind[i] == DP_CLS_PEER && (rhit >> slot[i]) & 1)
 			a = rdata[slot[i]];
 		alloc[i] = a;
 		if (a != NULL) {
 			rte_prefetch0(a);
-			if (kind[i] == K_PEER)
+			if (kind[i] == DP_CLS_PEER)
 				rte_prefetch0(&a->client);
 		}
 	}
@@ -339,20 +302,25 @@ burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		int drop;
 
 		switch (kind[i]) {
-		case K_CLIENT:
+		case DP_CLS_CHANDATA:
 			drop = from_client(w, m, dp_meta(m), alloc[i], now);
 			break;
-		case K_PEER:
+		case DP_CLS_PEER:
 			drop = from_peer(w, m, dp_meta(m), alloc[i], now);
 			break;
-		case K_STUN:
+		case DP_CLS_STUN:
+		case DP_CLS_ICE:
+		case DP_CLS_DTLS:
 			exc[n_exc++] = m;
 			continue;
-		case K_GW:
+		case DP_CLS_SRTP:
 			gw[n_gw++] = m;
 			continue;
+		case DP_CLS_MALFORMED:
+			drop = DP_DROP_MALFORMED;
+			break;
 		default:
-			drop = slot[i];
+			drop = DP_DROP_UNKNOWN_CLASS;
 			break;
 		}
 		if (likely(drop < 0)) {

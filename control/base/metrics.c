@@ -2,6 +2,7 @@
 #include "metrics.h"
 
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,39 @@ metrics_histogram(struct metrics *m, const char *name, const char *help,
 	put(m, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n", name, cum);
 	put(m, "%s_sum %.9g\n", name, (double)h->sum * unit);
 	put(m, "%s_count %" PRIu64 "\n", name, cum);
+}
+
+static bool
+same_str(const char *a, const char *b)
+{
+	return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+void
+metrics_counters(struct metrics *m, const struct metrics_desc *d,
+		 const uint64_t *v, unsigned n, const char *prefix)
+{
+	char labels[256];
+
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t sum = v[i];
+
+		if (d[i].family == NULL)
+			continue;
+		if (d[i].help != NULL)
+			metrics_family(m, d[i].family, "counter", d[i].help);
+		while (i + 1 < n && same_str(d[i + 1].family, d[i].family) &&
+		       same_str(d[i + 1].labels, d[i].labels))
+			sum += v[++i];
+		if (prefix != NULL && d[i].labels != NULL)
+			snprintf(labels, sizeof(labels), "%s,%s", prefix,
+				 d[i].labels);
+		else
+			snprintf(labels, sizeof(labels), "%s",
+				 prefix != NULL ? prefix
+				 : d[i].labels != NULL ? d[i].labels : "");
+		metrics_u64(m, d[i].family, labels[0] ? labels : NULL, sum);
+	}
 }
 
 void

@@ -46,6 +46,19 @@ void metrics_hist_add(struct metrics_hist *h, uint64_t v);
 void metrics_histogram(struct metrics *m, const char *name, const char *help,
 		       const struct metrics_hist *h, double unit);
 
+/* A counter as an X-macro list describes it (dataplane/dp.h,
+ * control/turn/turn_server.h). */
+struct metrics_desc {
+	const char *family;  /* NULL: not exported */
+	const char *labels;  /* NULL: none */
+	const char *help;    /* on a family's first entry */
+};
+/* n counters v[i] described by d[i], in order: HELP and TYPE where a help
+ * is given, samples with the same family and labels summed, prefix (NULL:
+ * none) before every sample's own labels. */
+void metrics_counters(struct metrics *m, const struct metrics_desc *d,
+		      const uint64_t *v, unsigned n, const char *prefix);
+
 /* Shorthand: a family with one unlabelled sample. */
 void metrics_counter(struct metrics *m, const char *name, const char *help,
 		     uint64_t v);

@@ -103,7 +103,7 @@ struct gw_leg {
 	uint32_t slot_ssrcs[DP_GW_MAX_SLOTS];
 	struct dp_gw_leg *dp;
 	/* DTLS datagrams made during one input, sent after the keys are in
-	 * the dataplane (see gw_packet) */
+	 * the dataplane (see gw_dtls) */
 	struct rte_mbuf *held[8];
 	unsigned n_held;
 	bool holding;
@@ -240,46 +240,6 @@ tuple_insert(struct gw *g, struct gw_leg *l)
 
 /* ---- sending ---- */
 
-static struct rte_mbuf *
-make_pkt(struct gw *g, const struct sotto_addr *src, const struct sotto_addr *dst,
-	 uint32_t sock, const uint8_t *p, size_t len)
-{
-	struct rte_mbuf *m = rte_pktmbuf_alloc(g->dp->pool);
-	char *d = m != NULL && len <= UINT16_MAX ?
-			  rte_pktmbuf_append(m, (uint16_t)len) : NULL;
-
-	if (d == NULL) {
-		rte_pktmbuf_free(m);
-		g->dp->tx_ring_full++;
-		return NULL;
-	}
-	memcpy(d, p, len);
-	struct dp_meta *meta = dp_meta(m);
-	meta->src = *src;
-	meta->dst = *dst;
-	meta->sock = sock;
-	meta->flags = 0;
-	return m;
-}
-
-static void
-send_pkts(struct gw *g, uint32_t sock, struct rte_mbuf **m, unsigned n)
-{
-	/* socket s is sent through worker s % workers (dp.h) */
-	if (n > 0)
-		dp_ctx_transmit(g->dp, (uint16_t)(sock % g->dp->n_workers), m, n);
-}
-
-static void
-send_to(struct gw *g, const struct sotto_addr *src, const struct sotto_addr *dst,
-	uint32_t sock, const uint8_t *p, size_t len)
-{
-	struct rte_mbuf *m = make_pkt(g, src, dst, sock, p, len);
-
-	if (m != NULL)
-		send_pkts(g, sock, &m, 1);
-}
-
 /* dtls_emit_fn: a DTLS datagram to the leg's browser */
 static void
 dtls_emit(void *arg, const uint8_t *p, size_t len)
@@ -290,14 +250,14 @@ dtls_emit(void *arg, const uint8_t *p, size_t len)
 	if (!l->has_addr)
 		return;
 	if (!l->holding) {
-		send_to(l->g, &l->local, &l->remote, l->sock, p, len);
+		dp_ctx_send(l->g->dp, &l->local, &l->remote, l->sock, p, len);
 		return;
 	}
-	m = make_pkt(l->g, &l->local, &l->remote, l->sock, p, len);
+	m = dp_ctx_packet(l->g->dp, &l->local, &l->remote, l->sock, p, len);
 	if (m == NULL)
 		return;
 	if (l->n_held == sizeof(l->held) / sizeof(l->held[0])) {
-		send_pkts(l->g, l->sock, l->held, l->n_held);
+		dp_ctx_send_pkts(l->g->dp, l->sock, l->held, l->n_held);
 		l->n_held = 0;
 	}
 	l->held[l->n_held++] = m;
@@ -307,7 +267,7 @@ dtls_emit(void *arg, const uint8_t *p, size_t len)
 static void
 release_held(struct gw *g, struct gw_leg *l)
 {
-	send_pkts(g, l->sock, l->held, l->n_held);
+	dp_ctx_send_pkts(g->dp, l->sock, l->held, l->n_held);
 	l->n_held = 0;
 	l->holding = false;
 }
@@ -350,7 +310,7 @@ end_leg(struct gw *g, struct gw_leg *l, enum gw_end why, bool notify)
 		dtls_leg_shutdown(l->dtls, dtls_emit, l);
 	dtls_leg_free(l->dtls);
 	/* an alert made by a failed handshake still goes out */
-	send_pkts(g, l->sock, l->held, l->n_held);
+	dp_ctx_send_pkts(g->dp, l->sock, l->held, l->n_held);
 	if (l->dp != NULL &&
 	    dp_gw_leg_unpublish(g->dp, l->dp, NULL, NULL) < 0)
 		log_warn(MOD, "leg unpublish failed room=%s peer=%s", rid,
@@ -476,11 +436,11 @@ ice_answer(struct gw *g, struct gw_leg *l, const struct stun_msg *m,
 	stun_add_fingerprint(&b);
 	n = stun_finish(&b);
 	if (n > 0)
-		send_to(g, dst, src, sock, buf, n);
+		dp_ctx_send(g->dp, dst, src, sock, buf, n);
 }
 
-static void
-on_check(struct gw *g, const uint8_t *p, size_t len,
+void
+gw_check(struct gw *g, const uint8_t *p, size_t len,
 	 const struct sotto_addr *src, const struct sotto_addr *dst,
 	 uint32_t sock, uint64_t now)
 {
@@ -556,19 +516,13 @@ on_check(struct gw *g, const uint8_t *p, size_t len,
 }
 
 void
-gw_packet(struct gw *g, const uint8_t *p, size_t len,
-	  const struct sotto_addr *src, const struct sotto_addr *dst,
-	  uint32_t sock, uint64_t now_ms)
+gw_dtls(struct gw *g, const uint8_t *p, size_t len,
+	const struct sotto_addr *src, const struct sotto_addr *dst,
+	uint64_t now_ms)
 {
 	struct gw_leg *l;
 
-	if (len == 0)
-		return;
-	if (p[0] <= 3) {
-		on_check(g, p, len, src, dst, sock, now_ms);
-		return;
-	}
-	/* DTLS (20-63): only from the address the leg's checks came from */
+	/* only from the address the leg's checks came from */
 	l = find_tuple(g, src, dst);
 	if (l == NULL || l->dtls == NULL) {
 		g->dtls_unknown++;

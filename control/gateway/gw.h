@@ -66,10 +66,14 @@ int gw_offer(struct gw *g, struct gw_room *r, const char *peer_hex,
 /* The participant left: its leg ends. */
 void gw_leave(struct gw *g, struct gw_room *r, const char *peer_hex);
 
-/* An ICE check or DTLS record from the dataplane (a media address). */
-void gw_packet(struct gw *g, const uint8_t *p, size_t len,
-	       const struct sotto_addr *src, const struct sotto_addr *dst,
-	       uint32_t sock, uint64_t now_ms);
+/* From the dataplane, on a media address: an ICE check (STUN), or a DTLS
+ * record. */
+void gw_check(struct gw *g, const uint8_t *p, size_t len,
+	      const struct sotto_addr *src, const struct sotto_addr *dst,
+	      uint32_t sock, uint64_t now_ms);
+void gw_dtls(struct gw *g, const uint8_t *p, size_t len,
+	     const struct sotto_addr *src, const struct sotto_addr *dst,
+	     uint64_t now_ms);
 
 /* Timers: DTLS retransmission, handshake deadline, consent. About every
  * 100 ms. */

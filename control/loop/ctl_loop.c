@@ -90,41 +90,33 @@ static void
 handle_exception(struct ctl_loop *c, struct rte_mbuf *m, uint64_t now_ms)
 {
 	struct dp_meta *meta = dp_meta(m);
+	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
+	size_t len = rte_pktmbuf_data_len(m);
 	uint8_t buf[2048];
 	struct turn_tx tx;
 
-	if (meta->sock_kind == DP_SOCK_MEDIA) {
-		if (c->hooks.gw != NULL && rte_pktmbuf_is_contiguous(m))
-			gw_packet(c->hooks.gw,
-				  rte_pktmbuf_mtod(m, const uint8_t *),
-				  rte_pktmbuf_data_len(m), &meta->src,
-				  &meta->dst, meta->sock, now_ms);
-		rte_pktmbuf_free(m);
-		return;
+	if (!rte_pktmbuf_is_contiguous(m))
+		goto out;
+	switch (meta->cls) {
+	case DP_CLS_STUN:
+		if (turn_server_handle(c->ts, p, len, &meta->src, &meta->dst,
+				       meta->sock, now_ms, buf, sizeof(buf),
+				       &tx) == 1)
+			dp_ctx_send(c->dp, &tx.src, &tx.dst, tx.sock, tx.data,
+				    tx.len);
+		break;
+	case DP_CLS_ICE:
+		if (c->hooks.gw != NULL)
+			gw_check(c->hooks.gw, p, len, &meta->src, &meta->dst,
+				 meta->sock, now_ms);
+		break;
+	case DP_CLS_DTLS:
+		if (c->hooks.gw != NULL)
+			gw_dtls(c->hooks.gw, p, len, &meta->src, &meta->dst,
+				now_ms);
+		break;
 	}
-	if (rte_pktmbuf_is_contiguous(m) &&
-	    turn_server_handle(c->ts, rte_pktmbuf_mtod(m, const uint8_t *),
-			       rte_pktmbuf_data_len(m), &meta->src, &meta->dst,
-			       meta->sock, now_ms, buf, sizeof(buf), &tx) == 1) {
-		struct rte_mbuf *out = rte_pktmbuf_alloc(c->dp->pool);
-		char *p = out ? rte_pktmbuf_append(out, (uint16_t)tx.len) : NULL;
-
-		if (p != NULL) {
-			struct dp_meta *om = dp_meta(out);
-			memcpy(p, tx.data, tx.len);
-			om->src = tx.src;
-			om->dst = tx.dst;
-			om->sock = tx.sock;
-			om->flags = 0;
-			/* packets for socket s go through worker s % workers
-			 * (dp.h), in order with that socket's commands */
-			dp_ctx_transmit(c->dp, (uint16_t)(tx.sock % c->dp->n_workers),
-					&out, 1);
-		} else {
-			rte_pktmbuf_free(out);
-			c->dp->tx_ring_full++;
-		}
-	}
+out:
 	rte_pktmbuf_free(m);
 }
 

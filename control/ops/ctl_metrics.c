@@ -55,6 +55,13 @@ emit_error(const char *method, int code, uint64_t n, void *arg)
 	metrics_u64(e->m, "sotto_turn_error_responses_total", labels, n);
 }
 
+#define DESC(name, label, family, labels, help) { family, labels, help },
+static const struct metrics_desc dp_traffic[] = { DP_FOREACH_TRAFFIC(DESC) };
+static const struct metrics_desc dp_gw[] = { DP_FOREACH_GW(DESC) };
+static const struct metrics_desc dp_work[] = { DP_FOREACH_WORK(DESC) };
+static const struct metrics_desc turn_stats[] = { TURN_FOREACH_STAT(DESC) };
+#undef DESC
+
 static void
 dataplane_metrics(struct ctl_loop *c, struct metrics *m)
 {
@@ -65,32 +72,9 @@ dataplane_metrics(struct ctl_loop *c, struct metrics *m)
 
 	dp_ctx_counters(dp, ctr);
 
-	metrics_family(m, "sotto_relayed_packets_total", "counter",
-		       "Packets relayed by the fast path, by direction.");
-	snprintf(labels, sizeof(labels), "driver=\"%s\",direction=\"to_peer\"", drv);
-	metrics_u64(m, "sotto_relayed_packets_total", labels, ctr[DP_RELAY_TO_PEER]);
-	snprintf(labels, sizeof(labels), "driver=\"%s\",direction=\"to_client\"", drv);
-	metrics_u64(m, "sotto_relayed_packets_total", labels, ctr[DP_RELAY_TO_CLIENT]);
-
-	metrics_family(m, "sotto_relayed_bytes_total", "counter",
-		       "Application payload bytes relayed, by direction.");
-	snprintf(labels, sizeof(labels), "driver=\"%s\",direction=\"to_peer\"", drv);
-	metrics_u64(m, "sotto_relayed_bytes_total", labels, ctr[DP_RELAY_BYTES_TO_PEER]);
-	snprintf(labels, sizeof(labels), "driver=\"%s\",direction=\"to_client\"", drv);
-	metrics_u64(m, "sotto_relayed_bytes_total", labels, ctr[DP_RELAY_BYTES_TO_CLIENT]);
-
-	metrics_family(m, "sotto_dataplane_packets_total", "counter",
-		       "Packets received and sent by the workers.");
-	snprintf(labels, sizeof(labels), "driver=\"%s\",direction=\"rx\"", drv);
-	metrics_u64(m, "sotto_dataplane_packets_total", labels, ctr[DP_RX_PACKETS]);
-	snprintf(labels, sizeof(labels), "driver=\"%s\",direction=\"tx\"", drv);
-	metrics_u64(m, "sotto_dataplane_packets_total", labels, ctr[DP_TX_PACKETS]);
-	metrics_family(m, "sotto_dataplane_bytes_total", "counter",
-		       "Bytes received and sent by the workers (UDP payload).");
-	snprintf(labels, sizeof(labels), "driver=\"%s\",direction=\"rx\"", drv);
-	metrics_u64(m, "sotto_dataplane_bytes_total", labels, ctr[DP_RX_BYTES]);
-	snprintf(labels, sizeof(labels), "driver=\"%s\",direction=\"tx\"", drv);
-	metrics_u64(m, "sotto_dataplane_bytes_total", labels, ctr[DP_TX_BYTES]);
+	snprintf(labels, sizeof(labels), "driver=\"%s\"", drv);
+	metrics_counters(m, dp_traffic, ctr + DP_FIRST_TRAFFIC, DP_N_TRAFFIC,
+			 labels);
 
 	metrics_family(m, "sotto_dataplane_drops_total", "counter",
 		       "Packets the fast path dropped, by reason (bandwidth = per-allocation cap).");
@@ -106,32 +90,9 @@ dataplane_metrics(struct ctl_loop *c, struct metrics *m)
 			       "Packets the port driver dropped or lost (L2/L3, NIC), by reason.");
 		dp->ops->counters(dp, emit_driver, &e);
 	}
-	if (c->hooks.gw != NULL) {
-		metrics_family(m, "sotto_gateway_rtp_packets_total", "counter",
-			       "Gateway SRTP/SRTCP packets: authenticated in, forwarded out, reports sent.");
-		static const struct { const char *kind; enum dp_counter c; } g[] = {
-			{ "rtp_in", DP_GW_RX_RTP },
-			{ "rtcp_in", DP_GW_RX_RTCP },
-			{ "forwarded", DP_GW_FORWARDED },
-			{ "rtcp_out", DP_GW_RTCP_SENT },
-			{ "handoff", DP_GW_HANDOFF },
-			{ "forward_dropped", DP_GW_FWD_DROPPED },
-		};
-		for (unsigned i = 0; i < sizeof(g) / sizeof(g[0]); i++) {
-			snprintf(labels, sizeof(labels), "kind=\"%s\"", g[i].kind);
-			metrics_u64(m, "sotto_gateway_rtp_packets_total", labels,
-				    ctr[g[i].c]);
-		}
-		metrics_counter(m, "sotto_gateway_forwarded_bytes_total",
-				"SRTP bytes the gateway sent to listeners.",
-				ctr[DP_GW_FORWARDED_BYTES]);
-		metrics_counter(m, "sotto_gateway_speaker_changes_total",
-				"Changes to the rooms' selected speakers.",
-				ctr[DP_GW_SELECT_CHANGES]);
-	}
-	metrics_counter(m, "sotto_exception_packets_total",
-			"Packets the workers passed to the control thread (STUN/TURN requests).",
-			ctr[DP_EXCEPTIONS]);
+	if (c->hooks.gw != NULL)
+		metrics_counters(m, dp_gw, ctr + DP_FIRST_GW, DP_N_GW_STATS, NULL);
+	metrics_counters(m, dp_work, ctr + DP_FIRST_WORK, DP_N_WORK, NULL);
 	metrics_gauge(m, "sotto_exception_ring_depth",
 		      "Packets waiting in the worker-to-control ring.",
 		      (double)rte_ring_count(dp->exc_ring));
@@ -189,81 +150,20 @@ turn_metrics(struct ctl_loop *c, struct metrics *m)
 {
 	uint64_t st[TURN_N_STATS], perms, chans;
 	struct emit_ctx e = { .m = m };
-	static const struct {
-		enum turn_stat stat;
-		const char *method;
-	} methods[] = {
-		{ TURN_STAT_BINDING, "binding" },
-		{ TURN_STAT_ALLOCATE, "allocate" },
-		{ TURN_STAT_REFRESH, "refresh" },
-		{ TURN_STAT_CREATE_PERMISSION, "create_permission" },
-		{ TURN_STAT_CHANNEL_BIND, "channel_bind" },
-	};
-	char labels[64];
 
 	turn_server_stats(c->ts, st);
 	turn_server_peer_counts(c->ts, &perms, &chans);
 
-	metrics_family(m, "sotto_turn_requests_total", "counter",
-		       "STUN/TURN requests by method (after the per-source rate limit).");
-	for (unsigned i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
-		snprintf(labels, sizeof(labels), "method=\"%s\"", methods[i].method);
-		metrics_u64(m, "sotto_turn_requests_total", labels,
-			    st[methods[i].stat]);
-	}
-	metrics_counter(m, "sotto_turn_send_indications_total",
-			"Send indications handled by the control thread.",
-			st[TURN_STAT_SEND_INDICATION]);
+	metrics_counters(m, turn_stats, st, TURN_N_STATS, NULL);
 	metrics_family(m, "sotto_turn_error_responses_total", "counter",
 		       "Error responses by method and code (401 includes the first challenge of every client).");
 	turn_server_errors(c->ts, emit_error, &e);
-
-	metrics_family(m, "sotto_turn_auth_failures_total", "counter",
-		       "Requests that failed authentication, by reason.");
-	metrics_u64(m, "sotto_turn_auth_failures_total",
-		    "reason=\"no_credentials\"", st[TURN_STAT_AUTH_CHALLENGE]);
-	metrics_u64(m, "sotto_turn_auth_failures_total",
-		    "reason=\"bad_credentials\"", st[TURN_STAT_AUTH_FAILED]);
-	metrics_u64(m, "sotto_turn_auth_failures_total",
-		    "reason=\"stale_nonce\"", st[TURN_STAT_STALE_NONCE]);
-
-	metrics_family(m, "sotto_rate_limit_hits_total", "counter",
-		       "Requests refused by a rate limit, by limit.");
-	metrics_u64(m, "sotto_rate_limit_hits_total",
-		    "limit=\"stun_requests_per_source\"", st[TURN_STAT_RATE_LIMITED]);
-
-	metrics_counter(m, "sotto_turn_peer_denied_total",
-			"Permissions and channels refused by the peer address policy.",
-			st[TURN_STAT_PEER_DENIED]);
-	metrics_counter(m, "sotto_turn_quota_refusals_total",
-			"Requests refused by an allocation or permission quota.",
-			st[TURN_STAT_QUOTA]);
-	metrics_counter(m, "sotto_turn_malformed_total",
-			"STUN messages dropped as malformed or with a bad FINGERPRINT.",
-			st[TURN_STAT_MALFORMED] + st[TURN_STAT_BAD_FINGERPRINT]);
-
 	metrics_gauge(m, "sotto_turn_allocations", "Allocations now.",
 		      turn_server_allocations(c->ts));
-	metrics_counter(m, "sotto_turn_allocations_created_total",
-			"Allocations created.", st[TURN_STAT_ALLOCATIONS_CREATED]);
-	metrics_family(m, "sotto_turn_allocations_ended_total", "counter",
-		       "Allocations that ended other than by the client's Refresh 0, by reason.");
-	metrics_u64(m, "sotto_turn_allocations_ended_total", "reason=\"expired\"",
-		    st[TURN_STAT_ALLOCATIONS_EXPIRED]);
-	metrics_u64(m, "sotto_turn_allocations_ended_total", "reason=\"killed\"",
-		    st[TURN_STAT_KILLED]);
-	metrics_counter(m, "sotto_turn_drain_refusals_total",
-			"Allocate requests refused (508) while draining.",
-			st[TURN_STAT_DRAIN_REFUSED]);
 	metrics_gauge(m, "sotto_turn_permissions", "Permissions now.",
 		      (double)perms);
-	metrics_counter(m, "sotto_turn_permissions_created_total",
-			"Permissions created.", st[TURN_STAT_PERMISSIONS_CREATED]);
 	metrics_gauge(m, "sotto_turn_channels", "Channel bindings now.",
 		      (double)chans);
-	metrics_counter(m, "sotto_turn_channels_created_total",
-			"Channel bindings created.", st[TURN_STAT_CHANNELS_CREATED]);
-
 	metrics_histogram(m, "sotto_turn_allocate_seconds",
 			  "Time to handle an authenticated Allocate on the control thread.",
 			  turn_server_alloc_hist(c->ts), 1e-6);

@@ -42,7 +42,7 @@
 #define TURN_PERMS_LIMIT 4096
 
 const char *const turn_stat_names[TURN_N_STATS] = {
-#define X(name, str) [TURN_STAT_##name] = str,
+#define X(name, str, ...) [TURN_STAT_##name] = str,
 	TURN_FOREACH_STAT(X)
 #undef X
 };

@@ -29,34 +29,65 @@ struct turn_tx {
 	size_t len;
 };
 
+/*
+ * The TURN server's counters, each described once: X(name, label, family,
+ * labels, help) as for the dataplane's (dataplane/dp.h): a family's help on
+ * its first entry, entries with the same family and labels summed, family
+ * NULL not exported.
+ */
 #define TURN_FOREACH_STAT(X)                                                  \
-	X(REQUESTS, "requests")                                               \
-	X(BINDING, "binding")                                                 \
-	X(ALLOCATE, "allocate")                                               \
-	X(REFRESH, "refresh")                                                 \
-	X(CREATE_PERMISSION, "create_permission")                             \
-	X(CHANNEL_BIND, "channel_bind")                                       \
-	X(SEND_INDICATION, "send_indication")                                 \
-	X(AUTH_CHALLENGE, "auth_challenge")                                   \
-	X(AUTH_FAILED, "auth_failed")                                         \
-	X(STALE_NONCE, "stale_nonce")                                         \
-	X(PEER_DENIED, "peer_denied")                                         \
-	X(QUOTA, "quota")                                                     \
-	X(RATE_LIMITED, "rate_limited")                                       \
-	X(MALFORMED, "malformed")                                             \
-	X(BAD_FINGERPRINT, "bad_fingerprint")                                 \
-	X(ERRORS, "error_responses")                                          \
-	X(ALLOCATIONS_CREATED, "allocations_created")                         \
-	X(ALLOCATIONS_EXPIRED, "allocations_expired")                         \
-	X(PERMISSIONS_EXPIRED, "permissions_expired")                         \
-	X(CHANNELS_EXPIRED, "channels_expired")                               \
-	X(DRAIN_REFUSED, "drain_refused")                                     \
-	X(PERMISSIONS_CREATED, "permissions_created")                         \
-	X(CHANNELS_CREATED, "channels_created")                               \
-	X(KILLED, "allocations_killed")
+	X(REQUESTS, "requests", NULL, NULL, NULL)                             \
+	X(BINDING, "binding", "sotto_turn_requests_total",                    \
+	  "method=\"binding\"",                                               \
+	  "STUN/TURN requests by method (after the per-source rate limit).")  \
+	X(ALLOCATE, "allocate", "sotto_turn_requests_total",                  \
+	  "method=\"allocate\"", NULL)                                        \
+	X(REFRESH, "refresh", "sotto_turn_requests_total",                    \
+	  "method=\"refresh\"", NULL)                                         \
+	X(CREATE_PERMISSION, "create_permission", "sotto_turn_requests_total", \
+	  "method=\"create_permission\"", NULL)                               \
+	X(CHANNEL_BIND, "channel_bind", "sotto_turn_requests_total",          \
+	  "method=\"channel_bind\"", NULL)                                    \
+	X(SEND_INDICATION, "send_indication",                                 \
+	  "sotto_turn_send_indications_total", NULL,                          \
+	  "Send indications handled by the control thread.")                  \
+	X(AUTH_CHALLENGE, "auth_challenge", "sotto_turn_auth_failures_total", \
+	  "reason=\"no_credentials\"",                                        \
+	  "Requests that failed authentication, by reason.")                  \
+	X(AUTH_FAILED, "auth_failed", "sotto_turn_auth_failures_total",       \
+	  "reason=\"bad_credentials\"", NULL)                                 \
+	X(STALE_NONCE, "stale_nonce", "sotto_turn_auth_failures_total",       \
+	  "reason=\"stale_nonce\"", NULL)                                     \
+	X(RATE_LIMITED, "rate_limited", "sotto_rate_limit_hits_total",        \
+	  "limit=\"stun_requests_per_source\"",                               \
+	  "Requests refused by a rate limit, by limit.")                      \
+	X(PEER_DENIED, "peer_denied", "sotto_turn_peer_denied_total", NULL,   \
+	  "Permissions and channels refused by the peer address policy.")     \
+	X(QUOTA, "quota", "sotto_turn_quota_refusals_total", NULL,            \
+	  "Requests refused by an allocation or permission quota.")           \
+	X(MALFORMED, "malformed", "sotto_turn_malformed_total", NULL,         \
+	  "STUN messages dropped as malformed or with a bad FINGERPRINT.")    \
+	X(BAD_FINGERPRINT, "bad_fingerprint", "sotto_turn_malformed_total",   \
+	  NULL, NULL)                                                         \
+	X(ERRORS, "error_responses", NULL, NULL, NULL) /* by code: below */   \
+	X(ALLOCATIONS_CREATED, "allocations_created",                         \
+	  "sotto_turn_allocations_created_total", NULL, "Allocations created.") \
+	X(ALLOCATIONS_EXPIRED, "allocations_expired",                         \
+	  "sotto_turn_allocations_ended_total", "reason=\"expired\"",         \
+	  "Allocations that ended other than by the client's Refresh 0, by reason.") \
+	X(KILLED, "allocations_killed", "sotto_turn_allocations_ended_total", \
+	  "reason=\"killed\"", NULL)                                          \
+	X(PERMISSIONS_EXPIRED, "permissions_expired", NULL, NULL, NULL)       \
+	X(CHANNELS_EXPIRED, "channels_expired", NULL, NULL, NULL)             \
+	X(DRAIN_REFUSED, "drain_refused", "sotto_turn_drain_refusals_total",  \
+	  NULL, "Allocate requests refused (508) while draining.")            \
+	X(PERMISSIONS_CREATED, "permissions_created",                         \
+	  "sotto_turn_permissions_created_total", NULL, "Permissions created.") \
+	X(CHANNELS_CREATED, "channels_created",                               \
+	  "sotto_turn_channels_created_total", NULL, "Channel bindings created.")
 
 enum turn_stat {
-#define X(name, str) TURN_STAT_##name,
+#define X(name, ...) TURN_STAT_##name,
 	TURN_FOREACH_STAT(X)
 #undef X
 	TURN_N_STATS

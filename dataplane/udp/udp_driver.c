@@ -216,12 +216,6 @@ udp_fini(struct dp_ctx *dp)
 	dp->drv = NULL;
 }
 
-static uint16_t
-owner_of(struct dp_ctx *dp, uint32_t slot)
-{
-	return (uint16_t)(slot % dp->n_workers);
-}
-
 static int
 send_cmd(struct dp_ctx *dp, uint32_t slot, uint8_t flag)
 {
@@ -232,7 +226,7 @@ send_cmd(struct dp_ctx *dp, uint32_t slot, uint8_t flag)
 	struct dp_meta *meta = dp_meta(m);
 	meta->flags = flag;
 	meta->sock = slot;
-	return dp_ctx_transmit(dp, owner_of(dp, slot), &m, 1) == 1 ? 0 : -ENOBUFS;
+	return dp_ctx_transmit(dp, dp_sock_worker(dp, slot), &m, 1) == 1 ? 0 : -ENOBUFS;
 }
 
 struct claim_ctx {
@@ -588,7 +582,7 @@ udp_worker_run(struct dp_worker *w)
 	}
 	/* this worker's listener sockets; relays are armed by command */
 	for (uint32_t s = 0; s < u->relays.base; s++)
-		if (owner_of(dp, s) == w->id && u->socks[s].state == SOCK_OPEN)
+		if (dp_sock_worker(dp, s) == w->id && u->socks[s].state == SOCK_OPEN)
 			arm_recv(uw, u, s);
 	arm_wake(w, uw);
 	io_uring_submit(&uw->ring);
