@@ -14,6 +14,7 @@ files=(
 	dataplane/gw/dp_gw.h
 	dataplane/gw/dp_gw_fwd.c
 	dataplane/gw/dp_gw_priv.h
+	dataplane/udp/udp_worker.c
 	dataplane/wire/bytes.h
 	dataplane/wire/chandata.h
 	dataplane/wire/srtp.c

@@ -350,99 +350,115 @@ api_key_ok(const struct sig *s, const char *key)
 	return ok;
 }
 
-static void
-create_room(struct sig *s, struct http_req *r)
+/* Who may create a room: an operator's API key, or anyone (rate-limited)
+ * with anonymous_rooms. False: answered already. */
+static bool
+may_create_room(struct sig *s, struct http_req *r)
 {
 	const struct sotto_config *cfg = s->cfg;
 	const char *key = bearer(r);
-	uint32_t max = 2;
-	bool gateway = false;
-	char tok[SIG_TOKEN_BUF], logid[9];
-	struct room *room;
-	json_t *body, *v;
-	int64_t exp;
 
 	if (s->draining) {
 		s->st.room_create_refused++;
 		http_respond_error(r, 503, "unavailable",
 				   "this server is draining: no new rooms",
 				   "Retry-After: 60\r\n");
-		return;
+		return false;
 	}
-	if (key != NULL && cfg->signaling.n_api_keys > 0 && api_key_ok(s, key)) {
-		/* an operator's backend: trusted, not rate-limited */
-	} else if (key != NULL && cfg->signaling.n_api_keys > 0) {
+	if (key != NULL && cfg->signaling.n_api_keys > 0 && api_key_ok(s, key))
+		return true; /* an operator's backend: trusted, not rate-limited */
+	if (key != NULL && cfg->signaling.n_api_keys > 0) {
 		s->st.auth_failed++;
 		http_respond_error(r, 401, "invalid_token", "unknown API key",
 				   "WWW-Authenticate: Bearer\r\n");
-		return;
-	} else if (!cfg->signaling.anonymous_rooms) {
+		return false;
+	}
+	if (!cfg->signaling.anonymous_rooms) {
 		s->st.room_create_refused++;
 		http_respond_error(r, cfg->signaling.n_api_keys ? 401 : 403,
 				   cfg->signaling.n_api_keys ? "invalid_token" :
 							       "forbidden",
 				   "creating rooms needs an API key", NULL);
-		return;
-	} else if (!rate_limit_allow(s->rooms_rl, &r->conn->peer, s->now_ms)) {
+		return false;
+	}
+	if (!rate_limit_allow(s->rooms_rl, &r->conn->peer, s->now_ms)) {
 		s->st.api_rate_limited++;
 		s->st.room_create_refused++;
 		http_respond_error(r, 429, "rate_limited",
 				   "too many rooms from this address",
 				   "Retry-After: 60\r\n");
-		return;
+		return false;
 	}
-	body = body_json(r);
-	if (body == NULL)
-		return;
-	v = json_object_get(body, "max_participants");
+	return true;
+}
+
+/* The body's max_participants and mode, checked: NULL when it is fine,
+ * else why (a static string, or why_buf). */
+static const char *
+room_params(struct sig *s, json_t *body, uint32_t *max, bool *gateway,
+	    char *why_buf, size_t why_len)
+{
+	const struct sotto_config *cfg = s->cfg;
+	json_t *v = json_object_get(body, "max_participants");
+	const char *mode;
+
+	*max = 2;
+	*gateway = false;
 	if (v != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 2 ||
 		    json_integer_value(v) > cfg->signaling.max_participants) {
-			char why[96];
-
-			json_decref(body);
-			snprintf(why, sizeof(why),
+			snprintf(why_buf, why_len,
 				 "max_participants must be an integer from 2 to %u",
 				 cfg->signaling.max_participants);
-			http_respond_error(r, 400, "bad_request", why, NULL);
-			return;
+			return why_buf;
 		}
-		max = (uint32_t)json_integer_value(v);
+		*max = (uint32_t)json_integer_value(v);
 	}
 	v = json_object_get(body, "mode");
 	if (v != NULL) {
-		const char *mode = json_string_value(v);
-
-		if (mode != NULL && strcmp(mode, "gateway") == 0) {
-			gateway = true;
-		} else if (mode == NULL || strcmp(mode, "relay") != 0) {
-			json_decref(body);
-			http_respond_error(r, 400, "bad_request",
-					   "mode must be \"relay\" or \"gateway\"",
-					   NULL);
-			return;
-		}
+		mode = json_string_value(v);
+		if (mode != NULL && strcmp(mode, "gateway") == 0)
+			*gateway = true;
+		else if (mode == NULL || strcmp(mode, "relay") != 0)
+			return "mode must be \"relay\" or \"gateway\"";
 	}
-	if (gateway && s->gw == NULL) {
-		json_decref(body);
-		http_respond_error(r, 400, "bad_request",
-				   "gateway mode is not configured", NULL);
-		return;
-	}
-	if (gateway && max > SIG_GATEWAY_ROOM_MAX) {
-		char why[96];
-
-		json_decref(body);
-		snprintf(why, sizeof(why),
+	if (*gateway && s->gw == NULL)
+		return "gateway mode is not configured";
+	if (*gateway && *max > SIG_GATEWAY_ROOM_MAX) {
+		snprintf(why_buf, why_len,
 			 "a gateway room has at most %u participants",
 			 SIG_GATEWAY_ROOM_MAX);
+		return why_buf;
+	}
+	if (*gateway && json_object_get(body, "max_participants") == NULL)
+		*max = cfg->signaling.max_participants < 10 ?
+			       cfg->signaling.max_participants : 10;
+	return NULL;
+}
+
+static void
+create_room(struct sig *s, struct http_req *r)
+{
+	const struct sotto_config *cfg = s->cfg;
+	char tok[SIG_TOKEN_BUF], logid[9], why_buf[96];
+	const char *why;
+	struct room *room;
+	uint32_t max;
+	bool gateway;
+	json_t *body;
+	int64_t exp;
+
+	if (!may_create_room(s, r))
+		return;
+	body = body_json(r);
+	if (body == NULL)
+		return;
+	why = room_params(s, body, &max, &gateway, why_buf, sizeof(why_buf));
+	json_decref(body);
+	if (why != NULL) {
 		http_respond_error(r, 400, "bad_request", why, NULL);
 		return;
 	}
-	if (gateway && json_object_get(body, "max_participants") == NULL)
-		max = cfg->signaling.max_participants < 10 ?
-			      cfg->signaling.max_participants : 10;
-	json_decref(body);
 	room = room_create(&s->rooms, max, s->now_ms,
 			   (uint64_t)cfg->signaling.room_ttl * 1000);
 	if (room == NULL) {

@@ -19,6 +19,12 @@ struct daemon {
 	struct sig *sig;           /* NULL: no HTTP listener */
 };
 
+#define DAEMON_EMBEDDED_NAME "<embedded configs/sotto.yaml>"
+
+/* Defaults, then the file at path (NULL: the embedded config); errors to
+ * errs. Returns the number of errors. */
+int daemon_load_config(struct sotto_config *cfg, const char *path, FILE *errs);
+
 /* SIGHUP and sottoctl reload: all or nothing. Errors go to errs as
  * "file:line:col: error: ..." lines. 0 applied, <0 nothing changed. */
 int daemon_reload(struct daemon *d, FILE *errs);

@@ -219,8 +219,9 @@ log_counters(struct dp_ctx *dp, struct turn_server *ts)
 		dp->ops->counters(dp, log_driver_counter, NULL);
 }
 
-int
-main(int argc, char **argv)
+/* Options: -1 to go on, or the exit code. */
+static int
+parse_args(int argc, char **argv, const char **path, bool *check_only)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -229,33 +230,12 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *path = NULL;
-	bool check_only = false;
-	struct sotto_config cfg;
-	struct dp_ctx dp;
-	struct dp_conf dp_conf;
-	struct turn_server *ts;
-	struct sig *sig = NULL;
-	struct gw *gw = NULL;
-	struct ctl_loop *ctl = NULL;
-	struct daemon daemon = { 0 };
-	struct privdrop_ids run_as;
-	cap_value_t keep[PRIVDROP_MAX_KEEP];
-	bool drop_to_user;
-	int n_keep;
-	struct ctl_hooks hooks = {
-		.reload = daemon_reload,
-		.config = daemon_config,
-		.daemon = &daemon,
-	};
-	bool made_socket_dir = false;
-	sigset_t mask;
-	int opt, errs, ret = 1;
+	int opt;
 
 	while ((opt = getopt_long(argc, argv, "c:hV", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'c': path = optarg; break;
-		case 'C': check_only = true; break;
+		case 'c': *path = optarg; break;
+		case 'C': *check_only = true; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("sottod %s\n", SOTTO_VERSION); return 0;
 		default: usage(stderr); return 2;
@@ -265,12 +245,117 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	return -1;
+}
 
-	config_defaults(&cfg);
-	errs = path ? config_load_file(&cfg, path, stderr)
-		    : config_load_buffer(&cfg, "<embedded configs/sotto.yaml>",
-					 sotto_default_config,
-					 sotto_default_config_len, stderr);
+/* Every thread (EAL lcores included) inherits this mask, so the signals
+ * reach only the control loop's signalfd. */
+static void
+block_signals(void)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/*
+ * Signaling (with an HTTP listener) and the gateway (with gateway.listen),
+ * wired to each other and into the control loop's hooks. 0 or -1 (logged);
+ * on failure what was made stays in *d and *gw for the caller to free.
+ */
+static int
+open_services(struct daemon *d, struct gw **gw, struct ctl_hooks *hooks)
+{
+	const struct sotto_config *cfg = d->cfg;
+
+	if (cfg->http.n_listen > 0) {
+		d->sig = sig_new(cfg);
+		if (d->sig == NULL) {
+			log_err("main", "signaling init: %s", strerror(errno));
+			return -1;
+		}
+	}
+	if (cfg->gateway.n_listen > 0) {
+		struct gw_hooks gh = { .leg_ended = sig_gateway_leg_ended,
+				       .sig = d->sig };
+
+		*gw = gw_new(cfg, d->dp);
+		if (*gw == NULL)
+			return -1;
+		/* the config check makes gateway.listen need http.listen */
+		if (d->sig != NULL)
+			sig_set_gateway(d->sig, *gw);
+		gw_set_hooks(*gw, &gh);
+	}
+	hooks->gw = *gw;
+	if (d->sig != NULL) {
+		/* without an HTTP listener there is no signaling */
+		hooks->sig = d->sig;
+		hooks->http_handle = sig_http_handle;
+		hooks->tick = sig_tick;
+		hooks->set_draining = sig_set_draining;
+		hooks->rooms_json = sig_rooms_json;
+		hooks->room_json = sig_room_json;
+		hooks->room_close = sig_room_close;
+		hooks->counts = sig_counts;
+		hooks->metrics = sig_metrics;
+	}
+	return 0;
+}
+
+/*
+ * Everything privileged is open by now: the EAL, ports, sockets and
+ * listeners. The EAL's lcore threads exist but run nothing yet;
+ * privdrop_apply() reaches every thread itself. Workers start after.
+ */
+static int
+drop_privileges(const struct sotto_config *cfg,
+		const struct privdrop_ids *run_as, bool made_socket_dir)
+{
+	cap_value_t keep[PRIVDROP_MAX_KEEP];
+	int n_keep;
+
+	if (run_as != NULL)
+		hand_over_socket(cfg, run_as, made_socket_dir);
+	n_keep = privdrop_caps_needed(cfg, keep, PRIVDROP_MAX_KEEP);
+	if (n_keep < 0 || privdrop_apply(run_as, keep, (unsigned)n_keep) < 0) {
+		log_err("main", "cannot drop privileges; not starting");
+		return -1;
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool check_only = false;
+	struct sotto_config cfg;
+	struct dp_ctx dp;
+	struct dp_conf dp_conf;
+	struct turn_server *ts;
+	struct gw *gw = NULL;
+	struct ctl_loop *ctl = NULL;
+	struct daemon daemon = { .cfg = &cfg, .dp = &dp };
+	struct privdrop_ids run_as;
+	struct ctl_hooks hooks = {
+		.reload = daemon_reload,
+		.config = daemon_config,
+		.daemon = &daemon,
+	};
+	bool drop_to_user, made_socket_dir = false;
+	int errs, ret;
+
+	ret = parse_args(argc, argv, &path, &check_only);
+	if (ret >= 0)
+		return ret;
+	daemon.path = path;
+	errs = daemon_load_config(&cfg, path, stderr);
 	if (errs) {
 		fprintf(stderr, "sottod: %d error%s in the configuration; not "
 			"starting\n", errs, errs == 1 ? "" : "s");
@@ -284,6 +369,7 @@ main(int argc, char **argv)
 	}
 	log_threshold = cfg.log_level;
 	log_format = cfg.log_format;
+	ret = 1;
 
 	/* Before anything starts, so a run_as user that does not exist stops
 	 * sottod here, while NSS files are still readable. */
@@ -292,15 +378,7 @@ main(int argc, char **argv)
 	    privdrop_lookup(cfg.run_as.user, cfg.run_as.group, &run_as) < 0)
 		goto out_cfg;
 
-	/* Every thread (EAL lcores included) inherits this mask, so the
-	 * signals reach only the control loop's signalfd. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	pthread_sigmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
+	block_signals();
 	raise_nofile(&cfg);
 	if (eal_start(&cfg) < 0)
 		goto out_cfg;
@@ -312,77 +390,23 @@ main(int argc, char **argv)
 		ret = 1;
 		goto out_eal;
 	}
+	ret = 1;
 	ts = turn_server_new(&cfg, &dp);
 	if (ts == NULL) {
 		log_err("main", "TURN server init: %s", strerror(errno));
-		ret = 1;
 		goto out_dp;
 	}
-	if (cfg.http.n_listen > 0) {
-		sig = sig_new(&cfg);
-		if (sig == NULL) {
-			log_err("main", "signaling init: %s", strerror(errno));
-			ret = 1;
-			goto out_ts;
-		}
-	}
-	if (cfg.gateway.n_listen > 0) {
-		struct gw_hooks gh = { .leg_ended = sig_gateway_leg_ended,
-				       .sig = sig };
-
-		gw = gw_new(&cfg, &dp);
-		if (gw == NULL) {
-			ret = 1;
-			goto out_sig;
-		}
-		/* the config check makes gateway.listen need http.listen */
-		if (sig != NULL)
-			sig_set_gateway(sig, gw);
-		gw_set_hooks(gw, &gh);
-	}
-	hooks.gw = gw;
-	if (sig != NULL) {
-		/* without an HTTP listener there is no signaling */
-		hooks.sig = sig;
-		hooks.http_handle = sig_http_handle;
-		hooks.tick = sig_tick;
-		hooks.set_draining = sig_set_draining;
-		hooks.rooms_json = sig_rooms_json;
-		hooks.room_json = sig_room_json;
-		hooks.room_close = sig_room_close;
-		hooks.counts = sig_counts;
-		hooks.metrics = sig_metrics;
-	}
-	daemon.path = path;
-	daemon.cfg = &cfg;
-	daemon.dp = &dp;
 	daemon.ts = ts;
-	daemon.sig = sig;
-	ctl = ctl_loop_new(&dp, ts, &cfg, &hooks);
-	if (ctl == NULL) {
-		ret = 1;
+	if (open_services(&daemon, &gw, &hooks) < 0)
 		goto out_sig;
-	}
+	ctl = ctl_loop_new(&dp, ts, &cfg, &hooks);
+	if (ctl == NULL)
+		goto out_sig;
 	if (ctl_metrics_listen(ctl) < 0 ||
-	    ctl_cmd_listen(ctl, &made_socket_dir) < 0) {
-		ret = 1;
+	    ctl_cmd_listen(ctl, &made_socket_dir) < 0 ||
+	    drop_privileges(&cfg, drop_to_user ? &run_as : NULL,
+			    made_socket_dir) < 0)
 		goto out_ctl;
-	}
-	/*
-	 * Everything privileged is open now: the EAL, ports, sockets and
-	 * listeners. The EAL's lcore threads exist but run nothing yet;
-	 * privdrop_apply() reaches every thread itself. Workers start after.
-	 */
-	if (drop_to_user)
-		hand_over_socket(&cfg, &run_as, made_socket_dir);
-	n_keep = privdrop_caps_needed(&cfg, keep, PRIVDROP_MAX_KEEP);
-	if (n_keep < 0 ||
-	    privdrop_apply(drop_to_user ? &run_as : NULL, keep,
-			   (unsigned)n_keep) < 0) {
-		log_err("main", "cannot drop privileges; not starting");
-		ret = 1;
-		goto out_ctl;
-	}
 	ret = dp_ctx_start(&dp);
 	if (ret < 0) {
 		log_err("main", "cannot start workers: %s", strerror(-ret));
@@ -402,9 +426,8 @@ out_ctl:
 	/* connections first: closing them calls back into the rooms */
 	ctl_loop_free(ctl);
 out_sig:
-	sig_free(sig);        /* closes its gateway rooms */
+	sig_free(daemon.sig); /* closes its gateway rooms */
 	gw_free(gw);
-out_ts:
 	turn_server_free(ts);
 	/* workers are stopped: deferred frees and relay closes run now */
 	dp_tables_reclaim(&dp.tables);

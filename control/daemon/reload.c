@@ -102,18 +102,25 @@ check_fixed(const struct sotto_config *old, const struct sotto_config *new,
 }
 
 int
+daemon_load_config(struct sotto_config *cfg, const char *path, FILE *errs)
+{
+	config_defaults(cfg);
+	return path ? config_load_file(cfg, path, errs)
+		    : config_load_buffer(cfg, DAEMON_EMBEDDED_NAME,
+					 sotto_default_config,
+					 sotto_default_config_len, errs);
+}
+
+int
 daemon_reload(struct daemon *d, FILE *errs)
 {
-	const char *name = d->path ? d->path : "<embedded configs/sotto.yaml>";
+	const char *name = d->path ? d->path : DAEMON_EMBEDDED_NAME;
 	struct sotto_config *next = malloc(sizeof(*next));
 	int n, ret;
 
 	if (next == NULL)
 		return -ENOMEM;
-	config_defaults(next);
-	n = d->path ? config_load_file(next, d->path, errs)
-		    : config_load_buffer(next, name, sotto_default_config,
-					 sotto_default_config_len, errs);
+	n = daemon_load_config(next, d->path, errs);
 	if (n == 0)
 		n = check_fixed(d->cfg, next, name, errs);
 	if (n > 0) {
