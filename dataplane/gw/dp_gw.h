@@ -109,6 +109,8 @@ struct dp_gw_leg {
 	uint64_t last_rx_tsc;      /* last authenticated RTP */
 	uint64_t next_rtcp_tsc;
 	uint64_t challenge_tsc;    /* louder than a selected one since */
+	uint64_t promote_tsc;      /* selected, louder than the one ahead
+				      of it in room->sel since */
 	struct dp_bucket in_cap;   /* DP_GW_LEG_BYTES_PER_S */
 	uint32_t sel_ver;          /* room->sel_ver the slots were made for */
 	uint32_t rx_epoch;         /* +1 when its media SSRC changes */
@@ -128,7 +130,9 @@ struct dp_gw_room {
 	/* ---- owner worker ---- */
 	uint64_t next_select_tsc;
 	uint8_t n_sel;             /* speakers selected, <= N + 1 */
-	int16_t sel[DP_GW_MAX_SLOTS + 1];   /* leg indexes, loudest first */
+	/* leg indexes, loudest first within the hysteresis: a listener
+	 * outside the selection hears the first N */
+	int16_t sel[DP_GW_MAX_SLOTS + 1];
 	uint32_t sel_gen[DP_GW_MAX_SLOTS + 1];
 	uint32_t sel_ver;          /* +1 on every change of sel */
 } __rte_cache_aligned;

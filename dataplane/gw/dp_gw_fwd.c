@@ -6,20 +6,14 @@
  * reason, and no allocation (other than mbufs), lock, syscall (except the
  * eventfd kick of a sleeping owner) or logging.
  */
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <rte_branch_prediction.h>
 #include <rte_cycles.h>
 #include <rte_hash.h>
-#include <rte_hash_crc.h>
-#include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
-#include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "bytes.h"
@@ -297,10 +291,62 @@ sel_has_room_for(struct dp_gw_room *room, const struct dp_gw_leg *S)
 	return gone;
 }
 
+/* Puts l into sl[0..*n] before the first speaker it is louder than. */
+static inline void
+sel_insert(struct dp_gw_leg **sl, unsigned *n, struct dp_gw_leg *l)
+{
+	unsigned k = *n;
+
+	for (; k > 0 && sl[k - 1]->loud_ema < l->loud_ema; k--)
+		sl[k] = sl[k - 1];
+	sl[k] = l;
+	l->promote_tsc = 0;
+	(*n)++;
+}
+
+/*
+ * The order of the selection, which decides what a listener outside it
+ * (and one with fewer slots than N) hears: a speaker moves ahead of the
+ * one before it only when it has been DP_GW_HYST_DB louder for
+ * DP_GW_HOLD_MS, the same bar a challenger from outside must clear. One
+ * place per hold time: a speaker that joined quietly (its loudness built
+ * from one packet) and turns out the loudest reaches the first N within
+ * a hold time of its loudness settling. True if the order changed.
+ */
+static bool
+sel_reorder(struct gw_run *r, struct dp_gw_leg **sl, unsigned n)
+{
+	bool changed = false;
+
+	for (unsigned j = 1; j < n; j++) {
+		struct dp_gw_leg *l = sl[j], *ahead = sl[j - 1];
+
+		if (l->loud_ema < ahead->loud_ema + (DP_GW_HYST_DB << 8)) {
+			l->promote_tsc = 0;
+			continue;
+		}
+		if (l->promote_tsc == 0) {
+			l->promote_tsc = r->now;
+			continue;
+		}
+		if (r->now - l->promote_tsc < r->gw->hold_ticks)
+			continue;
+		sl[j - 1] = l;
+		sl[j] = ahead;
+		l->promote_tsc = 0;
+		ahead->promote_tsc = 0;
+		changed = true;
+	}
+	return changed;
+}
+
 /*
  * Drops stale and removed speakers, fills free positions with the
- * loudest candidates, then lets a challenger that stayed DP_GW_HYST_DB
- * louder than the quietest selected one for DP_GW_HOLD_MS replace it.
+ * loudest candidates, lets a challenger that stayed DP_GW_HYST_DB louder
+ * than the quietest selected one for DP_GW_HOLD_MS replace it, then keeps
+ * the selection ordered (sel_reorder). Newcomers go in by their loudness;
+ * speakers already selected keep their order unless sel_reorder moves
+ * them, so slots do not flap between speakers of about the same level.
  */
 static void
 select_speakers(struct gw_run *r, struct dp_gw_room *room)
@@ -334,7 +380,7 @@ select_speakers(struct gw_run *r, struct dp_gw_room *room)
 		if (best == NULL)
 			break;
 		best->challenge_tsc = 0;
-		sl[n++] = best;
+		sel_insert(sl, &n, best);
 		mask |= 1ull << best->idx;
 		r->w->ctr[DP_GW_SELECT_CHANGES]++;
 		changed = true;
@@ -368,22 +414,18 @@ select_speakers(struct gw_run *r, struct dp_gw_room *room)
 		mask &= ~(1ull << sl[q]->idx);
 		sl[q]->challenge_tsc = 0;
 		best->challenge_tsc = 0;
-		sl[q] = best;
+		memmove(&sl[q], &sl[q + 1], (n - q - 1) * sizeof(sl[0]));
+		n--;
+		sel_insert(sl, &n, best);
 		mask |= 1ull << best->idx;
 		r->w->ctr[DP_GW_SELECT_CHANGES]++;
 		changed = true;
 	}
 
+	if (sel_reorder(r, sl, n))
+		changed = true;
 	if (!changed)
 		return;
-	/* loudest first: listeners with fewer slots get the loudest */
-	for (unsigned j = 1; j < n; j++) {
-		struct dp_gw_leg *l = sl[j];
-		unsigned k = j;
-		for (; k > 0 && sl[k - 1]->loud_ema < l->loud_ema; k--)
-			sl[k] = sl[k - 1];
-		sl[k] = l;
-	}
 	for (unsigned j = 0; j < n; j++) {
 		room->sel[j] = (int16_t)sl[j]->idx;
 		room->sel_gen[j] = sl[j]->gen;

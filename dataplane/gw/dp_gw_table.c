@@ -10,17 +10,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <rte_branch_prediction.h>
 #include <rte_cycles.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
-#include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
-#include "bytes.h"
 #include "dp.h"
 #include "dp_gw.h"
 #include "dp_gw_priv.h"

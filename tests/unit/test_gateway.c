@@ -815,6 +815,243 @@ test_loudest(enum dp_srtp_profile prof)
 #undef ROUNDS
 }
 
+/*
+ * Issue 20: what each listener hears must not depend on the order the
+ * speakers joined in, nor on loudness moving among the selected ones. A
+ * scenario puts nb speakers into a room of N slots one after another, each
+ * at its own level, then checks over half a second that every listener
+ * hears exactly the N loudest other speakers, every packet of each.
+ */
+#define SC_MAX 5
+static uint64_t sc_ms = 100000;   /* scenarios run one after another */
+
+struct scenario {
+	struct tctx *c;
+	struct dp_gw_room *room;
+	int nb, n_slots, base;
+	struct browser *b[SC_MAX];
+	bool joined[SC_MAX];
+	int lvl[SC_MAX];              /* RFC 6464 -dBov: lower is louder */
+	unsigned heard[SC_MAX][SC_MAX];
+	char name[64];
+};
+
+static void
+sc_begin(struct scenario *sc, int nb, int n_slots, const int *lvl)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->c = &c1;
+	sc->nb = nb;
+	sc->n_slots = n_slots;
+	sc->base = n_br;
+	sc->room = dp_gw_room_new(&sc->c->dp, 7, (uint8_t)n_slots);
+	CHECK(sc->room != NULL);
+	memcpy(sc->lvl, lvl, (size_t)nb * sizeof(lvl[0]));
+}
+
+static void
+sc_join(struct scenario *sc, int i)
+{
+	struct leg_opts o = { .n_slots = (uint8_t)sc->n_slots, .level_id = 1,
+			      .pt = 111 };
+
+	sc->b[i] = add_browser(sc->c, sc->room, GCM, &o);
+	sc->joined[i] = true;
+}
+
+/* The scenario's speaker with browser id, or -1 (ids go by join order). */
+static int
+sc_index(const struct scenario *sc, int id)
+{
+	for (int i = 0; i < sc->nb; i++)
+		if (sc->joined[i] && sc->b[i]->id == id)
+			return i;
+	return -1;
+}
+
+/* 20 ms rounds: everyone who joined sends one packet; heard[][] counts
+ * what each listener got from whom. */
+static void
+sc_rounds(struct scenario *sc, int rounds)
+{
+	memset(sc->heard, 0, sizeof(sc->heard));
+	for (int r = 0; r < rounds; r++, sc_ms += 20) {
+		for (int i = 0; i < sc->nb; i++)
+			if (sc->joined[i])
+				send_rtp(sc->c, sc->b[i], sc->lvl[i],
+					 at(sc->c, sc_ms));
+		drain();
+		for (unsigned j = 0; j < n_rxq; j++) {
+			struct rx_pkt *p = &rxq[j];
+			int to = sc_index(sc, p->to), from;
+
+			if (p->rtcp || to < 0)
+				continue;
+			from = sc_index(sc, p->payload[0]);
+			if (from >= 0)
+				sc->heard[to][from]++;
+		}
+	}
+}
+
+/* Every listener heard exactly the N loudest others, each every round. */
+static void
+sc_check(struct scenario *sc, int rounds)
+{
+	for (int L = 0; L < sc->nb; L++) {
+		bool bad = false;
+
+		for (int S = 0; S < sc->nb; S++) {
+			int louder = 0;   /* other speakers louder than S */
+
+			if (S == L) {
+				bad |= sc->heard[L][S] != 0;
+				continue;
+			}
+			for (int k = 0; k < sc->nb; k++)
+				louder += k != L && k != S &&
+					  sc->lvl[k] < sc->lvl[S];
+			unsigned want = louder < sc->n_slots ? (unsigned)rounds : 0;
+			bad |= sc->heard[L][S] != want;
+		}
+		CHECK(!bad);
+		if (bad) {
+			fprintf(stderr, "  %s: listener %d (-%d dBov) heard",
+				sc->name, L, sc->lvl[L]);
+			for (int S = 0; S < sc->nb; S++)
+				fprintf(stderr, " %d:%u", S, sc->heard[L][S]);
+			fprintf(stderr, " of %d rounds\n", rounds);
+		}
+	}
+}
+
+static void
+sc_end(struct scenario *sc)
+{
+	for (int i = 0; i < sc->nb; i++) {
+		if (!sc->joined[i])
+			continue;
+		CHECK_EQ(dp_gw_leg_unpublish(&sc->c->dp, sc->b[i]->leg, NULL,
+					     NULL), 0);
+		dp_srtp_ctx_free(sc->b[i]->tx);
+		dp_srtp_ctx_free(sc->b[i]->rx);
+	}
+	dp_gw_room_free(&sc->c->dp, sc->room);
+	n_br = sc->base;
+	grace(sc->c);
+}
+
+/* Next permutation of p[0..n) in lexicographic order; false after the
+ * last. */
+static bool
+next_perm(int *p, int n)
+{
+	int i = n - 2, j = n - 1;
+
+	while (i >= 0 && p[i] >= p[i + 1])
+		i--;
+	if (i < 0)
+		return false;
+	while (p[j] <= p[i])
+		j--;
+	int t = p[i]; p[i] = p[j]; p[j] = t;
+	for (int a = i + 1, b = n - 1; a < b; a++, b--) {
+		t = p[a]; p[a] = p[b]; p[b] = t;
+	}
+	return true;
+}
+
+/* Every join order of 4 and 5 speakers, 10 dB apart, with N = 2 and 3:
+ * 300 ms between joins, 2 s to settle after the last, then 25 rounds. */
+static void
+test_join_orders(void)
+{
+	static const int lvl[SC_MAX] = { 10, 20, 30, 40, 50 };
+	struct scenario sc;
+	int scenarios = 0;
+
+	for (int nb = 4; nb <= 5; nb++) {
+		for (int n = 2; n <= 3; n++) {
+			int p[SC_MAX];
+
+			for (int i = 0; i < nb; i++)
+				p[i] = i;
+			do {
+				sc_begin(&sc, nb, n, lvl);
+				int o = snprintf(sc.name, sizeof(sc.name),
+						 "N=%d join order", n);
+				for (int i = 0; i < nb; i++) {
+					o += snprintf(sc.name + o,
+						      sizeof(sc.name) - (size_t)o,
+						      " %c", 'A' + p[i]);
+					sc_join(&sc, p[i]);
+					sc_rounds(&sc, 15);
+				}
+				sc_rounds(&sc, 100);
+				sc_rounds(&sc, 25);
+				sc_check(&sc, 25);
+				sc_end(&sc);
+				scenarios++;
+			} while (next_perm(p, nb));
+		}
+	}
+	CHECK_EQ(scenarios, 2 * 24 + 2 * 120);
+	CHECK_EQ(undecodable, 0);
+}
+
+/* Loudness moving among the selected speakers, and across the edge of
+ * the selection: after the hold time everyone hears the new N loudest. */
+static void
+test_loudness_swaps(void)
+{
+	static const int lvl[4] = { 10, 20, 30, 50 };
+	struct scenario sc;
+
+	/* joined quietest first: the order issue 20 was found with */
+	sc_begin(&sc, 4, 2, lvl);
+	snprintf(sc.name, sizeof(sc.name), "N=2 swaps");
+	sc_join(&sc, 2);
+	sc_rounds(&sc, 15);
+	sc_join(&sc, 1);
+	sc_rounds(&sc, 15);
+	sc_join(&sc, 0);
+	sc_rounds(&sc, 15);
+	sc_join(&sc, 3);
+	sc_rounds(&sc, 100);
+	sc_rounds(&sc, 25);
+	sc_check(&sc, 25);
+
+	/* A and C trade places: both stay selected (N + 1 = 3), but D, the
+	 * one listener outside, must now hear C and B */
+	sc.lvl[0] = 30;
+	sc.lvl[2] = 10;
+	sc_rounds(&sc, 100);
+	sc_rounds(&sc, 25);
+	sc_check(&sc, 25);
+
+	/* B and D trade: D comes in from outside, B drops out */
+	sc.lvl[1] = 50;
+	sc.lvl[3] = 20;
+	sc_rounds(&sc, 100);
+	sc_rounds(&sc, 25);
+	sc_check(&sc, 25);
+
+	/* two selected speakers 4 dB apart (under DP_GW_HYST_DB) do not
+	 * trade places for the listener outside: it keeps what it heard */
+	sc.lvl[0] = 24;   /* A, third of the selected, now 4 dB under C... */
+	sc.lvl[3] = 28;   /* ...and D 4 dB under A */
+	sc_rounds(&sc, 100);
+	unsigned b_heard_c = sc.heard[1][2], b_heard_d = sc.heard[1][3];
+	sc_rounds(&sc, 25);
+	CHECK_EQ(sc.heard[1][2], 25);     /* B, outside: C, the loudest */
+	CHECK(b_heard_c == 100);
+	CHECK_EQ(sc.heard[1][3] + sc.heard[1][0], 25); /* and one of D, A */
+	CHECK(sc.heard[1][3] == 0 || sc.heard[1][3] == 25);
+	(void)b_heard_d;
+	sc_end(&sc);
+	CHECK_EQ(undecodable, 0);
+}
+
 /* RTCP both ways, and the RR a leg gets before anything was sent to it. */
 static void
 test_rtcp(enum dp_srtp_profile prof)
@@ -1291,6 +1528,11 @@ main(void)
 		test_wipe(profs[i]);
 		test_move(profs[i]);
 		test_in_cap(profs[i]);
+		if (i == 0) {
+			/* the selection does not depend on the profile */
+			test_join_orders();
+			test_loudness_swaps();
+		}
 		CHECK_EQ(undecodable, 0);
 		/* the round's legs and rooms go; in the last round c2's wait
 		 * past dp_gw_fini (dp_tables_fini runs them) */
