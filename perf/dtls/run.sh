@@ -10,35 +10,23 @@
 # CPU (the core everything is pinned to; 0).
 set -eu
 
-build=build
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-b) build=$2; shift 2 ;;
-	--) shift; break ;;
-	*) echo "usage: $0 [-b BUILD_DIR] [-- bench options]" >&2; exit 2 ;;
-	esac
-done
-bench=$build/perf/dtls/bench_dtls
-if [ ! -x "$bench" ]; then
-	echo "$0: no $bench; build first (ninja -C $build)" >&2
-	exit 1
-fi
+. "$(dirname "$0")/../lib/lib.sh"
+
+pl_bench_args dtls "$@"
+set -- "${pl_args[@]}"
 
 runs=${RUNS:-3}
 handshakes=${HANDSHAKES:-3000}
 legs=${LEGS:-10000}
 speed_s=${SPEED_SECONDS:-3}
 cpu=${CPU:-0}
-pin=()
-if command -v taskset > /dev/null; then
-	pin=(taskset -c "$cpu")
-fi
+pl_pin_to "$cpu"
+pin=("${pl_pin[@]}")
 
-model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
-echo "machine: $model, $(nproc) cpus; $(openssl version)"
+echo "machine: $(pl_cpu_model), $(nproc) cpus; $(openssl version)"
 echo "pinned to cpu $cpu: ${pin[*]:-no taskset}"
 # other work on the machine shows in every figure, the bound's included
-echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average at start: $(pl_loadavg)"
 echo
 
 # the primitives a server handshake needs, on the same core
@@ -55,11 +43,6 @@ if [ -z "${sign:-}" ] || [ -z "$p256" ] || [ -z "$x25519" ]; then
 	exit 1
 fi
 echo
-
-median() { sort -g | awk '{ v[NR] = $1 } END {
-	if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2];
-	else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 summary="RESULT sign_s=$sign verify_s=$verify ecdh_p256_s=$p256 ecdh_x25519_s=$x25519"
 # TLS 1.2 reads supported_groups for the certificate's curve too, so a
@@ -83,12 +66,12 @@ for groups in P-256 X25519:P-256; do
 		echo
 	done
 	g=$(echo "$group" | tr -d '-' | tr 'A-Z' 'a-z')
-	hs=$(printf '%s\n' "${results[@]}" | field hs_per_s | median)
-	us=$(printf '%s\n' "${results[@]}" | field server_us | median)
-	cert=$(printf '%s\n' "${results[@]}" | field cert_us | median)
-	nocert=$(printf '%s\n' "${results[@]}" | field hs_per_s_nocert | median)
-	bound=$(printf '%s\n' "${results[@]}" | field bound | median)
-	bnc=$(printf '%s\n' "${results[@]}" | field bound_nocert | median)
+	hs=$(printf '%s\n' "${results[@]}" | pl_field hs_per_s | pl_median 1)
+	us=$(printf '%s\n' "${results[@]}" | pl_field server_us | pl_median 1)
+	cert=$(printf '%s\n' "${results[@]}" | pl_field cert_us | pl_median 1)
+	nocert=$(printf '%s\n' "${results[@]}" | pl_field hs_per_s_nocert | pl_median 1)
+	bound=$(printf '%s\n' "${results[@]}" | pl_field bound | pl_median 1)
+	bnc=$(printf '%s\n' "${results[@]}" | pl_field bound_nocert | pl_median 1)
 	echo "-- $group, median of $runs: $hs handshakes/s per core" \
 		"($us us each, $cert us of it the leg certificate);" \
 		"openssl speed bound $bound/s;" \
@@ -98,9 +81,9 @@ for groups in P-256 X25519:P-256; do
 	if [ "$group" = X25519 ]; then
 		last=${results[$((runs - 1))]}
 		for k in mem_mid mem_est rss_mid rss_est; do
-			summary="$summary $k=$(echo "$last" | field $k)"
+			summary="$summary $k=$(echo "$last" | pl_field $k)"
 		done
 	fi
 done
-echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load average at end: $(pl_loadavg)"
 echo "$summary"

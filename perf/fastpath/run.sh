@@ -11,27 +11,17 @@
 # output; a temporary directory by default).
 set -eu
 
-build=build
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-b) build=$2; shift 2 ;;
-	--) shift; break ;;
-	*) echo "usage: $0 [-b BUILD_DIR] [-- bench options]" >&2; exit 2 ;;
-	esac
-done
-bench=$build/perf/fastpath/bench_fastpath
-if [ ! -x "$bench" ]; then
-	echo "$0: no $bench; build first (ninja -C $build)" >&2
-	exit 1
-fi
+. "$(dirname "$0")/../lib/lib.sh"
+
+pl_bench_args fastpath "$@"
+set -- "${pl_args[@]}"
 
 runs=${RUNS:-3}
 packets=${PACKETS:-1000000}
 cg_packets=${CG_PACKETS:-200000}
 modes="c2p p2c_chan p2c_di mixed"
 
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
-echo "machine: $cpu, $(nproc) cpus"
+echo "machine: $(pl_cpu_model), $(nproc) cpus"
 echo
 
 results=()
@@ -45,19 +35,15 @@ for i in $(seq "$runs"); do
 done
 
 # median over runs of each mode's cycles, ns and Mpps
-median() { sort -g | awk '{ v[NR] = $1 } END {
-	if (NR == 0) exit; if (NR % 2) print v[(NR + 1) / 2];
-	else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-field() { tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 echo "== median of $runs runs (each the median of its repetitions)"
 printf '%-10s %10s %10s %12s\n' mode cyc/pkt ns/pkt Mpps/worker
 summary="RESULT runs=$runs"
 for m in $modes; do
-	c=$(printf '%s\n' "${results[@]}" | field "${m}_cycles" | median)
+	c=$(printf '%s\n' "${results[@]}" | pl_field "${m}_cycles" | pl_median 2)
 	[ -n "$c" ] || continue
-	n=$(printf '%s\n' "${results[@]}" | field "${m}_ns" | median)
-	p=$(printf '%s\n' "${results[@]}" | field "${m}_mpps" | median)
+	n=$(printf '%s\n' "${results[@]}" | pl_field "${m}_ns" | pl_median 2)
+	p=$(printf '%s\n' "${results[@]}" | pl_field "${m}_mpps" | pl_median 2)
 	printf '%-10s %10s %10s %12s\n' "$m" "$c" "$n" "$p"
 	summary="$summary ${m}_cycles=$c ${m}_ns=$n ${m}_mpps=$p"
 done
@@ -83,8 +69,8 @@ timeout 120 valgrind --tool=callgrind --toggle-collect=dp_fastpath \
 printf '%-10s %10s %14s %10s\n' mode packets Ir Ir/pkt
 for f in "$cgdir"/callgrind.out.*.*; do
 	desc=$(sed -n 's/^desc: Trigger: Client Request: //p' "$f")
-	m=$(echo "$desc" | field mode)
-	n=$(echo "$desc" | field packets)
+	m=$(echo "$desc" | pl_field mode)
+	n=$(echo "$desc" | pl_field packets)
 	ir=$(sed -n 's/^totals: *//p; s/^summary: *//p' "$f" | head -1)
 	[ -n "$m" ] && [ "$m" != warmup ] && [ "${n:-0}" -gt 0 ] || continue
 	ipp=$(awk -v i="$ir" -v n="$n" 'BEGIN { printf "%.1f", i / n }')

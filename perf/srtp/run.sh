@@ -11,34 +11,23 @@
 # Environment: PACKETS (20000 per repetition), REPS (9). About 45 s.
 set -eu
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-build=$top/build
-while [ $# -gt 0 ]; do
-	case "$1" in
-	-b) build=$2; shift 2 ;;
-	--) shift; break ;;
-	*) echo "usage: $0 [-b BUILD_DIR] [-- bench options]" >&2; exit 2 ;;
-	esac
-done
+. "$(dirname "$0")/../lib/lib.sh"
 
-bench=$build/perf/srtp/bench_srtp
+pl_bench_args --optional srtp "$@"
+set -- "${pl_args[@]}"
 if [ ! -x "$bench" ]; then
 	tmp=$(mktemp -d /tmp/bench_srtp.XXXXXX)
 	trap 'rm -rf "$tmp"' EXIT
+	echo "== no $bench: compiling into $tmp"
 	bench=$tmp/bench_srtp
-	echo "== no $build/perf/srtp/bench_srtp: compiling into $tmp"
 	# shellcheck disable=SC2046
 	${CC:-cc} -std=gnu11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror \
-		-I"$top/dataplane/wire" "$top/perf/srtp/bench_srtp.c" \
-		"$top/dataplane/srtp.c" \
+		-I"$pl_root/dataplane/wire" "$pl_root/perf/srtp/bench_srtp.c" \
+		"$pl_root/dataplane/wire/srtp.c" \
 		$(pkg-config --cflags --libs libcrypto libsrtp2) -o "$bench"
 fi
 
-cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
-echo "machine: $cpu, $(nproc) cpus, $(uname -r); load: $(cut -d' ' -f1-3 /proc/loadavg)"
-pin=()
-if command -v taskset > /dev/null && [ "$(nproc)" -gt 1 ]; then
-	pin=(taskset -c "${CPU:-1}")
-fi
+echo "machine: $(pl_cpu_model), $(nproc) cpus, $(uname -r); load: $(pl_loadavg)"
+pl_pin_to "${CPU:-1}"
 # bounded: a run is about 45 s at the defaults
-timeout 600 "${pin[@]}" "$bench" -n "${PACKETS:-20000}" -r "${REPS:-9}" "$@"
+timeout 600 "${pl_pin[@]}" "$bench" -n "${PACKETS:-20000}" -r "${REPS:-9}" "$@"

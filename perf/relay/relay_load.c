@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * sotto-loadgen: real-time media load through a TURN server over UDP.
+ * relay_load: real-time media load through a TURN server over UDP.
  *
  * Opens n allocations with TURN REST credentials, pairs them (2k, 2k+1),
  * gives each the other's relayed address as its peer (CreatePermission,
@@ -19,21 +19,15 @@
  * Traffic goes only to the one server address given with -s.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <limits.h>
-#include <math.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,6 +41,9 @@
 #endif
 
 #include "addr.h"
+#include "pl_clock.h"
+#include "pl_proc.h"
+#include "pl_stats.h"
 #include "stun.h"
 
 #define LG_MAX_ALLOCS 65536
@@ -62,8 +59,6 @@
 #define LG_TICK_NS 100000ull   /* send schedule granularity */
 #define LG_RX_BATCH 16
 #define LG_PAYLOAD_MAGIC 0x534f544cu /* "SOTL" */
-
-#define NS_PER_S 1000000000ull
 
 enum lg_state {
 	ST_IDLE,      /* not started */
@@ -120,16 +115,9 @@ struct lg_payload {
 } __attribute__((packed));
 
 /* Latency histogram in µs: exact below 2048 µs, then 64 steps per octave. */
-#define HIST_LIN 2048
-#define HIST_SUB 64
-#define HIST_OCT 32
-#define HIST_N (HIST_LIN + HIST_OCT * HIST_SUB)
-
-struct lg_hist {
-	uint64_t n;
-	uint64_t max;
-	uint64_t b[HIST_N];
-};
+#define LG_HIST_LIN 2048
+#define LG_HIST_SUB 64
+#define LG_HIST_OCT 32
 
 struct lg {
 	/* options */
@@ -156,7 +144,7 @@ struct lg {
 	unsigned inflight;
 	double tokens;
 	uint64_t tokens_at;
-	struct lg_hist hist;
+	struct pl_hist hist;
 
 	/* counters */
 	uint64_t req_sent, req_retx, resp_bad;
@@ -170,78 +158,6 @@ struct lg {
 	bool have_ring;
 #endif
 };
-
-static volatile sig_atomic_t lg_stop;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	lg_stop = 1;
-}
-
-static uint64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
-
-static void
-hist_add(struct lg_hist *h, uint64_t us)
-{
-	unsigned i;
-
-	if (us < HIST_LIN) {
-		i = (unsigned)us;
-	} else {
-		unsigned msb = 63 - (unsigned)__builtin_clzll(us);
-		unsigned oct = msb - 11; /* 2048 = 2^11 is octave 0 */
-
-		if (oct >= HIST_OCT)
-			oct = HIST_OCT - 1;
-		i = HIST_LIN + oct * HIST_SUB +
-		    (unsigned)((us >> (msb - 6)) & (HIST_SUB - 1));
-	}
-	h->b[i]++;
-	h->n++;
-	if (us > h->max)
-		h->max = us;
-}
-
-/* Lower edge of bucket i, in µs. */
-static uint64_t
-hist_value(unsigned i)
-{
-	unsigned oct, sub;
-
-	if (i < HIST_LIN)
-		return i;
-	oct = (i - HIST_LIN) / HIST_SUB;
-	sub = (i - HIST_LIN) % HIST_SUB;
-	return ((uint64_t)(HIST_SUB + sub)) << (oct + 11 - 6);
-}
-
-static uint64_t
-hist_pct(const struct lg_hist *h, double pct)
-{
-	uint64_t want, acc = 0;
-	unsigned i;
-
-	if (h->n == 0)
-		return 0;
-	want = (uint64_t)ceil(pct / 100.0 * (double)h->n);
-	if (want == 0)
-		want = 1;
-	for (i = 0; i < HIST_N; i++) {
-		acc += h->b[i];
-		if (acc >= want)
-			return hist_value(i) < h->max ? hist_value(i) : h->max;
-	}
-	return h->max;
-}
 
 /* TURN REST (draft-uberti-behave-turn-rest): password = b64(HMAC-SHA1). */
 static void
@@ -257,153 +173,6 @@ rest_password(const char *secret, const char *user, char *out, size_t outlen)
 		return;
 	}
 	EVP_EncodeBlock((unsigned char *)out, mac, (int)maclen);
-}
-
-/* ---- /proc readers for the server's cost ---- */
-
-static int
-proc_cpu_ticks(int pid, uint64_t *ticks)
-{
-	char path[64], buf[1024], *p;
-	unsigned long ut, st;
-	ssize_t r;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -errno;
-	r = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (r <= 0)
-		return -EIO;
-	buf[r] = '\0';
-	/* comm may hold spaces and parens: fields restart after the last ')' */
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EIO;
-	/* after ") ": state(3) ... utime(14) stime(15) */
-	if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-		   &ut, &st) != 2)
-		return -EIO;
-	*ticks = (uint64_t)ut + st;
-	return 0;
-}
-
-static long
-proc_rss_kb(int pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
-/* Our own CPU time: tells whether the generator, not the server, was the
- * limit. */
-static double
-self_cpu_s(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) < 0)
-		return -1;
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
-}
-
-static int
-cmp_u64(const void *x, const void *y)
-{
-	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-
-	return a < b ? -1 : a > b;
-}
-
-/*
- * Datagrams the kernel dropped on a full receive buffer, summed over the
- * UDP sockets process pid ("self" for us) holds: tells whether loss
- * happened at the server or at the generator. From the "drops" column of
- * /proc/PID/net/udp{,6}, matched by socket inode.
- */
-static long long
-proc_udp_drops(const char *pid)
-{
-	/* the process's own network namespace: the server may run in
-	 * another one than ours */
-	static const char *const tabs[] = { "udp", "udp6" };
-	char path[300], link[64], line[512];
-	uint64_t *ino = NULL, v;
-	size_t n = 0, cap = 0;
-	long long drops = 0;
-	struct dirent *de;
-	unsigned t;
-	DIR *d;
-
-	snprintf(path, sizeof(path), "/proc/%s/fd", pid);
-	d = opendir(path);
-	if (!d)
-		return -1;
-	while ((de = readdir(d))) {
-		ssize_t r;
-
-		snprintf(path, sizeof(path), "/proc/%s/fd/%s", pid, de->d_name);
-		r = readlink(path, link, sizeof(link) - 1);
-		if (r <= 0)
-			continue;
-		link[r] = '\0';
-		if (sscanf(link, "socket:[%" SCNu64 "]", &v) != 1)
-			continue;
-		if (n == cap) {
-			uint64_t *p;
-
-			cap = cap ? 2 * cap : 1024;
-			p = realloc(ino, cap * sizeof(*ino));
-			if (!p)
-				break;
-			ino = p;
-		}
-		ino[n++] = v;
-	}
-	closedir(d);
-	if (n == 0) {
-		free(ino);
-		return 0;
-	}
-	qsort(ino, n, sizeof(*ino), cmp_u64);
-	for (t = 0; t < 2; t++) {
-		FILE *f;
-
-		snprintf(path, sizeof(path), "/proc/%s/net/%s", pid, tabs[t]);
-		f = fopen(path, "r");
-
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			unsigned long long inode, dr;
-
-			/* sl local rem st tx:rx tr:when retr uid timeout inode
-			 * ref pointer drops */
-			if (sscanf(line, "%*s %*s %*s %*s %*s %*s %*s %*s %*s "
-				   "%llu %*s %*s %llu", &inode, &dr) != 2)
-				continue;
-			v = inode;
-			if (bsearch(&v, ino, n, sizeof(*ino), cmp_u64))
-				drops += (long long)dr;
-		}
-		fclose(f);
-	}
-	free(ino);
-	return drops;
 }
 
 /* ---- sockets ---- */
@@ -551,13 +320,13 @@ send_request(struct lg *g, unsigned i, bool retransmit)
 	}
 	len = build_request(g, a, buf, sizeof(buf));
 	if (len == 0) {
-		fprintf(stderr, "loadgen: request %u does not fit\n", i);
+		fprintf(stderr, "relay_load: request %u does not fit\n", i);
 		exit(2);
 	}
 	/* a full socket buffer is just a loss: the retransmit covers it */
 	(void)send(a->fd, buf, len, 0);
 	a->tries++;
-	a->deadline = now_ns() + a->rto;
+	a->deadline = pl_now_ns() + a->rto;
 	/* RFC 8489 doubles without bound; a cap keeps a dead server from
 	 * holding the run for half a minute */
 	if (a->rto < LG_RTO_MAX_NS)
@@ -714,7 +483,7 @@ on_data(struct lg *g, unsigned i, const uint8_t *buf, size_t len,
 	if (p.sent_ns < g->win_start || p.sent_ns >= g->win_end)
 		return;
 	a->rx_win++;
-	hist_add(&g->hist, now > p.sent_ns ? (now - p.sent_ns) / 1000 : 0);
+	pl_hist_add(&g->hist, now > p.sent_ns ? (now - p.sent_ns) / 1000 : 0);
 	/* RFC 3550 §6.4.1, with both clocks in ns */
 	transit = (int64_t)(now - p.sent_ns);
 	if (a->rx_have) {
@@ -747,7 +516,7 @@ drain_socket(struct lg *g, unsigned i)
 		r = recvmmsg(g->a[i].fd, msgs, LG_RX_BATCH, MSG_DONTWAIT, NULL);
 		if (r <= 0)
 			return;
-		now = now_ns();
+		now = pl_now_ns();
 		for (k = 0; k < r; k++) {
 			const uint8_t *b = bufs[k];
 			size_t len = msgs[k].msg_len;
@@ -772,8 +541,8 @@ poll_rx(struct lg *g, uint64_t timeout_ns)
 	struct timespec ts;
 	int r, k;
 
-	ts.tv_sec = (time_t)(timeout_ns / NS_PER_S);
-	ts.tv_nsec = (long)(timeout_ns % NS_PER_S);
+	ts.tv_sec = (time_t)(timeout_ns / PL_NS_PER_S);
+	ts.tv_nsec = (long)(timeout_ns % PL_NS_PER_S);
 	r = epoll_pwait2(g->ep, ev, 256, &ts, NULL);
 	for (k = 0; k < r; k++)
 		drain_socket(g, ev[k].data.u32);
@@ -800,13 +569,13 @@ pending(const struct lg_alloc *a)
 static void
 run_requests(struct lg *g, uint64_t timeout_ns)
 {
-	uint64_t end = now_ns() + timeout_ns, last_scan = 0, now;
+	uint64_t end = pl_now_ns() + timeout_ns, last_scan = 0, now;
 	unsigned i, busy;
 
 	g->tokens = 0;
-	g->tokens_at = now_ns();
-	while (!lg_stop) {
-		now = now_ns();
+	g->tokens_at = pl_now_ns();
+	while (!pl_stop) {
+		now = pl_now_ns();
 		if (now >= end)
 			break;
 		g->tokens += (double)(now - g->tokens_at) * g->setup_rate / 1e9;
@@ -854,7 +623,7 @@ setup(struct lg *g)
 		g->a[i].state = ST_ALLOC0;
 		enqueue(g, i);
 	}
-	run_requests(g, 30 * NS_PER_S + (uint64_t)g->n * 4 * NS_PER_S /
+	run_requests(g, 30 * PL_NS_PER_S + (uint64_t)g->n * 4 * PL_NS_PER_S /
 					     g->setup_rate);
 	/* pair barrier: a stream needs both ends allocated */
 	for (i = 0; i < g->n; i += 2) {
@@ -866,7 +635,7 @@ setup(struct lg *g)
 			enqueue(g, i + 1);
 		}
 	}
-	run_requests(g, 30 * NS_PER_S + (uint64_t)g->n * 4 * NS_PER_S /
+	run_requests(g, 30 * PL_NS_PER_S + (uint64_t)g->n * 4 * PL_NS_PER_S /
 					     g->setup_rate);
 }
 
@@ -884,7 +653,7 @@ teardown(struct lg *g)
 			enqueue(g, i);
 		}
 	}
-	run_requests(g, 10 * NS_PER_S);
+	run_requests(g, 10 * PL_NS_PER_S);
 }
 
 /* ---- streams ---- */
@@ -936,18 +705,18 @@ static void
 run_streams(struct lg *g, unsigned *active, unsigned m)
 {
 	static struct lg_txbatch t;
-	uint64_t period = NS_PER_S / g->rate, t0, send_end, end, now, due;
+	uint64_t period = PL_NS_PER_S / g->rate, t0, send_end, end, now, due;
 	unsigned cursor = 0;
 	uint64_t round = 0;
 
-	t0 = now_ns() + 10000000;
-	g->win_start = t0 + (uint64_t)g->warmup * NS_PER_S;
-	g->win_end = g->win_start + (uint64_t)g->duration * NS_PER_S;
+	t0 = pl_now_ns() + 10000000;
+	g->win_start = t0 + (uint64_t)g->warmup * PL_NS_PER_S;
+	g->win_end = g->win_start + (uint64_t)g->duration * PL_NS_PER_S;
 	send_end = g->win_end;
 	/* let the last packets in flight land before counting them lost */
 	end = send_end + 500000000;
-	while (!lg_stop) {
-		now = now_ns();
+	while (!pl_stop) {
+		now = pl_now_ns();
 		if (now >= end)
 			break;
 		while (now < send_end) {
@@ -972,7 +741,7 @@ run_streams(struct lg *g, unsigned *active, unsigned m)
 			p.stream = active[cursor];
 			p.seq = a->tx_seq++;
 			p.pad = 0;
-			p.sent_ns = now_ns();
+			p.sent_ns = pl_now_ns();
 			memcpy(b + 4, &p, sizeof(p));
 			if (p.sent_ns >= g->win_start && p.sent_ns < g->win_end)
 				a->tx_win++;
@@ -986,7 +755,7 @@ run_streams(struct lg *g, unsigned *active, unsigned m)
 		}
 		tx_flush(g, &t);
 		due = t0 + round * period + cursor * period / m;
-		now = now_ns();
+		now = pl_now_ns();
 		/* sleep until the next tick (input wakes us earlier); never
 		 * spin, the server may share this core */
 		if (now >= send_end)
@@ -998,13 +767,24 @@ run_streams(struct lg *g, unsigned *active, unsigned m)
 	}
 }
 
-/* ---- main ---- */
+/* ---- main: options, set-up, the load, the report ---- */
+
+/* what a run measured besides the allocations' own counters */
+struct lg_run {
+	unsigned *active;         /* allocations of the pairs that stream */
+	unsigned m;               /* how many */
+	unsigned ready, failed;
+	uint64_t t_setup;         /* ns */
+	long rss0, rss1;
+	double cpu_s;             /* server, warm-up + window + drain */
+	long long srv_drops, lg_drops;
+};
 
 static void
 usage(void)
 {
 	fprintf(stderr,
-		"usage: sotto-loadgen -S secret [-s ip] [-p port] [-6] [-n allocs]\n"
+		"usage: relay_load -S secret [-s ip] [-p port] [-6] [-n allocs]\n"
 		"         [-r pps] [-l bytes] [-d s] [-w s] [-R setup req/s]\n"
 		"         [-W in-flight] [-b sources] [-B first-source]\n"
 		"         [-P server-pid] [-q]\n"
@@ -1015,27 +795,17 @@ usage(void)
 	exit(2);
 }
 
-int
-main(int argc, char **argv)
+static void
+parse_options(int argc, char **argv, struct lg *g)
 {
-	struct lg *g;
 	const char *ip = NULL;
-	unsigned port = 3478, i, m = 0, *active;
+	unsigned port = 3478;
 	bool v6 = false;
-	uint64_t t_setup, ticks0 = 0, ticks1 = 0, tx = 0, rx = 0, lost = 0;
-	uint64_t reorder = 0, t_win;
-	long rss0 = -1, rss1 = -1;
-	long long srv_drops = -1, lg_drops = -1;
-	double jit = 0, cpu_s = -1;
-	unsigned ready = 0, failed = 0;
-	int c, err;
 	struct in_addr base4;
-	struct rlimit rl;
-	time_t expiry;
+	struct in6_addr a6;
+	struct in_addr a4;
+	int c;
 
-	g = calloc(1, sizeof(*g));
-	if (!g)
-		return 1;
 	g->n = 100;
 	g->rate = 50;
 	g->len = 172;
@@ -1060,9 +830,9 @@ main(int argc, char **argv)
 		case 'B':
 			if (inet_pton(AF_INET, optarg, &base4) != 1 ||
 			    base4.s_addr == 0) {
-				fprintf(stderr, "loadgen: bad source address %s\n",
+				fprintf(stderr, "relay_load: bad source address %s\n",
 					optarg);
-				return 2;
+				exit(2);
 			}
 			g->source_base = ntohl(base4.s_addr);
 			break;
@@ -1083,192 +853,220 @@ main(int argc, char **argv)
 	      (uint64_t)g->source_base + g->sources - 1 > UINT32_MAX)))
 		usage();
 	if (g->source_base && v6) {
-		fprintf(stderr, "loadgen: -B is for IPv4 only\n");
-		return 2;
+		fprintf(stderr, "relay_load: -B is for IPv4 only\n");
+		exit(2);
 	}
 	g->n &= ~1u; /* pairs */
 	if (!ip)
 		ip = v6 ? "::1" : "127.0.0.1";
-	{
-		struct in6_addr a6;
-		struct in_addr a4;
-
-		if (!v6 && inet_pton(AF_INET, ip, &a4) == 1) {
-			sotto_addr_v4(&g->server, a4.s_addr, (uint16_t)port);
-		} else if (v6 && inet_pton(AF_INET6, ip, &a6) == 1) {
-			sotto_addr_v6(&g->server, a6.s6_addr, (uint16_t)port);
-		} else {
-			fprintf(stderr, "loadgen: bad server address %s\n", ip);
-			return 2;
-		}
+	if (!v6 && inet_pton(AF_INET, ip, &a4) == 1) {
+		sotto_addr_v4(&g->server, a4.s_addr, (uint16_t)port);
+	} else if (v6 && inet_pton(AF_INET6, ip, &a6) == 1) {
+		sotto_addr_v6(&g->server, a6.s6_addr, (uint16_t)port);
+	} else {
+		fprintf(stderr, "relay_load: bad server address %s\n", ip);
+		exit(2);
 	}
+}
+
+/* Tables, the histogram and one socket per allocation; 0 or -errno (the
+ * reason printed). */
+static int
+init(struct lg *g, struct lg_run *r)
+{
+	time_t expiry = time(NULL) + 3600;
 
 	/* one socket per allocation, plus the server's side: raise the fd
 	 * limit as far as we are allowed */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
+	pl_proc_raise_nofile();
+	pl_proc_catch_stop();
 
 	g->a = calloc(g->n, sizeof(*g->a));
 	g->queue = calloc(g->n + 1, sizeof(*g->queue));
-	active = calloc(g->n, sizeof(*active));
+	r->active = calloc(g->n, sizeof(*r->active));
 	g->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (!g->a || !g->queue || !active || g->ep < 0) {
-		perror("loadgen: init");
-		return 1;
+	if (!g->a || !g->queue || !r->active || g->ep < 0 ||
+	    pl_hist_init(&g->hist, LG_HIST_LIN, LG_HIST_SUB, LG_HIST_OCT) < 0) {
+		perror("relay_load: init");
+		return -ENOMEM;
 	}
 #ifdef SOTTO_HAVE_LIBURING
 	g->have_ring = io_uring_queue_init(2 * LG_BATCH, &g->ring, 0) == 0;
 #endif
-	expiry = time(NULL) + 3600;
-	for (i = 0; i < g->n; i++) {
+	for (unsigned i = 0; i < g->n; i++) {
+		int err;
+
 		g->a[i].fd = -1;
 		snprintf(g->a[i].user, sizeof(g->a[i].user),
 			 "%lld:loadgen%u", (long long)expiry, i);
 		err = open_client_socket(g, i, &g->a[i]);
 		if (err < 0) {
-			fprintf(stderr, "loadgen: socket %u: %s\n", i,
+			fprintf(stderr, "relay_load: socket %u: %s\n", i,
 				strerror(-err));
-			return 1;
+			return err;
 		}
 	}
+	return 0;
+}
 
-	if (g->server_pid > 0)
-		rss0 = proc_rss_kb(g->server_pid);
-	t_setup = now_ns();
+/* Allocations, permissions and channels; the pairs that stream. */
+static void
+set_up_streams(struct lg *g, struct lg_run *r)
+{
+	unsigned i;
+
+	r->rss0 = pl_proc_rss_kb(g->server_pid);
+	r->t_setup = pl_now_ns();
 	setup(g);
-	t_setup = now_ns() - t_setup;
+	r->t_setup = pl_now_ns() - r->t_setup;
 	for (i = 0; i < g->n; i++) {
 		if (g->a[i].state == ST_READY)
-			ready++;
+			r->ready++;
 		else if (g->a[i].state == ST_FAILED)
-			failed++;
+			r->failed++;
 	}
 	/* a pair streams only when both directions are bound */
 	for (i = 0; i < g->n; i += 2)
 		if (g->a[i].state == ST_READY && g->a[i + 1].state == ST_READY) {
-			active[m++] = i;
-			active[m++] = i + 1;
+			r->active[r->m++] = i;
+			r->active[r->m++] = i + 1;
 		}
 	if (!g->quiet) {
 		fprintf(stderr,
-			"loadgen: %u/%u allocations ready in %.2f s (%u failed, "
+			"relay_load: %u/%u allocations ready in %.2f s (%u failed, "
 			"%" PRIu64 " requests, %" PRIu64 " retransmits)\n",
-			ready, g->n, (double)t_setup / 1e9, failed, g->req_sent,
-			g->req_retx);
-		for (i = 0; i < g->n && failed; i++)
+			r->ready, g->n, (double)r->t_setup / 1e9, r->failed,
+			g->req_sent, g->req_retx);
+		for (i = 0; i < g->n && r->failed; i++)
 			if (g->a[i].state == ST_FAILED) {
-				fprintf(stderr, "loadgen: first failure: "
+				fprintf(stderr, "relay_load: first failure: "
 					"allocation %u, error %d\n", i,
 					g->a[i].last_error);
 				break;
 			}
 	}
-	printf("READY allocations=%u\n", ready);
+	printf("READY allocations=%u\n", r->ready);
 	fflush(stdout);
+}
 
+/* The streams (or, with -r 0, the allocations held), the server's cost,
+ * both sides' socket drops. */
+static void
+run_load(struct lg *g, struct lg_run *r)
+{
+	r->rss1 = -1;
+	r->cpu_s = -1;
 	if (g->rate == 0) {
 		/* hold: let the server settle, then take its memory */
-		uint64_t until = now_ns() + (uint64_t)g->duration * NS_PER_S;
+		uint64_t until = pl_now_ns() +
+				 (uint64_t)g->duration * PL_NS_PER_S;
 
-		while (!lg_stop && now_ns() < until)
+		while (!pl_stop && pl_now_ns() < until)
 			poll_rx(g, 100000000);
-		if (g->server_pid > 0)
-			rss1 = proc_rss_kb(g->server_pid);
-	} else if (m > 0) {
-		if (g->server_pid > 0)
-			proc_cpu_ticks(g->server_pid, &ticks0);
-		run_streams(g, active, m);
-		if (g->server_pid > 0 &&
-		    proc_cpu_ticks(g->server_pid, &ticks1) == 0)
-			cpu_s = (double)(ticks1 - ticks0) /
-				(double)sysconf(_SC_CLK_TCK);
-	}
-	if (g->server_pid > 0) {
-		char pid[16];
+		r->rss1 = pl_proc_rss_kb(g->server_pid);
+	} else if (r->m > 0) {
+		double cpu0 = pl_proc_cpu_s(g->server_pid), cpu1;
 
-		snprintf(pid, sizeof(pid), "%d", g->server_pid);
-		srv_drops = proc_udp_drops(pid);
+		run_streams(g, r->active, r->m);
+		cpu1 = pl_proc_cpu_s(g->server_pid);
+		if (cpu0 >= 0 && cpu1 >= 0)
+			r->cpu_s = cpu1 - cpu0;
 	}
-	lg_drops = proc_udp_drops("self");
-	teardown(g);
+	r->srv_drops = pl_proc_udp_drops(g->server_pid);
+	r->lg_drops = pl_proc_udp_drops(getpid());
+}
 
-	for (i = 0; i < m; i++) {
-		struct lg_alloc *s = &g->a[active[i]];
-		struct lg_alloc *r = &g->a[active[i] ^ 1];
+static void
+report(const struct lg *g, const struct lg_run *r)
+{
+	uint64_t tx = 0, rx = 0, lost, reorder = 0, rx_all = 0;
+	uint64_t t_win = (uint64_t)g->duration;
+	unsigned m = r->m;
+	double jit = 0, cpu_per_m = -1, loss_pct;
+
+	for (unsigned i = 0; i < m; i++) {
+		const struct lg_alloc *s = &g->a[r->active[i]];
+		const struct lg_alloc *d = &g->a[r->active[i] ^ 1];
 
 		tx += s->tx_win;
-		rx += r->rx_win < s->tx_win ? r->rx_win : s->tx_win;
-		reorder += r->reorder;
-		jit += r->jitter_ns;
+		rx += d->rx_win < s->tx_win ? d->rx_win : s->tx_win;
+		reorder += d->reorder;
+		jit += d->jitter_ns;
+		rx_all += s->rx_all;
 	}
 	lost = tx - rx;
 	if (m)
 		jit /= m;
-	t_win = (uint64_t)g->duration;
 	/*
 	 * cpu_s covers warm-up + window + drain, so it is divided by every
 	 * packet delivered in that time, not only the window's.
 	 */
-	{
-		uint64_t rx_all = 0;
-		double cpu_per_m = -1, loss_pct;
+	if (r->cpu_s >= 0 && rx_all > 0)
+		cpu_per_m = r->cpu_s / ((double)rx_all / 1e6);
+	loss_pct = tx ? 100.0 * (double)lost / (double)tx : 0;
+	if (g->rate == 0)
+		loss_pct = 0;
 
-		for (i = 0; i < m; i++)
-			rx_all += g->a[active[i]].rx_all;
-		if (cpu_s >= 0 && rx_all > 0)
-			cpu_per_m = cpu_s / ((double)rx_all / 1e6);
-		loss_pct = tx ? 100.0 * (double)lost / (double)tx : 0;
-		if (g->rate == 0)
-			loss_pct = 0;
-
-		if (!g->quiet) {
-			printf("\n  streams            %u (of %u requested)\n", m,
-			       g->n);
-			printf("  rate               %u pps x %u B payload\n",
-			       g->rate, g->len);
-			printf("  setup              %.2f s, %u failed\n",
-			       (double)t_setup / 1e9, failed);
-			if (g->rate) {
-				printf("  window             %" PRIu64 " s after %u s warm-up\n",
-				       t_win, g->warmup);
-				printf("  sent / received    %" PRIu64 " / %" PRIu64 "\n",
-				       tx, rx);
-				printf("  lost               %" PRIu64 " (%.4f %%)\n",
-				       lost, loss_pct);
-				printf("  reordered          %" PRIu64 "\n", reorder);
-				printf("  latency p50/p90/p99/max  %" PRIu64 " / %" PRIu64
-				       " / %" PRIu64 " / %" PRIu64 " us\n",
-				       hist_pct(&g->hist, 50), hist_pct(&g->hist, 90),
-				       hist_pct(&g->hist, 99), g->hist.max);
-				printf("  jitter (RFC 3550)  %.1f us mean over streams\n",
-				       jit / 1000.0);
-				printf("  sends > 1 ms late  %" PRIu64 "\n", g->tx_late);
-			}
-			if (cpu_s >= 0)
-				printf("  server CPU         %.2f s, %.2f s per million delivered\n",
-				       cpu_s, cpu_per_m);
-			if (rss1 >= 0)
-				printf("  server RSS         %ld -> %ld kB\n", rss0, rss1);
-			printf("\n");
+	if (!g->quiet) {
+		printf("\n  streams            %u (of %u requested)\n", m, g->n);
+		printf("  rate               %u pps x %u B payload\n",
+		       g->rate, g->len);
+		printf("  setup              %.2f s, %u failed\n",
+		       (double)r->t_setup / 1e9, r->failed);
+		if (g->rate) {
+			printf("  window             %" PRIu64 " s after %u s warm-up\n",
+			       t_win, g->warmup);
+			printf("  sent / received    %" PRIu64 " / %" PRIu64 "\n",
+			       tx, rx);
+			printf("  lost               %" PRIu64 " (%.4f %%)\n",
+			       lost, loss_pct);
+			printf("  reordered          %" PRIu64 "\n", reorder);
+			printf("  latency p50/p90/p99/max  %" PRIu64 " / %" PRIu64
+			       " / %" PRIu64 " / %" PRIu64 " us\n",
+			       pl_hist_pct(&g->hist, 50), pl_hist_pct(&g->hist, 90),
+			       pl_hist_pct(&g->hist, 99), g->hist.max);
+			printf("  jitter (RFC 3550)  %.1f us mean over streams\n",
+			       jit / 1000.0);
+			printf("  sends > 1 ms late  %" PRIu64 "\n", g->tx_late);
 		}
-		printf("RESULT streams=%u requested=%u ready=%u failed=%u setup_s=%.2f "
-		       "rate=%u len=%u window_s=%" PRIu64 " sent=%" PRIu64
-		       " recv=%" PRIu64 " lost=%" PRIu64 " loss_pct=%.4f "
-		       "reorder=%" PRIu64 " p50_us=%" PRIu64 " p90_us=%" PRIu64
-		       " p99_us=%" PRIu64 " max_us=%" PRIu64 " jitter_us=%.1f "
-		       "tx_late=%" PRIu64 " tx_err=%" PRIu64 " recv_all=%" PRIu64
-		       " cpu_s=%.2f cpu_s_per_mpkt=%.3f rss0_kb=%ld rss_kb=%ld"
-		       " loadgen_cpu_s=%.2f srv_rx_drops=%lld lg_rx_drops=%lld\n",
-		       m, g->n, ready, failed, (double)t_setup / 1e9, g->rate, g->len,
-		       t_win, tx, rx, lost, loss_pct, reorder,
-		       hist_pct(&g->hist, 50), hist_pct(&g->hist, 90),
-		       hist_pct(&g->hist, 99), g->hist.max, jit / 1000.0,
-		       g->tx_late, g->tx_err, rx_all, cpu_s, cpu_per_m, rss0,
-		       rss1, self_cpu_s(), srv_drops, lg_drops);
+		if (r->cpu_s >= 0)
+			printf("  server CPU         %.2f s, %.2f s per million delivered\n",
+			       r->cpu_s, cpu_per_m);
+		if (r->rss1 >= 0)
+			printf("  server RSS         %ld -> %ld kB\n", r->rss0,
+			       r->rss1);
+		printf("\n");
 	}
-	return (g->rate == 0 ? ready > 0 : m > 0) ? 0 : 1;
+	printf("RESULT streams=%u requested=%u ready=%u failed=%u setup_s=%.2f "
+	       "rate=%u len=%u window_s=%" PRIu64 " sent=%" PRIu64
+	       " recv=%" PRIu64 " lost=%" PRIu64 " loss_pct=%.4f "
+	       "reorder=%" PRIu64 " p50_us=%" PRIu64 " p90_us=%" PRIu64
+	       " p99_us=%" PRIu64 " max_us=%" PRIu64 " jitter_us=%.1f "
+	       "tx_late=%" PRIu64 " tx_err=%" PRIu64 " recv_all=%" PRIu64
+	       " cpu_s=%.2f cpu_s_per_mpkt=%.3f rss0_kb=%ld rss_kb=%ld"
+	       " loadgen_cpu_s=%.2f srv_rx_drops=%lld lg_rx_drops=%lld\n",
+	       m, g->n, r->ready, r->failed, (double)r->t_setup / 1e9, g->rate,
+	       g->len, t_win, tx, rx, lost, loss_pct, reorder,
+	       pl_hist_pct(&g->hist, 50), pl_hist_pct(&g->hist, 90),
+	       pl_hist_pct(&g->hist, 99), g->hist.max, jit / 1000.0,
+	       g->tx_late, g->tx_err, rx_all, r->cpu_s, cpu_per_m, r->rss0,
+	       r->rss1, pl_self_cpu_s(), r->srv_drops, r->lg_drops);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct lg *g = calloc(1, sizeof(*g));
+	struct lg_run r = { 0 };
+
+	if (!g)
+		return 1;
+	parse_options(argc, argv, g);
+	if (init(g, &r) < 0)
+		return 1;
+	set_up_streams(g, &r);
+	run_load(g, &r);
+	teardown(g);
+	report(g, &r);
+	return (g->rate == 0 ? r.ready > 0 : r.m > 0) ? 0 : 1;
 }

@@ -27,20 +27,15 @@
  *
  * One thread, non-blocking sockets, epoll (edge-triggered): one UDP
  * socket per leg (the gateway tells legs apart by 5-tuple), one WebSocket
- * per leg. The WebSocket and HTTP client code follows perf/sig_bench.c.
+ * per leg. The HTTP and WebSocket client is perf/lib's (pl_http.c, pl_ws.c).
  * Only loopback addresses are ever sent to: the API address and every
  * answer candidate are checked.
  */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <netdb.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,8 +43,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -61,40 +54,38 @@
 #include <openssl/x509.h>
 
 #include "addr.h"
+#include "pl_client.h"
+#include "pl_clock.h"
+#include "pl_http.h"
+#include "pl_proc.h"
+#include "pl_rng.h"
+#include "pl_stats.h"
+#include "pl_ws.h"
 #include "srtp.h"
 #include "stun.h"
-
-#define NS_PER_S 1000000000ull
-#define NS_PER_MS 1000000ull
 
 #define GL_MAX_LEGS 20000
 #define GL_MAX_ROOM 64          /* SIG_GATEWAY_ROOM_MAX */
 #define GL_MAX_SLOTS 8          /* DP_GW_MAX_SLOTS */
-#define GL_MAX_HTTP 32
-#define GL_RX_CHUNK (256u << 10)
-#define GL_MAX_IN (1u << 20)
-#define GL_MAX_ERRORS 32
-#define GL_EVENTS 512
 #define GL_UFRAG_LEN 8
 #define GL_PWD_LEN 24
 #define GL_PTIME_MS 20          /* one packet per 20 ms per leg */
 #define GL_OPUS_PT 111
 #define GL_LEVEL_ID 1           /* a=extmap:1 ssrc-audio-level */
-#define GL_CONSENT_NS (5 * NS_PER_S)
-#define GL_ICE_RTO_NS (200 * NS_PER_MS)
-#define GL_WS_PING_NS (25 * NS_PER_S)
-#define GL_SETUP_TIMEOUT_NS (30 * NS_PER_S)
+#define GL_CONSENT_NS (5 * PL_NS_PER_S)
+#define GL_ICE_RTO_NS (200 * PL_NS_PER_MS)
+#define GL_WS_PING_NS (25 * PL_NS_PER_S)
+#define GL_SETUP_TIMEOUT_NS (30 * PL_NS_PER_S)
 #define GL_DTLS_MTU 1200
 #define GL_PKT_MAX 1500
 #define GL_HDR_LEN 20           /* RTP 12 + one-byte extension block 8 */
 #define GL_PAYLOAD_HDR 12       /* send time (8) + sender leg (4) */
-#define GL_LAT_FINE 16384       /* histogram: 1 us buckets below this */
-#define GL_LAT_BUCKETS (GL_LAT_FINE + 4096) /* then 256 us; ~1.06 s */
+/* latency histogram (us): exact below 16.4 ms, then 4096 steps per
+ * octave, to 2.1 s */
+#define GL_LAT_LIN 16384
+#define GL_LAT_SUB 4096
+#define GL_LAT_OCT 7
 #define GL_MMSG 8               /* datagrams per recvmmsg */
-
-enum gl_kind { K_HTTP, K_WS, K_UDP };
-
-enum gl_conn_state { S_CONNECTING, S_UPGRADING, S_OPEN, S_LEAVING, S_CLOSED };
 
 /* where a leg is; the failure stage is where it was when it failed */
 enum gl_stage {
@@ -114,26 +105,13 @@ enum gl_room_step { R_IDLE, R_CREATE, R_INVITES, R_READY, R_FAILED };
 
 enum gl_req_kind { Q_CREATE, Q_INVITE };
 
-struct gl_buf {
-	uint8_t *p;
-	size_t len, cap;
-};
-
 struct gl_leg;
-struct gl_req;
 
+/* a leg's WebSocket; the HTTP pool's connections are plain pl_conns */
 struct gl_conn {
-	uint8_t kind;           /* first: epoll data points at it */
-	uint8_t state;
-	uint8_t msg_op;
-	bool close_after, close_sent;
-	int fd;
-	uint16_t http_slot;
-	struct gl_leg *leg;     /* WS: its leg */
-	struct gl_req *req;     /* HTTP: the request being served */
-	struct gl_buf in, out, msg;
+	struct pl_conn c;       /* first */
+	struct gl_leg *leg;     /* NULL once it left */
 	uint64_t next_ping;
-	struct gl_conn *next_free;
 };
 
 struct gl_room {
@@ -146,9 +124,9 @@ struct gl_room {
 };
 
 struct gl_req {
+	struct pl_http_req q;
 	struct gl_room *room;
 	uint8_t kind;
-	struct gl_req *next;
 };
 
 /* counters a snapshot is taken of at the edges of the window */
@@ -161,7 +139,7 @@ struct gl_ctr {
 };
 
 struct gl_leg {
-	uint8_t kind;           /* first: K_UDP */
+	uint8_t kind;           /* first: PL_KIND_OTHER, for epoll */
 	uint8_t stage;
 	uint8_t fail_class;
 	bool loud;
@@ -197,11 +175,6 @@ struct gl_leg {
 	char why[48];
 };
 
-struct gl_error {
-	char code[48];
-	unsigned count;
-};
-
 struct gl_metrics {
 	bool ok;
 	double legs, rtp_in, forwarded, fwd_dropped;
@@ -211,28 +184,16 @@ struct gl_metrics {
 };
 
 struct gl {
-	int ep;
-	struct sockaddr_in api;
-	char host[80];
-	char origin[128];
+	struct pl_client cl;    /* HTTP pool and the legs' WebSockets */
 	int server_pid;
 	bool json, quiet;
-	uint64_t rng;
 
 	unsigned n_legs, room_size, n_rooms, loud, payload, rate, window;
 	unsigned duration_s, timeout_s;
 	struct gl_leg *legs;
 	struct gl_room *rooms;
 	struct gl_req *reqs;
-	unsigned n_reqs;
-
-	/* HTTP pool */
-	unsigned n_http;
-	struct gl_conn *http[GL_MAX_HTTP];
-	uint64_t http_retry_ns;
-	struct gl_req *q_head, *q_tail;
 	unsigned rooms_ready, rooms_failed;
-	struct gl_conn *to_free;
 
 	/* DTLS client */
 	SSL_CTX *ssl_ctx;
@@ -244,64 +205,51 @@ struct gl {
 	unsigned failed_by[F_COUNT];
 	uint64_t t_first_offer, t_last_up;
 	uint64_t last_tick;     /* media schedule, in ms */
+	uint64_t next_slow;     /* slow_tick's next run */
 	bool measuring;
 	struct gl_ctr c;
-	/* one-way latency in the window: [0] send -> the kernel queued it
-	 * on our socket (SO_TIMESTAMPNS), [1] send -> we read it */
-	struct gl_lat {
-		uint32_t *hist;
-		uint64_t n, max_us;
-	} lat[2];
+	/* one-way latency in the window (us): [0] send -> the kernel queued
+	 * it on our socket (SO_TIMESTAMPNS), [1] send -> we read it */
+	struct pl_hist lat[2];
 	uint64_t max_lag_ns;    /* media schedule, worst lateness */
 	struct mmsghdr mm[GL_MMSG];
 	struct iovec iov[GL_MMSG];
 	uint8_t (*mbuf)[GL_PKT_MAX + 512];
 	uint8_t mctl[GL_MMSG][64];
-	struct gl_error errors[GL_MAX_ERRORS];
-	uint8_t *rx;
-	unsigned leaving;       /* leave sent, the server has not closed */
 	unsigned n_gcm, n_cm;   /* SRTP profile the legs negotiated */
 };
 
-static volatile sig_atomic_t gl_stop;
-
-static void
-on_signal(int sig)
+static struct gl *
+gl_of(struct pl_client *cl)
 {
-	(void)sig;
-	gl_stop = 1;
+	return PL_CONTAINER_OF(cl, struct gl, cl);
 }
 
-static uint64_t
-now_ns(void)
+static struct gl_conn *
+gl_conn_of(struct pl_conn *c)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * NS_PER_S + (uint64_t)t.tv_nsec;
+	return PL_CONTAINER_OF(c, struct gl_conn, c);
 }
 
-/* CLOCK_REALTIME: what SO_TIMESTAMPNS stamps datagrams with; the send
- * time in every payload is on this clock too */
-static uint64_t
-now_rt(void)
+static struct gl_req *
+req_of(struct pl_http_req *q)
 {
-	struct timespec t;
-
-	clock_gettime(CLOCK_REALTIME, &t);
-	return (uint64_t)t.tv_sec * NS_PER_S + (uint64_t)t.tv_nsec;
+	return PL_CONTAINER_OF(q, struct gl_req, q);
 }
 
-/* xorshift64*: ICE credentials, SSRCs, masks. A load generator talking
- * to its own server needs distinct values, not secret ones. */
 static uint64_t
 rng_next(struct gl *g)
 {
-	g->rng ^= g->rng >> 12;
-	g->rng ^= g->rng << 25;
-	g->rng ^= g->rng >> 27;
-	return g->rng * 0x2545F4914F6CDD1Dull;
+	return pl_rng_next(&g->cl.rng);
 }
+
+static void
+note_error(struct gl *g, const char *code)
+{
+	pl_client_error(&g->cl, code);
+}
+
+static void leg_fail(struct gl *g, struct gl_leg *l, const char *why);
 
 static void
 rng_chars(struct gl *g, char *out, size_t n)
@@ -312,417 +260,6 @@ rng_chars(struct gl *g, char *out, size_t n)
 	for (size_t i = 0; i < n; i++)
 		out[i] = ice_chars[rng_next(g) >> 58];
 	out[n] = '\0';
-}
-
-/* ---- /proc ---- */
-
-static long
-proc_rss_kb(int pid)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	if (pid <= 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
-/* utime + stime of the whole process in seconds, or -1 */
-static double
-proc_cpu_s(int pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long ut, st;
-	ssize_t r;
-	int fd;
-
-	if (pid <= 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	r = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (r <= 0)
-		return -1;
-	buf[r] = '\0';
-	p = strrchr(buf, ')');
-	if (p == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-		   &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/*
- * Seconds the threads of pid ("self" for us) spent runnable but waiting
- * for a CPU (/proc/PID/task/TID/schedstat, second field), or -1: on a
- * shared machine, time taken by other processes shows here.
- */
-static double
-proc_runq_wait_s(const char *pid)
-{
-	char path[320], line[128];
-	unsigned long long run, wait, sum = 0;
-	struct dirent *d;
-	DIR *dir;
-
-	snprintf(path, sizeof(path), "/proc/%s/task", pid);
-	dir = opendir(path);
-	if (dir == NULL)
-		return -1;
-	while ((d = readdir(dir)) != NULL) {
-		FILE *f;
-
-		if (d->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/task/%s/schedstat", pid,
-			 d->d_name);
-		f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		if (fgets(line, sizeof(line), f) &&
-		    sscanf(line, "%llu %llu", &run, &wait) == 2)
-			sum += wait;
-		fclose(f);
-	}
-	closedir(dir);
-	return (double)sum / 1e9;
-}
-
-static double
-pid_runq_wait_s(int pid)
-{
-	char s[16];
-
-	if (pid <= 0)
-		return -1;
-	snprintf(s, sizeof(s), "%d", pid);
-	return proc_runq_wait_s(s);
-}
-
-/*
- * Datagrams the kernel dropped on the UDP sockets bound to port (any
- * address; every reuseport socket counts), from the last column of
- * /proc/net/udp and udp6: sottod's gateway socket overflowing while
- * sottod does not read it shows here and in none of sottod's counters.
- * -1 if unreadable.
- */
-static int64_t
-udp_port_drops(unsigned port)
-{
-	static const char *const files[] = { "/proc/net/udp", "/proc/net/udp6" };
-	int64_t sum = -1;
-
-	for (unsigned f = 0; f < 2; f++) {
-		FILE *fp = fopen(files[f], "r");
-		char line[512];
-
-		if (fp == NULL)
-			continue;
-		if (sum < 0)
-			sum = 0;
-		while (fgets(line, sizeof(line), fp)) {
-			char *colon, *last;
-			unsigned lport;
-
-			/* "  sl: ADDR:PORT REMOTE ... drops" */
-			colon = strchr(line, ':');
-			if (colon == NULL || (colon = strchr(colon + 1, ':')) == NULL ||
-			    sscanf(colon + 1, "%x", &lport) != 1 || lport != port)
-				continue;
-			/* the kernel pads each line with spaces */
-			for (size_t n = strlen(line);
-			     n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' ');
-			     n--)
-				line[n - 1] = '\0';
-			last = strrchr(line, ' ');
-			if (last != NULL)
-				sum += strtoll(last + 1, NULL, 10);
-		}
-		fclose(fp);
-	}
-	return sum;
-}
-
-static double
-self_cpu_s(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) < 0)
-		return -1;
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
-	       ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
-}
-
-/* ---- buffers and errors ---- */
-
-static int
-buf_append(struct gl_buf *b, const void *p, size_t len)
-{
-	if (b->len + len > b->cap) {
-		size_t cap = b->cap ? b->cap : 512;
-		uint8_t *np;
-
-		while (cap < b->len + len)
-			cap *= 2;
-		np = realloc(b->p, cap);
-		if (np == NULL)
-			return -ENOMEM;
-		b->p = np;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, p, len);
-	b->len += len;
-	return 0;
-}
-
-static void
-buf_consume(struct gl_buf *b, size_t n)
-{
-	if (n >= b->len) {
-		free(b->p);
-		b->p = NULL;
-		b->len = b->cap = 0;
-		return;
-	}
-	memmove(b->p, b->p + n, b->len - n);
-	b->len -= n;
-}
-
-static void
-buf_free(struct gl_buf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-}
-
-static void
-note_error(struct gl *g, const char *code)
-{
-	for (unsigned i = 0; i < GL_MAX_ERRORS; i++) {
-		if (g->errors[i].count == 0) {
-			snprintf(g->errors[i].code, sizeof(g->errors[i].code),
-				 "%s", code);
-			g->errors[i].count = 1;
-			return;
-		}
-		if (strcmp(g->errors[i].code, code) == 0) {
-			g->errors[i].count++;
-			return;
-		}
-	}
-}
-
-/* ---- TCP connections (HTTP pool, WebSockets) ---- */
-
-static void leg_fail(struct gl *g, struct gl_leg *l, const char *why);
-static void http_pump(struct gl *g);
-
-static void
-conn_flush(struct gl_conn *c)
-{
-	size_t off = 0;
-
-	while (off < c->out.len) {
-		ssize_t n = send(c->fd, c->out.p + off, c->out.len - off,
-				 MSG_NOSIGNAL);
-
-		if (n > 0) {
-			off += (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		break; /* EAGAIN: EPOLLOUT resumes; errors show as EOF */
-	}
-	buf_consume(&c->out, off);
-}
-
-static int
-conn_send(struct gl_conn *c, const void *p, size_t len)
-{
-	if (buf_append(&c->out, p, len) < 0)
-		return -ENOMEM;
-	if (c->state != S_CONNECTING)
-		conn_flush(c);
-	return 0;
-}
-
-/* The socket closes now; the struct is freed after the current batch of
- * events, which may still name it. */
-static void
-conn_close(struct gl *g, struct gl_conn *c)
-{
-	if (c->state == S_CLOSED)
-		return;
-	if (c->state == S_LEAVING)
-		g->leaving--;
-	c->state = S_CLOSED;
-	close(c->fd);
-	c->fd = -1;
-	buf_free(&c->in);
-	buf_free(&c->out);
-	buf_free(&c->msg);
-	c->next_free = g->to_free;
-	g->to_free = c;
-}
-
-static struct gl_conn *
-conn_open(struct gl *g, enum gl_kind kind)
-{
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP |
-					    EPOLLET };
-	struct gl_conn *c = calloc(1, sizeof(*c));
-	int one = 1, fd;
-
-	if (c == NULL)
-		return NULL;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		note_error(g, errno == EMFILE ? "client_emfile" : "client_socket");
-		free(c);
-		return NULL;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (const struct sockaddr *)&g->api, sizeof(g->api)) < 0 &&
-	    errno != EINPROGRESS) {
-		note_error(g, "client_connect");
-		close(fd);
-		free(c);
-		return NULL;
-	}
-	c->fd = fd;
-	c->kind = (uint8_t)kind;
-	c->state = S_CONNECTING;
-	ev.data.ptr = c;
-	if (epoll_ctl(g->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		close(fd);
-		free(c);
-		return NULL;
-	}
-	return c;
-}
-
-static void
-free_closed(struct gl *g)
-{
-	while (g->to_free != NULL) {
-		struct gl_conn *c = g->to_free;
-
-		g->to_free = c->next_free;
-		free(c);
-	}
-}
-
-/* ---- WebSocket frames (RFC 6455 §5.2), as perf/sig_bench.c ---- */
-
-static int
-ws_send_frame(struct gl *g, struct gl_conn *c, uint8_t op, const void *data,
-	      size_t len)
-{
-	uint8_t hdr[14], mask[4];
-	size_t h = 0, at;
-	uint64_t r = rng_next(g);
-
-	hdr[h++] = 0x80 | op;
-	if (len < 126) {
-		hdr[h++] = 0x80 | (uint8_t)len;
-	} else if (len <= 0xffff) {
-		hdr[h++] = 0x80 | 126;
-		hdr[h++] = (uint8_t)(len >> 8);
-		hdr[h++] = (uint8_t)len;
-	} else {
-		hdr[h++] = 0x80 | 127;
-		for (int i = 7; i >= 0; i--)
-			hdr[h++] = (uint8_t)((uint64_t)len >> (8 * i));
-	}
-	memcpy(mask, &r, 4);
-	memcpy(hdr + h, mask, 4);
-	h += 4;
-	if (buf_append(&c->out, hdr, h) < 0 ||
-	    buf_append(&c->out, data, len) < 0)
-		return -ENOMEM;
-	at = c->out.len - len;
-	for (size_t i = 0; i < len; i++)
-		c->out.p[at + i] ^= mask[i & 3];
-	if (c->state != S_CONNECTING)
-		conn_flush(c);
-	return 0;
-}
-
-static int
-ws_send_json(struct gl *g, struct gl_conn *c, json_t *j)
-{
-	char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	int ret;
-
-	json_decref(j);
-	if (txt == NULL)
-		return -ENOMEM;
-	ret = ws_send_frame(g, c, 0x1, txt, strlen(txt));
-	explicit_bzero(txt, strlen(txt));
-	free(txt);
-	return ret;
-}
-
-static void
-ws_key(struct gl *g, char out[25])
-{
-	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	uint8_t k[18] = { 0 };
-	uint64_t a = rng_next(g), b = rng_next(g);
-	unsigned o = 0;
-
-	memcpy(k, &a, 8);
-	memcpy(k + 8, &b, 8);
-	for (unsigned i = 0; i < 18; i += 3) {
-		uint32_t v = (uint32_t)k[i] << 16 | (uint32_t)k[i + 1] << 8 |
-			     k[i + 2];
-
-		out[o++] = b64[v >> 18 & 63];
-		out[o++] = b64[v >> 12 & 63];
-		out[o++] = b64[v >> 6 & 63];
-		out[o++] = b64[v & 63];
-	}
-	out[22] = '=';
-	out[23] = '=';
-	out[24] = '\0';
-}
-
-static void
-ws_upgrade_request(struct gl *g, struct gl_conn *c)
-{
-	char req[512], key[25];
-	int n;
-
-	ws_key(g, key);
-	n = snprintf(req, sizeof(req),
-		     "GET /v1/ws HTTP/1.1\r\n"
-		     "Host: %s\r\n"
-		     "Upgrade: websocket\r\n"
-		     "Connection: Upgrade\r\n"
-		     "Sec-WebSocket-Key: %s\r\n"
-		     "Sec-WebSocket-Version: 13\r\n"
-		     "%s%s%s"
-		     "\r\n",
-		     g->host, key, g->origin[0] ? "Origin: " : "", g->origin,
-		     g->origin[0] ? "\r\n" : "");
-	c->state = S_UPGRADING;
-	conn_send(c, req, (size_t)n);
 }
 
 /* ---- the offer and the answer ---- */
@@ -1176,7 +713,7 @@ dtls_step(struct gl *g, struct gl_leg *l)
 static void
 rtp_send(struct gl *g, struct gl_leg *l)
 {
-	uint64_t now = now_rt();
+	uint64_t now = pl_now_rt_ns();
 	uint8_t pkt[GL_PKT_MAX];
 	size_t len = GL_HDR_LEN + g->payload, out = 0;
 	uint8_t level = l->loud ? 10 : 90;
@@ -1220,40 +757,6 @@ rtp_send(struct gl *g, struct gl_leg *l)
 		return;
 	}
 	g->c.sent++;
-}
-
-static void
-lat_record(struct gl_lat *h, uint64_t us)
-{
-	uint64_t b = us < GL_LAT_FINE ? us : GL_LAT_FINE + (us - GL_LAT_FINE) / 256;
-
-	if (b >= GL_LAT_BUCKETS)
-		b = GL_LAT_BUCKETS - 1;
-	h->hist[b]++;
-	h->n++;
-	if (us > h->max_us)
-		h->max_us = us;
-}
-
-static double
-lat_pct_ms(const struct gl_lat *h, double q)
-{
-	uint64_t want = (uint64_t)(q / 100.0 * (double)h->n), acc = 0;
-
-	if (h->n == 0)
-		return 0;
-	if (want >= h->n)
-		want = h->n - 1;
-	for (unsigned b = 0; b < GL_LAT_BUCKETS; b++) {
-		acc += h->hist[b];
-		if (acc > want)
-			return b < GL_LAT_FINE ?
-				       (double)b / 1000.0 :
-				       (double)(GL_LAT_FINE +
-						(uint64_t)(b - GL_LAT_FINE) * 256) /
-					       1000.0;
-	}
-	return (double)h->max_us / 1000.0;
 }
 
 /* krx: when the kernel queued it (realtime ns, 0 unknown); now: when we
@@ -1317,9 +820,9 @@ slot_found:
 	else if (from >= g->n_legs || g->legs[from].room != l->room)
 		g->c.cross_room++;
 	if (g->measuring && sent <= now) {
-		lat_record(&g->lat[1], (now - sent) / 1000);
+		pl_hist_add(&g->lat[1], (now - sent) / 1000);
 		if (krx >= sent)
-			lat_record(&g->lat[0], (krx - sent) / 1000);
+			pl_hist_add(&g->lat[0], (krx - sent) / 1000);
 	}
 }
 
@@ -1371,7 +874,7 @@ rx_stamp(struct gl_leg *l, const struct msghdr *mh)
 			struct timespec ts;
 
 			memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
-			t = (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
+			t = (uint64_t)ts.tv_sec * PL_NS_PER_S + (uint64_t)ts.tv_nsec;
 		} else if (cm->cmsg_type == SO_RXQ_OVFL) {
 			memcpy(&l->rxq_drops, CMSG_DATA(cm), sizeof(l->rxq_drops));
 		}
@@ -1401,8 +904,8 @@ udp_readable(struct gl *g, struct gl_leg *l)
 						      "udp_refused" : "udp_recv");
 			return;
 		}
-		now = now_rt();
-		mono = now_ns();
+		now = pl_now_rt_ns();
+		mono = pl_now_ns();
 		for (int i = 0; i < n && l->ufd >= 0; i++) {
 			uint8_t *p = g->mbuf[i];
 			size_t len = g->mm[i].msg_len;
@@ -1432,6 +935,14 @@ udp_readable(struct gl *g, struct gl_leg *l)
 	}
 }
 
+/* epoll: the leg's socket is readable */
+static void
+udp_event(struct pl_client *cl, uint8_t *kind, uint32_t events)
+{
+	(void)events;
+	udp_readable(gl_of(cl), PL_CONTAINER_OF(kind, struct gl_leg, kind));
+}
+
 /* ---- legs ---- */
 
 static const char *const stage_names[] = {
@@ -1457,34 +968,16 @@ leg_release(struct gl *g, struct gl_leg *l)
 	l->tx = l->rx = NULL;
 }
 
+/* The leg is done with c: it leaves ({"type":"leave"}) if it is open,
+ * else it closes. */
 static void
-ws_leave(struct gl *g, struct gl_conn *c)
+ws_let_go(struct gl *g, struct gl_conn *c)
 {
-	static const char leave[] = "{\"type\":\"leave\"}";
-
-	if (c == NULL || c->state != S_OPEN)
-		return;
 	c->leg = NULL;
-	c->state = S_LEAVING;
-	g->leaving++;
-	ws_send_frame(g, c, 0x1, leave, sizeof(leave) - 1);
-}
-
-static void leg_fail(struct gl *g, struct gl_leg *l, const char *why);
-
-/* The leg's WebSocket is gone or unusable: the leg fails with why and
- * the connection closes without a leave. */
-static void
-ws_conn_fail(struct gl *g, struct gl_conn *c, const char *why)
-{
-	struct gl_leg *l = c->leg;
-
-	if (l != NULL) {
-		c->leg = NULL;
-		l->ws = NULL;
-		leg_fail(g, l, why);
-	}
-	conn_close(g, c);
+	if (c->c.state == PL_OPEN)
+		pl_ws_leave(&g->cl, &c->c);
+	else
+		pl_conn_close(&g->cl, &c->c);
 }
 
 /* A leg that was not up failed at its current stage; one that was up is
@@ -1524,18 +1017,14 @@ leg_fail(struct gl *g, struct gl_leg *l, const char *why)
 		struct gl_conn *c = l->ws;
 
 		l->ws = NULL;
-		c->leg = NULL;
-		if (c->state == S_OPEN)
-			ws_leave(g, c);
-		else
-			conn_close(g, c);
+		ws_let_go(g, c);
 	}
 }
 
 static void
 leg_up(struct gl *g, struct gl_leg *l)
 {
-	uint64_t now = now_ns();
+	uint64_t now = pl_now_ns();
 
 	l->stage = L_UP;
 	l->t_dtls = now;
@@ -1554,10 +1043,11 @@ leg_start(struct gl *g, struct gl_leg *l)
 	socklen_t sl = sizeof(sa);
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLET };
 	struct sockaddr_in lo = { .sin_family = AF_INET };
+	struct pl_conn *ws;
 
 	g->started++;
 	g->in_flight++;
-	l->t_start = now_ns();
+	l->t_start = pl_now_ns();
 	l->stage = L_WS;
 	l->ufd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (l->ufd < 0) {
@@ -1574,7 +1064,7 @@ leg_start(struct gl *g, struct gl_leg *l)
 	}
 	if (bind(l->ufd, (struct sockaddr *)&lo, sizeof(lo)) < 0 ||
 	    getsockname(l->ufd, &sa.sa, &sl) < 0 ||
-	    epoll_ctl(g->ep, EPOLL_CTL_ADD, l->ufd, &ev) < 0) {
+	    epoll_ctl(g->cl.ep, EPOLL_CTL_ADD, l->ufd, &ev) < 0) {
 		leg_fail(g, l, "udp_bind");
 		return;
 	}
@@ -1587,11 +1077,12 @@ leg_start(struct gl *g, struct gl_leg *l)
 	l->tiebreak = rng_next(g);
 	l->seq = (uint16_t)rng_next(g);
 	l->ts = (uint32_t)rng_next(g);
-	l->ws = conn_open(g, K_WS);
-	if (l->ws == NULL) {
+	ws = pl_conn_open(&g->cl, PL_KIND_WS);
+	if (ws == NULL) {
 		leg_fail(g, l, "ws_connect");
 		return;
 	}
+	l->ws = gl_conn_of(ws);
 	l->ws->leg = l;
 }
 
@@ -1611,12 +1102,12 @@ leg_send_offer(struct gl *g, struct gl_leg *l, unsigned slots)
 		return;
 	}
 	l->stage = L_ANSWER;
-	l->t_offer = now_ns();
+	l->t_offer = pl_now_ns();
 	if (g->t_first_offer == 0)
 		g->t_first_offer = l->t_offer;
-	if (ws_send_json(g, l->ws,
-			 json_pack("{s:s, s:s, s:s%}", "type", "offer", "to",
-				   "gateway", "sdp", sdp, (size_t)n)) < 0)
+	if (pl_ws_send_json(&g->cl, &l->ws->c,
+			    json_pack("{s:s, s:s, s:s%}", "type", "offer", "to",
+				      "gateway", "sdp", sdp, (size_t)n)) < 0)
 		leg_fail(g, l, "client_oom");
 }
 
@@ -1625,7 +1116,7 @@ leg_on_answer(struct gl *g, struct gl_leg *l, const char *sdp, size_t len)
 {
 	const char *why = parse_answer(l, sdp, len);
 
-	l->t_answer = now_ns();
+	l->t_answer = pl_now_ns();
 	if (why != NULL) {
 		leg_fail(g, l, why);
 		return;
@@ -1643,12 +1134,29 @@ leg_on_answer(struct gl *g, struct gl_leg *l, const char *sdp, size_t len)
 		note_error(g, "ice_send");
 }
 
-/* ---- the leg's WebSocket ---- */
+/* ---- the client's hooks: the leg's WebSocket, rooms and invites ---- */
+
+/* upgraded: join with the leg's token */
+static void
+on_ws_open(struct pl_client *cl, struct pl_conn *pc)
+{
+	struct gl *g = gl_of(cl);
+	struct gl_conn *c = gl_conn_of(pc);
+	struct gl_leg *l = c->leg;
+
+	c->next_ping = pl_now_ns() + GL_WS_PING_NS;
+	if (l != NULL &&
+	    pl_ws_send_json(cl, pc, json_pack("{s:s, s:s}", "type", "join",
+					      "token", l->room->tok[l->pos])) < 0)
+		leg_fail(g, l, "client_oom");
+}
 
 static void
-ws_on_text(struct gl *g, struct gl_conn *c, const uint8_t *data, size_t len)
+on_ws_text(struct pl_client *cl, struct pl_conn *pc, const uint8_t *data,
+	   size_t len)
 {
-	struct gl_leg *l = c->leg;
+	struct gl *g = gl_of(cl);
+	struct gl_leg *l = gl_conn_of(pc)->leg;
 	json_error_t err;
 	json_t *j;
 	const char *type;
@@ -1668,7 +1176,7 @@ ws_on_text(struct gl *g, struct gl_conn *c, const uint8_t *data, size_t len)
 		char why[48];
 
 		if (!g->quiet && g->failed + g->lost < 5)
-			fprintf(stderr, "gw-load: leg %u: error %s: %s\n", l->idx,
+			fprintf(stderr, "gw_load: leg %u: error %s: %s\n", l->idx,
 				code ? code : "?", reason ? reason : "?");
 		snprintf(why, sizeof(why), "ws_%s", code ? code : "?");
 		json_decref(j);
@@ -1709,141 +1217,20 @@ ws_on_text(struct gl *g, struct gl_conn *c, const uint8_t *data, size_t len)
 	json_decref(j);
 }
 
-static ssize_t
-ws_parse(struct gl *g, struct gl_conn *c, uint8_t *p, size_t len)
-{
-	size_t off = 0;
-
-	while (len - off >= 2) {
-		uint8_t b0 = p[off], b1 = p[off + 1], op = b0 & 0x0f;
-		bool fin = b0 & 0x80, masked = b1 & 0x80;
-		uint64_t plen = b1 & 0x7f;
-		size_t h = 2;
-		uint8_t *data;
-
-		if (plen == 126) {
-			if (len - off < 4)
-				break;
-			plen = (uint64_t)p[off + 2] << 8 | p[off + 3];
-			h = 4;
-		} else if (plen == 127) {
-			if (len - off < 10)
-				break;
-			plen = 0;
-			for (int i = 0; i < 8; i++)
-				plen = plen << 8 | p[off + 2 + i];
-			h = 10;
-		}
-		if (masked)
-			h += 4;
-		if (plen > GL_MAX_IN)
-			goto protocol_error;
-		if (len - off < h + plen)
-			break;
-		data = p + off + h;
-		if (masked)
-			for (uint64_t i = 0; i < plen; i++)
-				data[i] ^= p[off + h - 4 + (i & 3)];
-		off += h + (size_t)plen;
-
-		switch (op) {
-		case 0x0:
-			if (c->msg_op == 0 ||
-			    buf_append(&c->msg, data, (size_t)plen) < 0)
-				goto protocol_error;
-			if (fin) {
-				if (c->msg_op == 0x1)
-					ws_on_text(g, c, c->msg.p, c->msg.len);
-				buf_free(&c->msg);
-				c->msg_op = 0;
-			}
-			break;
-		case 0x1:
-		case 0x2:
-			if (!fin) {
-				c->msg_op = op;
-				if (buf_append(&c->msg, data, (size_t)plen) < 0)
-					goto protocol_error;
-			} else if (op == 0x1) {
-				ws_on_text(g, c, data, (size_t)plen);
-			}
-			break;
-		case 0x8:
-			if (!c->close_sent) {
-				c->close_sent = true;
-				ws_send_frame(g, c, 0x8, data, plen >= 2 ? 2 : 0);
-			}
-			if (c->leg != NULL) {
-				char why[48];
-				unsigned code = plen >= 2 ?
-					(unsigned)data[0] << 8 | data[1] : 0;
-
-				snprintf(why, sizeof(why), "ws_close_%u", code);
-				ws_conn_fail(g, c, why);
-			}
-			conn_close(g, c);
-			return -1;
-		case 0x9:
-			ws_send_frame(g, c, 0xA, data, (size_t)plen);
-			break;
-		case 0xA:
-			break;
-		default:
-			goto protocol_error;
-		}
-		if (c->state == S_CLOSED)
-			return -1;
-	}
-	return (ssize_t)off;
-
-protocol_error:
-	ws_conn_fail(g, c, "ws_protocol_error");
-	return -1;
-}
-
-static ssize_t
-ws_parse_upgrade(struct gl *g, struct gl_conn *c, const uint8_t *p, size_t len)
-{
-	const uint8_t *end = memmem(p, len, "\r\n\r\n", 4);
-	struct gl_leg *l = c->leg;
-	int status = 0;
-
-	if (end == NULL) {
-		if (len <= 16384)
-			return 0;
-		ws_conn_fail(g, c, "ws_bad_upgrade");
-		return -1;
-	}
-	if (sscanf((const char *)p, "HTTP/1.%*d %d", &status) != 1 ||
-	    status != 101) {
-		char why[48];
-
-		snprintf(why, sizeof(why), "ws_upgrade_%d", status);
-		if (l != NULL)
-			leg_fail(g, l, why);
-		conn_close(g, c);
-		return -1;
-	}
-	c->state = S_OPEN;
-	c->next_ping = now_ns() + GL_WS_PING_NS;
-	if (l != NULL &&
-	    ws_send_json(g, c, json_pack("{s:s, s:s}", "type", "join", "token",
-					 l->room->tok[l->pos])) < 0)
-		leg_fail(g, l, "client_oom");
-	return end + 4 - p;
-}
-
-/* ---- HTTP: rooms and invites ---- */
-
+/* The leg's WebSocket is gone or unusable: the leg fails with why and
+ * the connection closes without a leave. */
 static void
-http_enqueue(struct gl *g, struct gl_req *q)
+on_ws_fail(struct pl_client *cl, struct pl_conn *pc, const char *why)
 {
-	q->next = NULL;
-	if (g->q_tail != NULL)
-		g->q_tail->next = q;
-	else
-		g->q_head = q;
-	g->q_tail = q;
+	struct gl_conn *c = gl_conn_of(pc);
+	struct gl_leg *l = c->leg;
+
+	if (l != NULL) {
+		c->leg = NULL;
+		l->ws = NULL;
+		leg_fail(gl_of(cl), l, why);
+	}
+	pl_conn_close(cl, pc);
 }
 
 static void
@@ -1856,87 +1243,39 @@ room_fail(struct gl *g, struct gl_room *r, const char *why)
 	g->rooms_failed++;
 }
 
-static void
-http_send_request(struct gl *g, struct gl_conn *c, struct gl_req *q)
+static bool
+on_http_send(struct pl_client *cl, struct pl_conn *c, struct pl_http_req *hq)
 {
+	struct gl_req *q = req_of(hq);
 	struct gl_room *r = q->room;
-	char req[1536], body[80];
-	int n;
+	char path[128], body[80];
+	int rc;
 
-	c->req = q;
+	/* rooms that failed while queued are skipped */
+	if (r->step == R_FAILED)
+		return false;
 	if (q->kind == Q_CREATE) {
-		int bl = snprintf(body, sizeof(body),
-				  "{\"mode\":\"gateway\",\"max_participants\":%u}",
-				  r->size);
-
-		n = snprintf(req, sizeof(req),
-			     "POST /v1/rooms HTTP/1.1\r\n"
-			     "Host: %s\r\n"
-			     "Content-Type: application/json\r\n"
-			     "Content-Length: %d\r\n\r\n%s",
-			     g->host, bl, body);
+		snprintf(body, sizeof(body),
+			 "{\"mode\":\"gateway\",\"max_participants\":%u}",
+			 r->size);
+		rc = pl_http_post(cl, c, "/v1/rooms", NULL, body);
 	} else {
-		n = snprintf(req, sizeof(req),
-			     "POST /v1/rooms/%s/invites HTTP/1.1\r\n"
-			     "Host: %s\r\n"
-			     "Authorization: Bearer %s\r\n"
-			     "Content-Length: 0\r\n\r\n",
-			     r->id, g->host, r->tok[0]);
+		snprintf(path, sizeof(path), "/v1/rooms/%s/invites", r->id);
+		rc = pl_http_post(cl, c, path, r->tok[0], NULL);
 	}
-	if (n <= 0 || (size_t)n >= sizeof(req)) {
-		c->req = NULL;
-		room_fail(g, r, "client_request_too_long");
-		return;
+	if (rc < 0) {
+		room_fail(gl_of(cl), r, "client_request_too_long");
+		return false;
 	}
-	conn_send(c, req, (size_t)n);
+	return true;
 }
 
 static void
-http_pump(struct gl *g)
-{
-	for (unsigned i = 0; i < g->n_http && g->q_head != NULL; i++) {
-		struct gl_conn *c = g->http[i];
-		struct gl_req *q;
-
-		if (c == NULL) {
-			if (g->http_retry_ns > now_ns())
-				continue;
-			c = conn_open(g, K_HTTP);
-			if (c == NULL)
-				continue;
-			c->http_slot = (uint16_t)i;
-			g->http[i] = c;
-		}
-		if (c->req != NULL || c->state != S_OPEN)
-			continue;
-		while ((q = g->q_head) != NULL) {
-			g->q_head = q->next;
-			if (g->q_head == NULL)
-				g->q_tail = NULL;
-			if (q->room->step != R_FAILED)
-				break;
-		}
-		if (q != NULL)
-			http_send_request(g, c, q);
-	}
-}
-
-static void
-http_conn_gone(struct gl *g, struct gl_conn *c)
-{
-	struct gl_req *q = c->req;
-
-	g->http[c->http_slot] = NULL;
-	c->req = NULL;
-	conn_close(g, c);
-	if (q != NULL)
-		http_enqueue(g, q); /* again, on another connection */
-}
-
-static void
-http_on_response(struct gl *g, struct gl_req *q, int status,
+on_http_response(struct pl_client *cl, struct pl_http_req *hq, int status,
 		 const uint8_t *body, size_t blen)
 {
+	struct gl *g = gl_of(cl);
+	struct gl_req *q = req_of(hq);
 	struct gl_room *r = q->room;
 	json_error_t err;
 	json_t *j;
@@ -1952,7 +1291,7 @@ http_on_response(struct gl *g, struct gl_req *q, int status,
 			 q->kind == Q_CREATE ? "room" : "invite", status,
 			 json_string_value(json_object_get(j, "error")) ?: "?");
 		if (!g->quiet && g->rooms_failed == 0)
-			fprintf(stderr, "gw-load: %s: %.*s\n", why, (int)blen,
+			fprintf(stderr, "gw_load: %s: %.*s\n", why, (int)blen,
 				(const char *)body);
 		json_decref(j);
 		room_fail(g, r, why);
@@ -1988,7 +1327,7 @@ http_on_response(struct gl *g, struct gl_req *q, int status,
 		r->step = R_INVITES;
 		r->invites_left = r->size - 1;
 		for (unsigned i = 1; i < r->size; i++)
-			http_enqueue(g, &g->reqs[r->idx * g->room_size + i]);
+			pl_http_enqueue(cl, &g->reqs[r->idx * g->room_size + i].q);
 	} else {
 		r->invites_left--;
 	}
@@ -1998,198 +1337,22 @@ http_on_response(struct gl *g, struct gl_req *q, int status,
 	}
 }
 
-static ssize_t
-http_parse(struct gl *g, struct gl_conn *c, const uint8_t *p, size_t len)
-{
-	const uint8_t *end = memmem(p, len, "\r\n\r\n", 4);
-	size_t hlen, clen = 0;
-	int status = 0;
-	const char *h;
-	char head[4096];
-	struct gl_req *q;
-
-	if (end == NULL) {
-		if (len > sizeof(head)) {
-			http_conn_gone(g, c);
-			return -1;
-		}
-		return 0;
-	}
-	hlen = (size_t)(end + 4 - p);
-	if (hlen >= sizeof(head)) {
-		http_conn_gone(g, c);
-		return -1;
-	}
-	memcpy(head, p, hlen);
-	head[hlen] = '\0';
-	if (sscanf(head, "HTTP/1.%*d %d", &status) != 1) {
-		http_conn_gone(g, c);
-		return -1;
-	}
-	for (h = strchr(head, '\n'); h != NULL; h = strchr(h + 1, '\n')) {
-		const char *v = h + 1, *eol = strchr(v, '\r'), *ct;
-
-		if (strncasecmp(v, "Content-Length:", 15) == 0) {
-			clen = strtoul(v + 15, NULL, 10);
-		} else if (strncasecmp(v, "Connection:", 11) == 0) {
-			ct = strcasestr(v + 11, "close");
-			if (ct != NULL && eol != NULL && ct < eol)
-				c->close_after = true;
-		}
-	}
-	if (clen > GL_MAX_IN) {
-		http_conn_gone(g, c);
-		return -1;
-	}
-	if (len < hlen + clen)
-		return 0;
-	q = c->req;
-	c->req = NULL;
-	if (q != NULL)
-		http_on_response(g, q, status, p + hlen, clen);
-	if (c->close_after) {
-		http_conn_gone(g, c);
-		return -1;
-	}
-	return (ssize_t)(hlen + clen);
-}
-
-/* ---- events ---- */
-
-static bool
-conn_input(struct gl *g, struct gl_conn *c, uint8_t *p, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len && c->state != S_CLOSED) {
-		ssize_t n;
-
-		if (c->kind == K_HTTP)
-			n = http_parse(g, c, p + off, len - off);
-		else if (c->state == S_UPGRADING)
-			n = ws_parse_upgrade(g, c, p + off, len - off);
-		else
-			n = ws_parse(g, c, p + off, len - off);
-		if (n < 0)
-			return false;
-		if (n == 0)
-			break;
-		off += (size_t)n;
-	}
-	if (c->state == S_CLOSED)
-		return false;
-	if (off < len) {
-		if (len - off > GL_MAX_IN) {
-			if (c->kind == K_HTTP) {
-				http_conn_gone(g, c);
-			} else {
-				ws_conn_fail(g, c, "client_input_overflow");
-			}
-			return false;
-		}
-		if (p != c->in.p) {
-			buf_consume(&c->in, c->in.len);
-			buf_append(&c->in, p + off, len - off);
-		} else {
-			buf_consume(&c->in, off);
-		}
-	} else {
-		buf_consume(&c->in, c->in.len);
-	}
-	return true;
-}
-
+/* the connection serving q closed: q again, on another connection */
 static void
-conn_readable(struct gl *g, struct gl_conn *c)
+on_http_gone(struct pl_client *cl, struct pl_http_req *q)
 {
-	for (;;) {
-		ssize_t n = recv(c->fd, g->rx, GL_RX_CHUNK, 0);
-
-		if (n > 0) {
-			bool alive;
-
-			if (c->in.len > 0) {
-				if (buf_append(&c->in, g->rx, (size_t)n) < 0) {
-					if (c->kind == K_HTTP)
-						http_conn_gone(g, c);
-					else
-						ws_conn_fail(g, c, "client_oom");
-					return;
-				}
-				alive = conn_input(g, c, c->in.p, c->in.len);
-			} else {
-				alive = conn_input(g, c, g->rx, (size_t)n);
-			}
-			if (!alive)
-				return;
-			continue;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return;
-		if (c->kind == K_HTTP) {
-			http_conn_gone(g, c);
-		} else {
-			ws_conn_fail(g, c, n == 0 ? "ws_eof" : "ws_reset");
-		}
-		return;
-	}
+	pl_http_enqueue(cl, q);
 }
 
-static void
-conn_event(struct gl *g, struct gl_conn *c, uint32_t ev)
-{
-	if (c->state == S_CLOSED)
-		return;
-	if (c->state == S_CONNECTING && (ev & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
-		int err = 0;
-		socklen_t el = sizeof(err);
-
-		getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &el);
-		if (err != 0 || (ev & (EPOLLERR | EPOLLHUP))) {
-			if (c->kind == K_HTTP) {
-				note_error(g, "http_connect");
-				g->http_retry_ns = now_ns() + 50 * NS_PER_MS;
-				http_conn_gone(g, c);
-			} else {
-				ws_conn_fail(g, c, "ws_connect_refused");
-			}
-			return;
-		}
-		if (c->kind == K_HTTP) {
-			c->state = S_OPEN;
-			conn_flush(c);
-			http_pump(g);
-		} else {
-			ws_upgrade_request(g, c);
-		}
-	} else if (ev & EPOLLOUT) {
-		conn_flush(c);
-	}
-	if (c->state != S_CLOSED &&
-	    (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-		conn_readable(g, c);
-}
-
-static void
-poll_once(struct gl *g, int timeout_ms)
-{
-	struct epoll_event ev[GL_EVENTS];
-	int n = epoll_wait(g->ep, ev, GL_EVENTS, timeout_ms);
-
-	for (int i = 0; i < n; i++) {
-		uint8_t kind = *(uint8_t *)ev[i].data.ptr;
-
-		if (kind == K_UDP)
-			udp_readable(g, ev[i].data.ptr);
-		else
-			conn_event(g, ev[i].data.ptr, ev[i].events);
-	}
-	free_closed(g);
-	if (g->q_head != NULL)
-		http_pump(g);
-}
+static const struct pl_client_ops gl_ops = {
+	.ws_open = on_ws_open,
+	.ws_text = on_ws_text,
+	.ws_fail = on_ws_fail,
+	.http_send = on_http_send,
+	.http_response = on_http_response,
+	.http_gone = on_http_gone,
+	.other_event = udp_event,
+};
 
 /* ---- timers: media, consent, ICE and DTLS retransmission ---- */
 
@@ -2198,7 +1361,7 @@ poll_once(struct gl *g, int timeout_ms)
 static void
 media_tick(struct gl *g, uint64_t now)
 {
-	uint64_t t = now / NS_PER_MS;
+	uint64_t t = now / PL_NS_PER_MS;
 
 	if (g->last_tick != 0 && t - g->last_tick > 1000) {
 		/* a stall of over a second: what was due then is dropped,
@@ -2212,8 +1375,8 @@ media_tick(struct gl *g, uint64_t now)
 	if (t > g->last_tick + 5) {
 		if (g->measuring) {
 			g->c.late_ticks += t - g->last_tick - 5;
-			if ((t - g->last_tick) * NS_PER_MS > g->max_lag_ns)
-				g->max_lag_ns = (t - g->last_tick) * NS_PER_MS;
+			if ((t - g->last_tick) * PL_NS_PER_MS > g->max_lag_ns)
+				g->max_lag_ns = (t - g->last_tick) * PL_NS_PER_MS;
 		}
 	}
 	for (uint64_t k = g->last_tick + 1; k <= t; k++) {
@@ -2239,17 +1402,17 @@ media_tick(struct gl *g, uint64_t now)
 static void
 slow_tick(struct gl *g, uint64_t now)
 {
-	uint64_t deadline = (uint64_t)g->timeout_s * NS_PER_S;
+	uint64_t deadline = (uint64_t)g->timeout_s * PL_NS_PER_S;
 
 	for (unsigned i = 0; i < g->started; i++) {
 		struct gl_leg *l = &g->legs[i];
 
-		if (l->ws != NULL && l->ws->state == S_OPEN &&
+		if (l->ws != NULL && l->ws->c.state == PL_OPEN &&
 		    now >= l->ws->next_ping) {
 			static const char ping[] = "{\"type\":\"ping\"}";
 
 			l->ws->next_ping = now + GL_WS_PING_NS;
-			ws_send_frame(g, l->ws, 0x1, ping, sizeof(ping) - 1);
+			pl_ws_send_text(&g->cl, &l->ws->c, ping, sizeof(ping) - 1);
 		}
 		if (l->stage >= L_UP)
 			continue;
@@ -2278,73 +1441,35 @@ slow_tick(struct gl *g, uint64_t now)
 	}
 }
 
+/* A pass of every loop: media due, the slow timers about every 10 ms,
+ * then whatever arrived. */
+static void
+serve(struct gl *g, uint64_t now)
+{
+	media_tick(g, now);
+	if (now >= g->next_slow) {
+		slow_tick(g, now);
+		g->next_slow = now + 10 * PL_NS_PER_MS;
+	}
+	pl_client_poll(&g->cl, 1);
+}
+
 /* Serves every socket for ns, sending media. */
 static void
-run_for(struct gl *g, uint64_t ns, uint64_t *next_slow)
+run_for(struct gl *g, uint64_t ns)
 {
-	uint64_t end = now_ns() + ns;
+	uint64_t end = pl_now_ns() + ns;
 
 	for (;;) {
-		uint64_t now = now_ns();
+		uint64_t now = pl_now_ns();
 
-		if (gl_stop || now >= end)
+		if (pl_stop || now >= end)
 			return;
-		media_tick(g, now);
-		if (now >= *next_slow) {
-			slow_tick(g, now);
-			*next_slow = now + 10 * NS_PER_MS;
-		}
-		poll_once(g, 1);
+		serve(g, now);
 	}
 }
 
 /* ---- the server's /metrics ---- */
-
-static int
-http_get_blocking(const char *url, char *out, size_t cap)
-{
-	char host[64], path[256], req[512];
-	unsigned port = 80;
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	struct timeval tv = { .tv_sec = 5 };
-	size_t got = 0;
-	int fd, n;
-
-	if (sscanf(url, "http://%63[^:/]:%u%255s", host, &port, path) < 2)
-		return -EINVAL;
-	if (strchr(url + 7, '/') == NULL)
-		snprintf(path, sizeof(path), "/metrics");
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1 ||
-	    (ntohl(sa.sin_addr.s_addr) >> 24) != 127 || port == 0 || port > 65535)
-		return -EINVAL;
-	sa.sin_port = htons((uint16_t)port);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		close(fd);
-		return -ECONNREFUSED;
-	}
-	n = snprintf(req, sizeof(req),
-		     "GET %s HTTP/1.1\r\nHost: %s:%u\r\nConnection: close\r\n\r\n",
-		     path, host, port);
-	if (send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
-		close(fd);
-		return -EIO;
-	}
-	while (got + 1 < cap) {
-		ssize_t r = recv(fd, out + got, cap - 1 - got, 0);
-
-		if (r <= 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	out[got] = '\0';
-	return (int)got;
-}
 
 /* sum of the samples of name whose labels contain label ("" any) */
 static double
@@ -2382,7 +1507,7 @@ scrape(const char *url, struct gl_metrics *m)
 	static char text[1 << 20];
 
 	memset(m, 0, sizeof(*m));
-	if (url == NULL || http_get_blocking(url, text, sizeof(text)) <= 0 ||
+	if (url == NULL || pl_http_get(url, text, sizeof(text)) <= 0 ||
 	    strstr(text, " 200 ") == NULL)
 		return;
 	m->ok = true;
@@ -2449,25 +1574,16 @@ print_deltas(const struct gl_metrics *a, const struct gl_metrics *b,
 
 /* ---- results ---- */
 
-static int
-cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static double
 pct_ms(const uint32_t *v, unsigned n, double q)
 {
-	size_t i;
+	return (double)pl_pct_u32(v, n, q) / 1000.0;
+}
 
-	if (n == 0)
-		return 0;
-	i = (size_t)(q / 100.0 * (double)n);
-	if (i >= n)
-		i = n - 1;
-	return (double)v[i] / 1000.0;
+static double
+lat_pct_ms(const struct pl_hist *h, double q)
+{
+	return (double)pl_hist_pct(h, q) / 1000.0;
 }
 
 /* handshake intervals of the legs that came up, in us, sorted */
@@ -2491,10 +1607,10 @@ collect_hs(const struct gl *g, struct gl_hs *h)
 		h->dtls[h->n] = (uint32_t)((l->t_dtls - l->t_ice) / 1000);
 		h->n++;
 	}
-	qsort(h->total, h->n, sizeof(uint32_t), cmp_u32);
-	qsort(h->answer, h->n, sizeof(uint32_t), cmp_u32);
-	qsort(h->ice, h->n, sizeof(uint32_t), cmp_u32);
-	qsort(h->dtls, h->n, sizeof(uint32_t), cmp_u32);
+	pl_sort_u32(h->total, h->n);
+	pl_sort_u32(h->answer, h->n);
+	pl_sort_u32(h->ice, h->n);
+	pl_sort_u32(h->dtls, h->n);
 }
 
 /* One list of results, printed as "key=value" after RESULT or put in a
@@ -2543,8 +1659,30 @@ usage(void)
 	exit(2);
 }
 
-int
-main(int argc, char **argv)
+/* ---- main: options, set-up, rooms, legs, the window, the report ---- */
+
+/* what the window measured: counters and probes at its edges, and what
+ * the listeners received in it */
+struct gl_window {
+	struct gl_metrics m0, m1, m2; /* start of the run, window edges */
+	struct gl_ctr c0, c1;
+	long rss0, rss_up, lg_rss;
+	double cpu0, cpu1, lg_cpu0, lg_cpu1;
+	double wait0, wait1, lg_wait0, lg_wait1;
+	uint64_t rxq0, rxq1;
+	int64_t gwd0, gwd1;
+	unsigned gw_port;
+	double win_s;
+	unsigned held_end, listeners, active_slots_sum;
+	double rx_min, rx_max, rx_sum;
+	/* totals (window_totals) */
+	double hs_s;            /* first offer -> last DTLS done */
+	uint64_t sent, rcvd;    /* media in the window */
+	double fwd, srv_in;     /* the server's, in the window; -1 unknown */
+};
+
+static const char *
+parse_options(int argc, char **argv, struct gl *g)
 {
 	static const struct option opts[] = {
 		{ "api", required_argument, NULL, 'a' },
@@ -2566,27 +1704,12 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct gl *g = calloc(1, sizeof(*g));
+	struct pl_client *cl = &g->cl;
 	const char *api = NULL, *metrics_url = NULL, *origin = NULL;
 	char ip[64];
 	unsigned port = 0;
-	struct gl_metrics m0, m1, m2;
-	struct gl_hs hs;
-	struct rlimit rl;
-	uint64_t t_setup0, t_ramp0, t_ramp1, t_w0, t_w1, next_slow = 0;
-	long rss0, rss_up, lg_rss;
-	double cpu_w0, cpu_w1, lg_cpu0, lg_cpu1, win_s, ramp_s;
-	double wait_w0, wait_w1, lg_wait0, lg_wait1;
-	uint64_t rxq0, rxq1;
-	int64_t gwd0 = -1, gwd1 = -1;
-	unsigned gw_port = 0;
-	struct gl_ctr c0, c1;
-	unsigned held_end, listeners, active_slots_sum = 0;
-	double rx_min = -1, rx_max = 0, rx_sum = 0;
 	int c;
 
-	if (g == NULL)
-		return 1;
 	g->n_legs = 100;
 	g->room_size = 10;
 	g->rate = 50;
@@ -2595,7 +1718,7 @@ main(int argc, char **argv)
 	g->loud = 2;
 	g->payload = 80;
 	g->timeout_s = 20;
-	g->n_http = 8;
+	cl->n_http = 8;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'a': api = optarg; break;
@@ -2616,7 +1739,7 @@ main(int argc, char **argv)
 		}
 	}
 	if (api == NULL || sscanf(api, "http://%63[^:/]:%u", ip, &port) != 2 ||
-	    inet_pton(AF_INET, ip, &g->api.sin_addr) != 1 || port == 0 ||
+	    inet_pton(AF_INET, ip, &cl->api_addr.sin_addr) != 1 || port == 0 ||
 	    port > 65535 || g->n_legs == 0 || g->n_legs > GL_MAX_LEGS ||
 	    g->room_size < 2 || g->room_size > GL_MAX_ROOM ||
 	    g->rate > 10000 || g->window == 0 || g->duration_s > 600 ||
@@ -2624,45 +1747,44 @@ main(int argc, char **argv)
 	    g->payload > GL_PKT_MAX - GL_HDR_LEN - DP_SRTP_MAX_TRAILER ||
 	    g->timeout_s == 0 || g->timeout_s > 120)
 		usage();
-	if ((ntohl(g->api.sin_addr.s_addr) >> 24) != 127) {
-		fprintf(stderr, "gw-load: --api must be a 127.0.0.0/8 address\n");
-		return 2;
+	if ((ntohl(cl->api_addr.sin_addr.s_addr) >> 24) != 127) {
+		fprintf(stderr, "gw_load: --api must be a 127.0.0.0/8 address\n");
+		exit(2);
 	}
-	g->api.sin_family = AF_INET;
-	g->api.sin_port = htons((uint16_t)port);
-	snprintf(g->host, sizeof(g->host), "%s:%u", ip, port);
-	snprintf(g->origin, sizeof(g->origin), "%s", origin ? origin : "");
-	if (getrandom(&g->rng, sizeof(g->rng), 0) != sizeof(g->rng) || g->rng == 0)
-		g->rng = now_ns() | 1;
+	cl->api_addr.sin_family = AF_INET;
+	cl->api_addr.sin_port = htons((uint16_t)port);
+	cl->ws_addr = cl->api_addr;
+	snprintf(cl->host, sizeof(cl->host), "%s:%u", ip, port);
+	snprintf(cl->origin, sizeof(cl->origin), "%s", origin ? origin : "");
+	return metrics_url;
+}
 
+/* The client, the tables of rooms, requests and legs, the histograms,
+ * the DTLS client; 0 or -errno (the reason printed). */
+static int
+init(struct gl *g, struct gl_hs *hs)
+{
 	/* a UDP socket and a WebSocket per leg */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
+	pl_proc_raise_nofile();
+	pl_proc_catch_stop();
 
 	g->n_rooms = (g->n_legs + g->room_size - 1) / g->room_size;
-	g->ep = epoll_create1(EPOLL_CLOEXEC);
-	g->rx = malloc(GL_RX_CHUNK);
 	g->legs = calloc(g->n_legs, sizeof(*g->legs));
 	g->rooms = calloc(g->n_rooms, sizeof(*g->rooms));
 	g->reqs = calloc((size_t)g->n_rooms * g->room_size, sizeof(*g->reqs));
-	g->lat[0].hist = calloc(GL_LAT_BUCKETS, sizeof(uint32_t));
-	g->lat[1].hist = calloc(GL_LAT_BUCKETS, sizeof(uint32_t));
 	g->mbuf = calloc(GL_MMSG, sizeof(*g->mbuf));
-	hs.total = calloc(g->n_legs, sizeof(uint32_t));
-	hs.answer = calloc(g->n_legs, sizeof(uint32_t));
-	hs.ice = calloc(g->n_legs, sizeof(uint32_t));
-	hs.dtls = calloc(g->n_legs, sizeof(uint32_t));
-	if (g->ep < 0 || g->rx == NULL || g->legs == NULL || g->rooms == NULL ||
-	    g->reqs == NULL || g->lat[0].hist == NULL ||
-	    g->lat[1].hist == NULL || g->mbuf == NULL || hs.total == NULL ||
-	    hs.answer == NULL || hs.ice == NULL || hs.dtls == NULL) {
-		perror("gw-load: init");
-		return 1;
+	hs->total = calloc(g->n_legs, sizeof(uint32_t));
+	hs->answer = calloc(g->n_legs, sizeof(uint32_t));
+	hs->ice = calloc(g->n_legs, sizeof(uint32_t));
+	hs->dtls = calloc(g->n_legs, sizeof(uint32_t));
+	if (pl_client_init(&g->cl, &gl_ops, sizeof(struct gl_conn)) < 0 ||
+	    g->legs == NULL || g->rooms == NULL || g->reqs == NULL ||
+	    pl_hist_init(&g->lat[0], GL_LAT_LIN, GL_LAT_SUB, GL_LAT_OCT) < 0 ||
+	    pl_hist_init(&g->lat[1], GL_LAT_LIN, GL_LAT_SUB, GL_LAT_OCT) < 0 ||
+	    g->mbuf == NULL || hs->total == NULL || hs->answer == NULL ||
+	    hs->ice == NULL || hs->dtls == NULL) {
+		perror("gw_load: init");
+		return -ENOMEM;
 	}
 	for (unsigned i = 0; i < GL_MMSG; i++) {
 		g->iov[i].iov_base = g->mbuf[i];
@@ -2672,9 +1794,9 @@ main(int argc, char **argv)
 		g->mm[i].msg_hdr.msg_control = g->mctl[i];
 	}
 	if (dtls_client_init(g) < 0) {
-		fprintf(stderr, "gw-load: DTLS client setup failed\n");
+		fprintf(stderr, "gw_load: DTLS client setup failed\n");
 		ERR_print_errors_fp(stderr);
-		return 1;
+		return -EPROTO;
 	}
 	for (unsigned r = 0; r < g->n_rooms; r++) {
 		struct gl_room *rm = &g->rooms[r];
@@ -2692,142 +1814,160 @@ main(int argc, char **argv)
 	for (unsigned i = 0; i < g->n_legs; i++) {
 		struct gl_leg *l = &g->legs[i];
 
-		l->kind = K_UDP;
+		l->kind = PL_KIND_OTHER;
 		l->idx = i;
 		l->room = &g->rooms[i / g->room_size];
 		l->pos = i % g->room_size;
 		l->loud = l->pos < g->loud;
 		l->ufd = -1;
 	}
+	return 0;
+}
 
-	/* ---- rooms and invites ---- */
-	rss0 = proc_rss_kb(g->server_pid);
-	scrape(metrics_url, &m0);
-	t_setup0 = now_ns();
+/* Rooms and invites, every room before the first leg, over the pool; the
+ * server's memory and counters before them. */
+static void
+set_up_rooms(struct gl *g, struct gl_window *w, const char *metrics_url)
+{
+	uint64_t t0;
+
+	w->rss0 = pl_proc_rss_kb(g->server_pid);
+	scrape(metrics_url, &w->m0);
+	t0 = pl_now_ns();
 	if (!g->quiet)
-		fprintf(stderr, "gw-load: %u rooms of %u, %u legs\n", g->n_rooms,
+		fprintf(stderr, "gw_load: %u rooms of %u, %u legs\n", g->n_rooms,
 			g->room_size, g->n_legs);
 	for (unsigned r = 0; r < g->n_rooms; r++) {
 		g->rooms[r].step = R_CREATE;
-		http_enqueue(g, &g->reqs[r * g->room_size]);
+		pl_http_enqueue(&g->cl, &g->reqs[r * g->room_size].q);
 	}
-	http_pump(g);
-	while (!gl_stop && g->rooms_ready + g->rooms_failed < g->n_rooms &&
-	       now_ns() < t_setup0 + GL_SETUP_TIMEOUT_NS)
-		poll_once(g, 10);
+	pl_http_pump(&g->cl);
+	while (!pl_stop && g->rooms_ready + g->rooms_failed < g->n_rooms &&
+	       pl_now_ns() < t0 + GL_SETUP_TIMEOUT_NS)
+		pl_client_poll(&g->cl, 10);
 	for (unsigned r = 0; r < g->n_rooms; r++)
 		if (g->rooms[r].step != R_READY)
 			room_fail(g, &g->rooms[r], "room_setup_timeout");
 	/* the pool is not needed any more */
-	for (unsigned i = 0; i < g->n_http; i++)
-		if (g->http[i] != NULL) {
-			conn_close(g, g->http[i]);
-			g->http[i] = NULL;
+	for (unsigned i = 0; i < g->cl.n_http; i++)
+		if (g->cl.http[i] != NULL) {
+			pl_conn_close(&g->cl, g->cl.http[i]);
+			g->cl.http[i] = NULL;
 		}
-	free_closed(g);
+	pl_client_free_closed(&g->cl);
 	if (!g->quiet)
-		fprintf(stderr, "gw-load: %u rooms ready in %.2f s (%u failed)\n",
-			g->rooms_ready, (double)(now_ns() - t_setup0) / 1e9,
+		fprintf(stderr, "gw_load: %u rooms ready in %.2f s (%u failed)\n",
+			g->rooms_ready, (double)(pl_now_ns() - t0) / 1e9,
 			g->rooms_failed);
+}
 
-	/* ---- legs, at --handshake-rate per second ---- */
-	t_ramp0 = now_ns();
-	{
-		uint64_t interval = g->rate ? NS_PER_S / g->rate : 0;
-		uint64_t hard_end = t_ramp0 + (g->rate ? (uint64_t)g->n_legs *
-								 interval : 0) +
-				    (uint64_t)g->timeout_s * NS_PER_S +
-				    120 * NS_PER_S;
-		uint64_t last_report = t_ramp0;
+/* Legs start at --handshake-rate per second (or --window at once) until
+ * every leg is up or failed. */
+static void
+ramp_legs(struct gl *g)
+{
+	uint64_t t0 = pl_now_ns(), last_report = t0;
+	uint64_t interval = g->rate ? PL_NS_PER_S / g->rate : 0;
+	uint64_t hard_end = t0 + (g->rate ? (uint64_t)g->n_legs * interval : 0) +
+			    (uint64_t)g->timeout_s * PL_NS_PER_S +
+			    120 * PL_NS_PER_S;
 
-		while (!gl_stop && (g->started < g->n_legs || g->in_flight > 0)) {
-			uint64_t now = now_ns();
+	while (!pl_stop && (g->started < g->n_legs || g->in_flight > 0)) {
+		uint64_t now = pl_now_ns();
 
-			if (now > hard_end)
-				break;
-			while (g->started < g->n_legs &&
-			       (g->rate ? now >= t_ramp0 + g->started * interval :
-					  g->in_flight < g->window)) {
-				struct gl_leg *l = &g->legs[g->started];
+		if (now > hard_end)
+			break;
+		while (g->started < g->n_legs &&
+		       (g->rate ? now >= t0 + g->started * interval :
+				  g->in_flight < g->window)) {
+			struct gl_leg *l = &g->legs[g->started];
 
-				if (l->room->step != R_READY) {
-					g->started++;
-					g->in_flight++;
-					l->t_start = now;
-					leg_fail(g, l, "room_setup_failed");
-					continue;
-				}
-				leg_start(g, l);
+			if (l->room->step != R_READY) {
+				g->started++;
+				g->in_flight++;
+				l->t_start = now;
+				leg_fail(g, l, "room_setup_failed");
+				continue;
 			}
-			media_tick(g, now);
-			if (now >= next_slow) {
-				slow_tick(g, now);
-				next_slow = now + 10 * NS_PER_MS;
-			}
-			if (!g->quiet && now >= last_report + NS_PER_S) {
-				last_report = now;
-				fprintf(stderr,
-					"gw-load: started %u up %u failed %u in flight %u\n",
-					g->started, g->up, g->failed, g->in_flight);
-			}
-			poll_once(g, 1);
+			leg_start(g, l);
 		}
+		if (!g->quiet && now >= last_report + PL_NS_PER_S) {
+			last_report = now;
+			fprintf(stderr,
+				"gw_load: started %u up %u failed %u in flight %u\n",
+				g->started, g->up, g->failed, g->in_flight);
+		}
+		serve(g, now);
 	}
-	t_ramp1 = now_ns();
-	ramp_s = (double)(t_ramp1 - t_ramp0) / 1e9;
 	if (!g->quiet)
-		fprintf(stderr, "gw-load: %u up, %u failed after %.2f s; "
+		fprintf(stderr, "gw_load: %u up, %u failed after %.2f s; "
 			"settling 2 s, then measuring %u s\n",
-			g->up, g->failed, ramp_s, g->duration_s);
+			g->up, g->failed, (double)(pl_now_ns() - t0) / 1e9,
+			g->duration_s);
+}
 
-	/* ---- the window (nothing to measure without a leg) ---- */
+static uint64_t
+rxq_drops(const struct gl *g)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < g->n_legs; i++)
+		n += g->legs[i].rxq_drops;
+	return n;
+}
+
+/* 2 s for speaker selection to settle, then the --duration window with
+ * everything measured at its edges (nothing to measure without a leg). */
+static void
+measure_window(struct gl *g, struct gl_window *w, const char *metrics_url)
+{
+	uint64_t t0, t1;
+
+	w->gwd0 = w->gwd1 = -1;
 	if (g->up == 0)
 		g->duration_s = 0;
 	else
-		run_for(g, 2 * NS_PER_S, &next_slow); /* speakers settle */
-	for (unsigned i = 0; i < g->n_legs && gw_port == 0; i++)
+		run_for(g, 2 * PL_NS_PER_S); /* speakers settle */
+	for (unsigned i = 0; i < g->n_legs && w->gw_port == 0; i++)
 		if (g->legs[i].stage == L_UP)
-			gw_port = ntohs(((struct sockaddr_in *)&g->legs[i].gw)->sin_port);
-	if (gw_port != 0)
-		gwd0 = udp_port_drops(gw_port);
-	c0 = g->c;
-	rxq0 = 0;
-	for (unsigned i = 0; i < g->n_legs; i++)
-		rxq0 += g->legs[i].rxq_drops;
+			w->gw_port = ntohs(
+				((struct sockaddr_in *)&g->legs[i].gw)->sin_port);
+	if (w->gw_port != 0)
+		w->gwd0 = pl_udp_port_drops(w->gw_port);
+	w->c0 = g->c;
+	w->rxq0 = rxq_drops(g);
 	for (unsigned i = 0; i < g->n_legs; i++) {
 		g->legs[i].rcvd0 = g->legs[i].rcvd;
 		memcpy(g->legs[i].slot_rx0, g->legs[i].slot_rx,
 		       sizeof(g->legs[i].slot_rx));
 	}
-	scrape(metrics_url, &m1);
-	cpu_w0 = proc_cpu_s(g->server_pid);
-	lg_cpu0 = self_cpu_s();
-	wait_w0 = pid_runq_wait_s(g->server_pid);
-	lg_wait0 = proc_runq_wait_s("self");
-	t_w0 = now_ns();
+	scrape(metrics_url, &w->m1);
+	w->cpu0 = pl_proc_cpu_s(g->server_pid);
+	w->lg_cpu0 = pl_self_cpu_s();
+	w->wait0 = pl_proc_runq_wait_s(g->server_pid);
+	w->lg_wait0 = pl_proc_runq_wait_s(getpid());
+	t0 = pl_now_ns();
 	g->measuring = true;
-	run_for(g, (uint64_t)g->duration_s * NS_PER_S, &next_slow);
+	run_for(g, (uint64_t)g->duration_s * PL_NS_PER_S);
 	g->measuring = false;
-	t_w1 = now_ns();
-	c1 = g->c;
-	if (gw_port != 0)
-		gwd1 = udp_port_drops(gw_port);
-	rxq1 = 0;
-	for (unsigned i = 0; i < g->n_legs; i++)
-		rxq1 += g->legs[i].rxq_drops;
-	cpu_w1 = proc_cpu_s(g->server_pid);
-	lg_cpu1 = self_cpu_s();
-	wait_w1 = pid_runq_wait_s(g->server_pid);
-	lg_wait1 = proc_runq_wait_s("self");
-	scrape(metrics_url, &m2);
-	rss_up = proc_rss_kb(g->server_pid);
-	lg_rss = proc_rss_kb(getpid());
-	win_s = (double)(t_w1 - t_w0) / 1e9;
-	if (win_s <= 0)
-		win_s = 1e-9;
-	held_end = g->up;
+	t1 = pl_now_ns();
+	w->c1 = g->c;
+	if (w->gw_port != 0)
+		w->gwd1 = pl_udp_port_drops(w->gw_port);
+	w->rxq1 = rxq_drops(g);
+	w->cpu1 = pl_proc_cpu_s(g->server_pid);
+	w->lg_cpu1 = pl_self_cpu_s();
+	w->wait1 = pl_proc_runq_wait_s(g->server_pid);
+	w->lg_wait1 = pl_proc_runq_wait_s(getpid());
+	scrape(metrics_url, &w->m2);
+	w->rss_up = pl_proc_rss_kb(g->server_pid);
+	w->lg_rss = pl_proc_rss_kb(getpid());
+	w->win_s = (double)(t1 - t0) / 1e9;
+	if (w->win_s <= 0)
+		w->win_s = 1e-9;
+	w->held_end = g->up;
 
-	listeners = 0;
+	w->rx_min = -1;
 	for (unsigned i = 0; i < g->n_legs; i++) {
 		const struct gl_leg *l = &g->legs[i];
 		double r;
@@ -2835,21 +1975,26 @@ main(int argc, char **argv)
 
 		if (l->stage != L_UP)
 			continue;
-		listeners++;
-		r = (double)(l->rcvd - l->rcvd0) / win_s;
-		rx_sum += r;
-		if (rx_min < 0 || r < rx_min)
-			rx_min = r;
-		if (r > rx_max)
-			rx_max = r;
+		w->listeners++;
+		r = (double)(l->rcvd - l->rcvd0) / w->win_s;
+		w->rx_sum += r;
+		if (w->rx_min < 0 || r < w->rx_min)
+			w->rx_min = r;
+		if (r > w->rx_max)
+			w->rx_max = r;
 		for (unsigned s = 0; s < l->n_slots; s++)
 			act += l->slot_rx[s] > l->slot_rx0[s];
-		active_slots_sum += act;
+		w->active_slots_sum += act;
 	}
-	if (rx_min < 0)
-		rx_min = 0;
+	if (w->rx_min < 0)
+		w->rx_min = 0;
+}
 
-	/* ---- everyone leaves ---- */
+/* Every leg leaves; the server closes the WebSockets that left, so
+ * TIME_WAIT stays on its side. */
+static void
+leave_all(struct gl *g)
+{
 	for (unsigned i = 0; i < g->started; i++) {
 		struct gl_leg *l = &g->legs[i];
 
@@ -2857,240 +2002,278 @@ main(int argc, char **argv)
 			struct gl_conn *wc = l->ws;
 
 			l->ws = NULL;
-			wc->leg = NULL;
-			if (wc->state == S_OPEN)
-				ws_leave(g, wc);
-			else
-				conn_close(g, wc);
+			ws_let_go(g, wc);
 		}
 		leg_release(g, l);
 	}
-	/* the server closes the WebSockets that left, so TIME_WAIT stays on
-	 * its side */
-	{
-		uint64_t end = now_ns() + 3 * NS_PER_S;
+	pl_client_drain(&g->cl, 3 * PL_NS_PER_S);
+}
 
-		while (!gl_stop && g->leaving > 0 && now_ns() < end)
-			poll_once(g, 20);
+/* What both reports show, once every leg has left. */
+static void
+window_totals(const struct gl *g, struct gl_window *w)
+{
+	bool m_ok = w->m2.ok && w->m1.ok;
+
+	w->hs_s = g->t_last_up > g->t_first_offer ?
+			  (double)(g->t_last_up - g->t_first_offer) / 1e9 : 0;
+	w->sent = w->c1.sent - w->c0.sent;
+	w->rcvd = w->c1.rcvd - w->c0.rcvd;
+	w->fwd = m_ok ? w->m2.forwarded - w->m1.forwarded : -1;
+	w->srv_in = m_ok ? w->m2.rtp_in - w->m1.rtp_in : -1;
+}
+
+/* The human table and the ERRORS line. */
+static void
+report_table(const struct gl *g, const struct gl_hs *hs,
+	     const struct gl_window *w)
+{
+	const struct gl_ctr *c0 = &w->c0, *c1 = &w->c1;
+	const struct gl_metrics *m0 = &w->m0, *m1 = &w->m1, *m2 = &w->m2;
+
+	printf("legs        attempted %u  up %u  held to the end %u  "
+	       "failed %u (signaling %u, ICE %u, DTLS %u)  lost %u\n",
+	       g->n_legs, hs->n, w->held_end, g->failed,
+	       g->failed_by[F_SIGNALING], g->failed_by[F_ICE],
+	       g->failed_by[F_DTLS], g->lost);
+	printf("handshake   offer -> DTLS done  p50 %.1f ms  p99 %.1f ms  "
+	       "max %.1f ms\n"
+	       "            offer -> answer p50 %.1f / p99 %.1f ms, "
+	       "answer -> ICE ok p50 %.1f / p99 %.1f ms, "
+	       "ICE -> DTLS done p50 %.1f / p99 %.1f ms\n",
+	       pct_ms(hs->total, hs->n, 50), pct_ms(hs->total, hs->n, 99),
+	       hs->n ? hs->total[hs->n - 1] / 1000.0 : 0.0,
+	       pct_ms(hs->answer, hs->n, 50), pct_ms(hs->answer, hs->n, 99),
+	       pct_ms(hs->ice, hs->n, 50), pct_ms(hs->ice, hs->n, 99),
+	       pct_ms(hs->dtls, hs->n, 50), pct_ms(hs->dtls, hs->n, 99));
+	printf("            %.1f handshakes/s achieved (target %u/s; "
+	       "first offer -> last DTLS done %.2f s); SRTP "
+	       "profile AEAD_AES_128_GCM %u, AES128_CM_SHA1_80 %u\n",
+	       w->hs_s > 0 ? hs->n / w->hs_s : 0, g->rate, w->hs_s, g->n_gcm, g->n_cm);
+	printf("media       window %.1f s: sent %" PRIu64 " (%.0f/s), "
+	       "received %" PRIu64 " (%.0f/s)\n",
+	       w->win_s, w->sent, w->sent / w->win_s, w->rcvd, w->rcvd / w->win_s);
+	printf("            per listener %.1f/s mean (min %.1f, max %.1f), "
+	       "%.2f slots active on average\n",
+	       w->listeners ? w->rx_sum / w->listeners : 0.0, w->rx_min, w->rx_max,
+	       w->listeners ? (double)w->active_slots_sum / w->listeners : 0.0);
+	printf("            SRTP auth failures %" PRIu64 ", other unprotect "
+	       "errors %" PRIu64 ", unknown SSRC %" PRIu64
+	       ", own audio back %" PRIu64 ", from another room %" PRIu64
+	       "\n            SRTCP in %" PRIu64 ", consent checks answered %"
+	       PRIu64 " of %" PRIu64 "\n",
+	       c1->auth_fail - c0->auth_fail,
+	       c1->unprotect_err - c0->unprotect_err,
+	       c1->unknown_ssrc - c0->unknown_ssrc,
+	       c1->own_echo - c0->own_echo,
+	       c1->cross_room - c0->cross_room, c1->rtcp_rx - c0->rtcp_rx,
+	       c1->consent_ok - c0->consent_ok,
+	       c1->consent_sent - c0->consent_sent);
+	printf("latency     one way, send -> in our socket  p50 %.3f ms  "
+	       "p99 %.3f ms  max %.3f ms (%" PRIu64 " packets)\n"
+	       "            send -> read by gw_load  p50 %.3f ms  "
+	       "p99 %.3f ms  max %.3f ms\n",
+	       lat_pct_ms(&g->lat[0], 50), lat_pct_ms(&g->lat[0], 99),
+	       g->lat[0].max / 1000.0, g->lat[0].n,
+	       lat_pct_ms(&g->lat[1], 50), lat_pct_ms(&g->lat[1], 99),
+	       g->lat[1].max / 1000.0);
+	if (m2->ok)
+		printf("server      sotto_gateway_legs %.0f before, %.0f at the "
+		       "end; forwarded %.0f/s, SRTP in %.0f/s, forward "
+		       "dropped %.0f, DTLS failures %.0f\n",
+		       m0->legs, m2->legs, w->fwd / w->win_s, w->srv_in / w->win_s,
+		       m2->fwd_dropped - m1->fwd_dropped, m2->dtls_failures);
+	if (w->gwd0 >= 0 && w->gwd1 >= 0)
+		printf("            kernel drops on the gateway's UDP "
+		       "port %u in the window: %" PRId64 " (%.1f%% of "
+		       "what was sent)\n",
+		       w->gw_port, w->gwd1 - w->gwd0,
+		       w->sent ? 100.0 * (double)(w->gwd1 - w->gwd0) / (double)w->sent :
+			      0.0);
+	if (m2->ok) {
+		static const char *const fam[] = {
+			"sotto_dataplane_drops_total{",
+			"sotto_driver_drops_total{",
+			"sotto_gateway_legs_ended_total{",
+			"sotto_gateway_dtls_failures_total{",
+			"sotto_gateway_ice_checks_total{result=\"b",
+			"sotto_gateway_ice_checks_total{result=\"u",
+			"sotto_gateway_ice_checks_total{result=\"m",
+			NULL,
+		};
+
+		printf("            whole run: DTLS retransmits %.0f, "
+		       "dataplane drops %.0f, driver drops %.0f, "
+		       "control tx ring full %.0f, consent lost %.0f\n",
+		       m2->dtls_retransmits - m0->dtls_retransmits,
+		       m2->dp_drops - m0->dp_drops,
+		       m2->driver_drops - m0->driver_drops,
+		       m2->ctl_ring_full - m0->ctl_ring_full,
+		       m2->ended_consent - m0->ended_consent);
+		print_deltas(m0, m2, fam);
 	}
+	if (w->rss0 >= 0)
+		printf("            VmRSS %ld kB -> %ld kB with %u legs: "
+		       "%ld bytes per leg; CPU %.2f s in the window\n",
+		       w->rss0, w->rss_up, w->held_end,
+		       w->held_end ? (w->rss_up - w->rss0) * 1024 / (long)w->held_end : -1,
+		       w->cpu1 - w->cpu0);
+	printf("load gen    CPU %.2f s in the window, VmRSS %ld kB; "
+	       "media ticks > 5 ms late %" PRIu64 ", worst %.1f ms, "
+	       "skipped %" PRIu64 " ms\n",
+	       w->lg_cpu1 - w->lg_cpu0, w->lg_rss, c1->late_ticks - c0->late_ticks,
+	       g->max_lag_ns / 1e6, c1->skipped_ms - c0->skipped_ms);
+	printf("            client DTLS retransmits %" PRIu64
+	       ", datagrams our sockets dropped (full) %" PRIu64
+	       " (whole run; %" PRIu64 " in the window)\n",
+	       c1->dtls_retx, w->rxq1, w->rxq1 - w->rxq0);
+	printf("run queue   s runnable but waiting for a CPU in the window: "
+	       "sottod %.2f, gw_load %.2f\n",
+	       w->wait0 >= 0 && w->wait1 >= 0 ? w->wait1 - w->wait0 : -1,
+	       w->lg_wait1 - w->lg_wait0);
+	pl_errors_print(&g->cl.errors, stdout);
+	printf("\n");
+}
+
+/* "RESULT key=value ..." or, with --json, one object (errors included);
+ * 0 or -ENOMEM if the JSON could not be encoded. */
+static int
+report_result(const struct gl *g, const struct gl_hs *hs,
+	      const struct gl_window *w)
+{
+	const struct gl_ctr *c0 = &w->c0, *c1 = &w->c1;
+	const struct gl_metrics *m0 = &w->m0, *m1 = &w->m1, *m2 = &w->m2;
+	struct gl_report rep = { .json = g->json ? json_object() : NULL };
+
+	if (!g->json)
+		printf("RESULT");
+	kv_i(&rep, "legs", g->n_legs);
+	kv_i(&rep, "room_size", g->room_size);
+	kv_i(&rep, "up", hs->n);
+	kv_i(&rep, "held", w->held_end);
+	kv_i(&rep, "failed", g->failed);
+	kv_i(&rep, "failed_signaling", g->failed_by[F_SIGNALING]);
+	kv_i(&rep, "failed_ice", g->failed_by[F_ICE]);
+	kv_i(&rep, "failed_dtls", g->failed_by[F_DTLS]);
+	kv_i(&rep, "lost", g->lost);
+	kv_f(&rep, "rate", g->rate);
+	kv_f(&rep, "hs_per_s", w->hs_s > 0 ? hs->n / w->hs_s : 0);
+	kv_f(&rep, "hs_p50_ms", pct_ms(hs->total, hs->n, 50));
+	kv_f(&rep, "hs_p99_ms", pct_ms(hs->total, hs->n, 99));
+	kv_f(&rep, "hs_max_ms", hs->n ? hs->total[hs->n - 1] / 1000.0 : 0.0);
+	kv_f(&rep, "answer_p50_ms", pct_ms(hs->answer, hs->n, 50));
+	kv_f(&rep, "answer_p99_ms", pct_ms(hs->answer, hs->n, 99));
+	kv_f(&rep, "ice_p50_ms", pct_ms(hs->ice, hs->n, 50));
+	kv_f(&rep, "ice_p99_ms", pct_ms(hs->ice, hs->n, 99));
+	kv_f(&rep, "dtls_p50_ms", pct_ms(hs->dtls, hs->n, 50));
+	kv_f(&rep, "dtls_p99_ms", pct_ms(hs->dtls, hs->n, 99));
+	kv_f(&rep, "window_s", w->win_s);
+	kv_i(&rep, "sent", (int64_t)w->sent);
+	kv_i(&rep, "received", (int64_t)w->rcvd);
+	kv_f(&rep, "sent_per_s", w->sent / w->win_s);
+	/* what 50 packets/s per leg held would have been */
+	kv_f(&rep, "sent_of_schedule",
+	     w->held_end ? w->sent / (w->win_s * w->held_end * (1000.0 / GL_PTIME_MS)) : 0);
+	kv_f(&rep, "rx_per_s", w->rcvd / w->win_s);
+	kv_f(&rep, "listener_rx_per_s", w->listeners ? w->rx_sum / w->listeners : 0.0);
+	kv_f(&rep, "listener_rx_min", w->rx_min);
+	kv_f(&rep, "listener_rx_max", w->rx_max);
+	kv_f(&rep, "active_slots",
+	     w->listeners ? (double)w->active_slots_sum / w->listeners : 0.0);
+	kv_i(&rep, "auth_failures", (int64_t)(c1->auth_fail - c0->auth_fail));
+	kv_i(&rep, "unprotect_errors",
+	     (int64_t)(c1->unprotect_err - c0->unprotect_err));
+	kv_i(&rep, "unknown_ssrc", (int64_t)(c1->unknown_ssrc - c0->unknown_ssrc));
+	kv_i(&rep, "own_echo", (int64_t)(c1->own_echo - c0->own_echo));
+	kv_i(&rep, "cross_room", (int64_t)(c1->cross_room - c0->cross_room));
+	kv_i(&rep, "rtcp_in", (int64_t)(c1->rtcp_rx - c0->rtcp_rx));
+	kv_i(&rep, "consent_sent", (int64_t)(c1->consent_sent - c0->consent_sent));
+	kv_i(&rep, "consent_ok", (int64_t)(c1->consent_ok - c0->consent_ok));
+	kv_i(&rep, "send_errors", (int64_t)(c1->send_err - c0->send_err));
+	kv_f(&rep, "lat_p50_ms", lat_pct_ms(&g->lat[0], 50));
+	kv_f(&rep, "lat_p99_ms", lat_pct_ms(&g->lat[0], 99));
+	kv_f(&rep, "lat_max_ms", g->lat[0].max / 1000.0);
+	kv_f(&rep, "lat_app_p50_ms", lat_pct_ms(&g->lat[1], 50));
+	kv_f(&rep, "lat_app_p99_ms", lat_pct_ms(&g->lat[1], 99));
+	kv_f(&rep, "lat_app_max_ms", g->lat[1].max / 1000.0);
+	kv_i(&rep, "lg_dtls_retransmits", (int64_t)c1->dtls_retx);
+	kv_i(&rep, "lg_rxq_drops", (int64_t)w->rxq1);
+	kv_i(&rep, "late_ticks", (int64_t)(c1->late_ticks - c0->late_ticks));
+	kv_f(&rep, "max_lag_ms", g->max_lag_ns / 1e6);
+	kv_i(&rep, "skipped_ms", (int64_t)(c1->skipped_ms - c0->skipped_ms));
+	kv_f(&rep, "srv_legs", m2->ok ? m2->legs : -1);
+	kv_f(&rep, "srv_fwd_per_s", w->fwd >= 0 ? w->fwd / w->win_s : -1);
+	kv_f(&rep, "srv_rtp_in_per_s", w->srv_in >= 0 ? w->srv_in / w->win_s : -1);
+	kv_f(&rep, "srv_fwd_dropped", m2->ok && m1->ok ?
+					  m2->fwd_dropped - m1->fwd_dropped : -1);
+	kv_i(&rep, "srv_sock_drops",
+	     w->gwd0 >= 0 && w->gwd1 >= 0 ? w->gwd1 - w->gwd0 : -1);
+	kv_f(&rep, "srv_dtls_retransmits",
+	     m2->ok && m0->ok ? m2->dtls_retransmits - m0->dtls_retransmits : -1);
+	kv_f(&rep, "srv_dp_drops",
+	     m2->ok && m0->ok ? m2->dp_drops - m0->dp_drops : -1);
+	kv_f(&rep, "srv_driver_drops",
+	     m2->ok && m0->ok ? m2->driver_drops - m0->driver_drops : -1);
+	kv_i(&rep, "srv_rss0_kb", w->rss0);
+	kv_i(&rep, "srv_rss_kb", w->rss_up);
+	kv_i(&rep, "bytes_per_leg", w->rss0 >= 0 && w->rss_up >= 0 && w->held_end ?
+					    (w->rss_up - w->rss0) * 1024 /
+						    (long)w->held_end :
+					    -1);
+	kv_f(&rep, "srv_cpu_s",
+	     w->cpu0 >= 0 && w->cpu1 >= 0 ? w->cpu1 - w->cpu0 : -1);
+	kv_f(&rep, "lg_cpu_s", w->lg_cpu1 - w->lg_cpu0);
+	kv_i(&rep, "lg_rss_kb", w->lg_rss);
+	kv_f(&rep, "srv_runq_wait_s",
+	     w->wait0 >= 0 && w->wait1 >= 0 ? w->wait1 - w->wait0 : -1);
+	kv_f(&rep, "lg_runq_wait_s", w->lg_wait1 - w->lg_wait0);
+	if (g->json) {
+		const struct pl_errors *e = &g->cl.errors;
+		json_t *errs = json_object();
+		char *txt;
+
+		for (unsigned i = 0; i < PL_ERRORS_MAX && e->e[i].count; i++)
+			json_object_set_new(errs, e->e[i].code,
+					    json_integer(e->e[i].count));
+		json_object_set_new(rep.json, "errors", errs);
+		txt = json_dumps(rep.json, JSON_INDENT(2));
+		json_decref(rep.json);
+		if (txt == NULL) {
+			fprintf(stderr, "gw_load: cannot encode the result\n");
+			return -ENOMEM;
+		}
+		printf("%s\n", txt);
+		free(txt);
+	} else {
+		printf("\n");
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct gl *g = calloc(1, sizeof(*g));
+	struct gl_window w = { 0 };
+	struct gl_hs hs;
+	const char *metrics_url;
+
+	if (g == NULL)
+		return 1;
+	metrics_url = parse_options(argc, argv, g);
+	if (init(g, &hs) < 0)
+		return 1;
+	set_up_rooms(g, &w, metrics_url);
+	ramp_legs(g);
+	measure_window(g, &w, metrics_url);
+	leave_all(g);
 	collect_hs(g, &hs);
-
-	{
-		double hs_s = g->t_last_up > g->t_first_offer ?
-				      (double)(g->t_last_up - g->t_first_offer) / 1e9 :
-				      0;
-		uint64_t sent = c1.sent - c0.sent, rcvd = c1.rcvd - c0.rcvd;
-		double fwd = m2.ok && m1.ok ? m2.forwarded - m1.forwarded : -1;
-		double srv_in = m2.ok && m1.ok ? m2.rtp_in - m1.rtp_in : -1;
-		struct gl_report rep = { .json = g->json ? json_object() : NULL };
-
-		if (!g->json) {
-			printf("legs        attempted %u  up %u  held to the end %u  "
-			       "failed %u (signaling %u, ICE %u, DTLS %u)  lost %u\n",
-			       g->n_legs, hs.n, held_end, g->failed,
-			       g->failed_by[F_SIGNALING], g->failed_by[F_ICE],
-			       g->failed_by[F_DTLS], g->lost);
-			printf("handshake   offer -> DTLS done  p50 %.1f ms  p99 %.1f ms  "
-			       "max %.1f ms\n"
-			       "            offer -> answer p50 %.1f / p99 %.1f ms, "
-			       "answer -> ICE ok p50 %.1f / p99 %.1f ms, "
-			       "ICE -> DTLS done p50 %.1f / p99 %.1f ms\n",
-			       pct_ms(hs.total, hs.n, 50), pct_ms(hs.total, hs.n, 99),
-			       hs.n ? hs.total[hs.n - 1] / 1000.0 : 0.0,
-			       pct_ms(hs.answer, hs.n, 50), pct_ms(hs.answer, hs.n, 99),
-			       pct_ms(hs.ice, hs.n, 50), pct_ms(hs.ice, hs.n, 99),
-			       pct_ms(hs.dtls, hs.n, 50), pct_ms(hs.dtls, hs.n, 99));
-			printf("            %.1f handshakes/s achieved (target %u/s; "
-			       "first offer -> last DTLS done %.2f s); SRTP "
-			       "profile AEAD_AES_128_GCM %u, AES128_CM_SHA1_80 %u\n",
-			       hs_s > 0 ? hs.n / hs_s : 0, g->rate, hs_s, g->n_gcm,
-			       g->n_cm);
-			printf("media       window %.1f s: sent %" PRIu64 " (%.0f/s), "
-			       "received %" PRIu64 " (%.0f/s)\n",
-			       win_s, sent, sent / win_s, rcvd, rcvd / win_s);
-			printf("            per listener %.1f/s mean (min %.1f, max %.1f), "
-			       "%.2f slots active on average\n",
-			       listeners ? rx_sum / listeners : 0.0, rx_min, rx_max,
-			       listeners ? (double)active_slots_sum / listeners : 0.0);
-			printf("            SRTP auth failures %" PRIu64 ", other unprotect "
-			       "errors %" PRIu64 ", unknown SSRC %" PRIu64
-			       ", own audio back %" PRIu64 ", from another room %" PRIu64
-			       "\n            SRTCP in %" PRIu64 ", consent checks answered %"
-			       PRIu64 " of %" PRIu64 "\n",
-			       c1.auth_fail - c0.auth_fail,
-			       c1.unprotect_err - c0.unprotect_err,
-			       c1.unknown_ssrc - c0.unknown_ssrc,
-			       c1.own_echo - c0.own_echo,
-			       c1.cross_room - c0.cross_room, c1.rtcp_rx - c0.rtcp_rx,
-			       c1.consent_ok - c0.consent_ok,
-			       c1.consent_sent - c0.consent_sent);
-			printf("latency     one way, send -> in our socket  p50 %.3f ms  "
-			       "p99 %.3f ms  max %.3f ms (%" PRIu64 " packets)\n"
-			       "            send -> read by gw_load  p50 %.3f ms  "
-			       "p99 %.3f ms  max %.3f ms\n",
-			       lat_pct_ms(&g->lat[0], 50), lat_pct_ms(&g->lat[0], 99),
-			       g->lat[0].max_us / 1000.0, g->lat[0].n,
-			       lat_pct_ms(&g->lat[1], 50), lat_pct_ms(&g->lat[1], 99),
-			       g->lat[1].max_us / 1000.0);
-			if (m2.ok)
-				printf("server      sotto_gateway_legs %.0f before, %.0f at the "
-				       "end; forwarded %.0f/s, SRTP in %.0f/s, forward "
-				       "dropped %.0f, DTLS failures %.0f\n",
-				       m0.legs, m2.legs, fwd / win_s, srv_in / win_s,
-				       m2.fwd_dropped - m1.fwd_dropped, m2.dtls_failures);
-			if (gwd0 >= 0 && gwd1 >= 0)
-				printf("            kernel drops on the gateway's UDP "
-				       "port %u in the window: %" PRId64 " (%.1f%% of "
-				       "what was sent)\n",
-				       gw_port, gwd1 - gwd0,
-				       sent ? 100.0 * (double)(gwd1 - gwd0) / (double)sent :
-					      0.0);
-			if (m2.ok)
-				printf("            whole run: DTLS retransmits %.0f, "
-				       "dataplane drops %.0f, driver drops %.0f, "
-				       "control tx ring full %.0f, consent lost %.0f\n",
-				       m2.dtls_retransmits - m0.dtls_retransmits,
-				       m2.dp_drops - m0.dp_drops,
-				       m2.driver_drops - m0.driver_drops,
-				       m2.ctl_ring_full - m0.ctl_ring_full,
-				       m2.ended_consent - m0.ended_consent);
-			if (m2.ok) {
-				static const char *const fam[] = {
-					"sotto_dataplane_drops_total{",
-					"sotto_driver_drops_total{",
-					"sotto_gateway_legs_ended_total{",
-					"sotto_gateway_dtls_failures_total{",
-					"sotto_gateway_ice_checks_total{result=\"b",
-					"sotto_gateway_ice_checks_total{result=\"u",
-					"sotto_gateway_ice_checks_total{result=\"m",
-					NULL,
-				};
-
-				print_deltas(&m0, &m2, fam);
-			}
-			if (rss0 >= 0)
-				printf("            VmRSS %ld kB -> %ld kB with %u legs: "
-				       "%ld bytes per leg; CPU %.2f s in the window\n",
-				       rss0, rss_up, held_end,
-				       held_end ? (rss_up - rss0) * 1024 / (long)held_end : -1,
-				       cpu_w1 - cpu_w0);
-			printf("load gen    CPU %.2f s in the window, VmRSS %ld kB; "
-			       "media ticks > 5 ms late %" PRIu64 ", worst %.1f ms, "
-			       "skipped %" PRIu64 " ms\n",
-			       lg_cpu1 - lg_cpu0, lg_rss, c1.late_ticks - c0.late_ticks,
-			       g->max_lag_ns / 1e6, c1.skipped_ms - c0.skipped_ms);
-			printf("            client DTLS retransmits %" PRIu64
-			       ", datagrams our sockets dropped (full) %" PRIu64
-			       " (whole run; %" PRIu64 " in the window)\n",
-			       c1.dtls_retx, rxq1, rxq1 - rxq0);
-			printf("run queue   s runnable but waiting for a CPU in the window: "
-			       "sottod %.2f, gw_load %.2f\n",
-			       wait_w0 >= 0 && wait_w1 >= 0 ? wait_w1 - wait_w0 : -1,
-			       lg_wait1 - lg_wait0);
-			printf("ERRORS");
-			if (g->errors[0].count == 0)
-				printf(" none");
-			for (unsigned i = 0; i < GL_MAX_ERRORS && g->errors[i].count; i++)
-				printf(" %s=%u", g->errors[i].code, g->errors[i].count);
-			printf("\nRESULT");
-		}
-		kv_i(&rep, "legs", g->n_legs);
-		kv_i(&rep, "room_size", g->room_size);
-		kv_i(&rep, "up", hs.n);
-		kv_i(&rep, "held", held_end);
-		kv_i(&rep, "failed", g->failed);
-		kv_i(&rep, "failed_signaling", g->failed_by[F_SIGNALING]);
-		kv_i(&rep, "failed_ice", g->failed_by[F_ICE]);
-		kv_i(&rep, "failed_dtls", g->failed_by[F_DTLS]);
-		kv_i(&rep, "lost", g->lost);
-		kv_f(&rep, "rate", g->rate);
-		kv_f(&rep, "hs_per_s", hs_s > 0 ? hs.n / hs_s : 0);
-		kv_f(&rep, "hs_p50_ms", pct_ms(hs.total, hs.n, 50));
-		kv_f(&rep, "hs_p99_ms", pct_ms(hs.total, hs.n, 99));
-		kv_f(&rep, "hs_max_ms", hs.n ? hs.total[hs.n - 1] / 1000.0 : 0.0);
-		kv_f(&rep, "answer_p50_ms", pct_ms(hs.answer, hs.n, 50));
-		kv_f(&rep, "answer_p99_ms", pct_ms(hs.answer, hs.n, 99));
-		kv_f(&rep, "ice_p50_ms", pct_ms(hs.ice, hs.n, 50));
-		kv_f(&rep, "ice_p99_ms", pct_ms(hs.ice, hs.n, 99));
-		kv_f(&rep, "dtls_p50_ms", pct_ms(hs.dtls, hs.n, 50));
-		kv_f(&rep, "dtls_p99_ms", pct_ms(hs.dtls, hs.n, 99));
-		kv_f(&rep, "window_s", win_s);
-		kv_i(&rep, "sent", (int64_t)sent);
-		kv_i(&rep, "received", (int64_t)rcvd);
-		kv_f(&rep, "sent_per_s", sent / win_s);
-		/* what 50 packets/s per leg held would have been */
-		kv_f(&rep, "sent_of_schedule",
-		     held_end ? sent / (win_s * held_end * (1000.0 / GL_PTIME_MS)) : 0);
-		kv_f(&rep, "rx_per_s", rcvd / win_s);
-		kv_f(&rep, "listener_rx_per_s", listeners ? rx_sum / listeners : 0.0);
-		kv_f(&rep, "listener_rx_min", rx_min);
-		kv_f(&rep, "listener_rx_max", rx_max);
-		kv_f(&rep, "active_slots",
-		     listeners ? (double)active_slots_sum / listeners : 0.0);
-		kv_i(&rep, "auth_failures", (int64_t)(c1.auth_fail - c0.auth_fail));
-		kv_i(&rep, "unprotect_errors",
-		     (int64_t)(c1.unprotect_err - c0.unprotect_err));
-		kv_i(&rep, "unknown_ssrc", (int64_t)(c1.unknown_ssrc - c0.unknown_ssrc));
-		kv_i(&rep, "own_echo", (int64_t)(c1.own_echo - c0.own_echo));
-		kv_i(&rep, "cross_room", (int64_t)(c1.cross_room - c0.cross_room));
-		kv_i(&rep, "rtcp_in", (int64_t)(c1.rtcp_rx - c0.rtcp_rx));
-		kv_i(&rep, "consent_sent", (int64_t)(c1.consent_sent - c0.consent_sent));
-		kv_i(&rep, "consent_ok", (int64_t)(c1.consent_ok - c0.consent_ok));
-		kv_i(&rep, "send_errors", (int64_t)(c1.send_err - c0.send_err));
-		kv_f(&rep, "lat_p50_ms", lat_pct_ms(&g->lat[0], 50));
-		kv_f(&rep, "lat_p99_ms", lat_pct_ms(&g->lat[0], 99));
-		kv_f(&rep, "lat_max_ms", g->lat[0].max_us / 1000.0);
-		kv_f(&rep, "lat_app_p50_ms", lat_pct_ms(&g->lat[1], 50));
-		kv_f(&rep, "lat_app_p99_ms", lat_pct_ms(&g->lat[1], 99));
-		kv_f(&rep, "lat_app_max_ms", g->lat[1].max_us / 1000.0);
-		kv_i(&rep, "lg_dtls_retransmits", (int64_t)c1.dtls_retx);
-		kv_i(&rep, "lg_rxq_drops", (int64_t)rxq1);
-		kv_i(&rep, "late_ticks", (int64_t)(c1.late_ticks - c0.late_ticks));
-		kv_f(&rep, "max_lag_ms", g->max_lag_ns / 1e6);
-		kv_i(&rep, "skipped_ms", (int64_t)(c1.skipped_ms - c0.skipped_ms));
-		kv_f(&rep, "srv_legs", m2.ok ? m2.legs : -1);
-		kv_f(&rep, "srv_fwd_per_s", fwd >= 0 ? fwd / win_s : -1);
-		kv_f(&rep, "srv_rtp_in_per_s", srv_in >= 0 ? srv_in / win_s : -1);
-		kv_f(&rep, "srv_fwd_dropped", m2.ok && m1.ok ?
-						  m2.fwd_dropped - m1.fwd_dropped : -1);
-		kv_i(&rep, "srv_sock_drops", gwd0 >= 0 && gwd1 >= 0 ? gwd1 - gwd0 : -1);
-		kv_f(&rep, "srv_dtls_retransmits",
-		     m2.ok && m0.ok ? m2.dtls_retransmits - m0.dtls_retransmits : -1);
-		kv_f(&rep, "srv_dp_drops", m2.ok && m0.ok ? m2.dp_drops - m0.dp_drops : -1);
-		kv_f(&rep, "srv_driver_drops",
-		     m2.ok && m0.ok ? m2.driver_drops - m0.driver_drops : -1);
-		kv_i(&rep, "srv_rss0_kb", rss0);
-		kv_i(&rep, "srv_rss_kb", rss_up);
-		kv_i(&rep, "bytes_per_leg", rss0 >= 0 && rss_up >= 0 && held_end ?
-						 (rss_up - rss0) * 1024 / (long)held_end :
-						 -1);
-		kv_f(&rep, "srv_cpu_s", cpu_w0 >= 0 && cpu_w1 >= 0 ? cpu_w1 - cpu_w0 : -1);
-		kv_f(&rep, "lg_cpu_s", lg_cpu1 - lg_cpu0);
-		kv_i(&rep, "lg_rss_kb", lg_rss);
-		kv_f(&rep, "srv_runq_wait_s", wait_w0 >= 0 && wait_w1 >= 0 ?
-						      wait_w1 - wait_w0 : -1);
-		kv_f(&rep, "lg_runq_wait_s", lg_wait1 - lg_wait0);
-		if (g->json) {
-			json_t *errs = json_object();
-			char *txt;
-
-			for (unsigned i = 0; i < GL_MAX_ERRORS && g->errors[i].count; i++)
-				json_object_set_new(errs, g->errors[i].code,
-						    json_integer(g->errors[i].count));
-			json_object_set_new(rep.json, "errors", errs);
-			txt = json_dumps(rep.json, JSON_INDENT(2));
-			if (txt == NULL) {
-				fprintf(stderr, "gw-load: cannot encode the result\n");
-				return 1;
-			}
-			printf("%s\n", txt);
-			free(txt);
-			json_decref(rep.json);
-		} else {
-			printf("\n");
-		}
-	}
-	if (gl_stop)
+	window_totals(g, &w);
+	if (!g->json)
+		report_table(g, &hs, &w);
+	if (report_result(g, &hs, &w) < 0)
+		return 1;
+	if (pl_stop)
 		return 130;
 	return hs.n > 0 ? 0 : 1;
 }
