@@ -113,7 +113,7 @@ sig_new(const struct sotto_config *cfg)
 		return NULL;
 	s->cfg = cfg;
 	s->st.join_us = (struct metrics_hist)METRICS_HIST_INIT(join_us_bounds);
-	s->now_ms = clock_realtime_ms();
+	s->now_ms = clock_mono_ms();
 	/* the SDP policy may lengthen an SDP (LF to CRLF, masking), never
 	 * beyond 3× (sdp_policy.h) */
 	s->sdp_out_cap = 3 * (size_t)cfg->signaling.max_sdp_bytes + 1;
@@ -266,10 +266,11 @@ body_json(struct http_req *r)
 	return j;
 }
 
+/* Unix time: token and credential expiries are checked by others. */
 static int64_t
-now_s(const struct sig *s)
+now_s(void)
 {
-	return (int64_t)(s->now_ms / 1000);
+	return (int64_t)(clock_realtime_ms() / 1000);
 }
 
 /* Signs a token for room with role, expiring at most ttl from now and
@@ -279,11 +280,14 @@ mint(struct sig *s, const struct room *room, enum sig_role role, int64_t ttl,
      char *out, size_t cap, int64_t *exp)
 {
 	struct sig_token_claims c = { .role = role };
-	int64_t room_end = (int64_t)(room->expires_ms / 1000);
+	int64_t room_end;
 	int ret;
 
 	memcpy(c.room, room->hex, sizeof(c.room));
-	c.iat = now_s(s);
+	c.iat = now_s();
+	/* the room's end on the monotonic clock, as unix time */
+	room_end = c.iat + (int64_t)((room->expires_ms > s->now_ms ?
+				     room->expires_ms - s->now_ms : 0) / 1000);
 	c.exp = c.iat + ttl;
 	if (c.exp > room_end)
 		c.exp = room_end;
@@ -313,7 +317,7 @@ authorize(struct sig *s, struct http_req *r, const char *id,
 				   "WWW-Authenticate: Bearer\r\n");
 		return NULL;
 	}
-	if (sig_token_verify(s->keys, s->n_keys, tok, strlen(tok), now_s(s), c,
+	if (sig_token_verify(s->keys, s->n_keys, tok, strlen(tok), now_s(), c,
 			     &why) < 0) {
 		s->st.auth_failed++;
 		http_respond_error(r, 401, "invalid_token",
@@ -714,7 +718,7 @@ credentials(struct sig *s, struct http_req *r)
 	 * every credential taken with one token is one TURN user and
 	 * turn.limits.allocations_per_user holds per token */
 	snprintf(rh, sizeof(rh), "%.16s", c.jti);
-	exp = now_s(s) + cfg->signaling.credential_ttl;
+	exp = now_s() + cfg->signaling.credential_ttl;
 	snprintf(user, sizeof(user), "%" PRId64 ":%s", exp, rh);
 	/* TURN REST: password = base64(HMAC-SHA1(secret, username)) */
 	HMAC(EVP_sha1(), cfg->turn.secrets[0],
@@ -773,7 +777,7 @@ sig_http_handle(struct http_req *r, void *arg)
 	bool get = strcmp(r->method, "GET") == 0;
 	bool post = strcmp(r->method, "POST") == 0;
 
-	s->now_ms = clock_realtime_ms();
+	s->now_ms = clock_mono_ms();
 	if ((strcmp(r->path, "/healthz") == 0 ||
 	     strcmp(r->path, "/readyz") == 0) && !get) {
 		http_respond_error(r, 405, "method_not_allowed", "use GET",

@@ -33,7 +33,7 @@ struct sig {
 	struct sdp_policy policy;
 	struct sig_stats st;
 	bool draining;
-	uint64_t now_ms;                /* CLOCK_REALTIME, ms */
+	uint64_t now_ms;                /* CLOCK_MONOTONIC, ms: timers, limits */
 	struct sig_peer *dead;          /* peers to free on the next tick */
 	struct gw *gw;                  /* NULL: no gateway mode */
 	char *sdp_out;                  /* rewritten SDP scratch */

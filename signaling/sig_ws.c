@@ -186,7 +186,7 @@ on_join(struct sig *s, struct sig_peer *p, json_t *msg)
 	}
 	r = NULL;
 	if (sig_token_verify(s->keys, s->n_keys, tok, strlen(tok),
-			     (int64_t)(s->now_ms / 1000), &c, &why) == 0) {
+			     (int64_t)(clock_realtime_ms() / 1000), &c, &why) == 0) {
 		r = room_find(&s->rooms, c.room);
 		why = "invalid token or unknown room";
 		if (r != NULL && room_is_kicked(r, c.jti))
@@ -432,7 +432,7 @@ ws_message(struct ws_conn *w, const uint8_t *data, size_t len)
 	const char *type;
 	json_t *msg;
 
-	s->now_ms = clock_realtime_ms();
+	s->now_ms = clock_mono_ms();
 	if (!message_allowed(p, s->now_ms)) {
 		s->st.messages_rate_limited++;
 		/* a client that keeps flooding is not worth parsing for */

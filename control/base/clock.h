@@ -37,4 +37,19 @@ clock_realtime_ms(void)
 	return clock_ns(CLOCK_REALTIME) / 1000000;
 }
 
+/* Both, read once per batch of work by the control loop: timers and rate
+ * limits run on mono_ms, so a stepped clock neither fires nor stalls
+ * them; wall_ms is for what a peer or another process stamped (REST
+ * credential and room token expiry, stateless nonces). */
+struct clock_now {
+	uint64_t mono_ms;
+	uint64_t wall_ms;
+};
+
+static inline struct clock_now
+clock_now(void)
+{
+	return (struct clock_now){ clock_mono_ms(), clock_realtime_ms() };
+}
+
 #endif

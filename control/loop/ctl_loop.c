@@ -87,7 +87,8 @@ rearm_pending(struct ctl_loop *c)
 /* One exception packet: a STUN message for the TURN server, or an ICE
  * check or DTLS record for the gateway. */
 static void
-handle_exception(struct ctl_loop *c, struct rte_mbuf *m, uint64_t now_ms)
+handle_exception(struct ctl_loop *c, struct rte_mbuf *m,
+		 const struct clock_now *now)
 {
 	struct dp_meta *meta = dp_meta(m);
 	const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
@@ -100,7 +101,7 @@ handle_exception(struct ctl_loop *c, struct rte_mbuf *m, uint64_t now_ms)
 	switch (meta->cls) {
 	case DP_CLS_STUN:
 		if (turn_server_handle(c->ts, p, len, &meta->src, &meta->dst,
-				       meta->sock, now_ms, buf, sizeof(buf),
+				       meta->sock, now, buf, sizeof(buf),
 				       &tx) == 1)
 			dp_ctx_send(c->dp, &tx.src, &tx.dst, tx.sock, tx.data,
 				    tx.len);
@@ -108,12 +109,12 @@ handle_exception(struct ctl_loop *c, struct rte_mbuf *m, uint64_t now_ms)
 	case DP_CLS_ICE:
 		if (c->hooks.gw != NULL)
 			gw_check(c->hooks.gw, p, len, &meta->src, &meta->dst,
-				 meta->sock, now_ms);
+				 meta->sock, now->mono_ms);
 		break;
 	case DP_CLS_DTLS:
 		if (c->hooks.gw != NULL)
 			gw_dtls(c->hooks.gw, p, len, &meta->src, &meta->dst,
-				now_ms);
+				now->mono_ms);
 		break;
 	}
 out:
@@ -125,12 +126,12 @@ drain_exceptions(struct ctl_loop *c)
 {
 	struct rte_mbuf *pkts[DP_BURST];
 	unsigned total = 0, n;
-	uint64_t now = clock_realtime_ms();
+	struct clock_now now = clock_now();
 
 	while ((n = rte_ring_sc_dequeue_burst(c->dp->exc_ring, (void **)pkts,
 					      DP_BURST, NULL)) > 0) {
 		for (unsigned i = 0; i < n; i++)
-			handle_exception(c, pkts[i], now);
+			handle_exception(c, pkts[i], &now);
 		total += n;
 	}
 	return total;
@@ -166,7 +167,7 @@ sample_workers(struct ctl_loop *c, uint64_t now)
 static void
 on_tick(struct ctl_loop *c)
 {
-	uint64_t now = clock_realtime_ms();
+	uint64_t now = clock_mono_ms();
 
 	dp_tables_reclaim(&c->dp->tables);
 	if (c->hooks.gw != NULL)
@@ -270,7 +271,8 @@ ctl_loop_new(struct dp_ctx *dp, struct turn_server *ts,
 	c->ts = ts;
 	c->cfg = cfg;
 	c->sig_fd = -1;
-	c->started_ms = clock_realtime_ms();
+	c->started_ms = clock_mono_ms();
+	c->started_wall_ms = clock_realtime_ms();
 	if (hooks != NULL)
 		c->hooks = *hooks;
 	c->rates = calloc(dp->n_workers ? dp->n_workers : 1, sizeof(*c->rates));
@@ -356,7 +358,7 @@ ctl_loop_run(struct ctl_loop *c)
 	int ret;
 
 	c->tick.tv_nsec = TICK_MS * 1000000LL;
-	c->last_turn_tick = c->last_sec_tick = c->last_sample_ms = clock_realtime_ms();
+	c->last_turn_tick = c->last_sec_tick = c->last_sample_ms = clock_mono_ms();
 
 	arm_read(c, dp->exc_fd, &c->exc_val, sizeof(c->exc_val), UD_EXC);
 	arm_read(c, c->sig_fd, &c->si, sizeof(c->si), UD_SIGNAL);
@@ -382,7 +384,7 @@ ctl_loop_run(struct ctl_loop *c)
 			log_err("control", "io_uring wait: %s", strerror(-ret));
 			break;
 		}
-		c->http_srv.now_ms = c->metrics_srv.now_ms = clock_realtime_ms();
+		c->http_srv.now_ms = c->metrics_srv.now_ms = clock_mono_ms();
 		io_uring_for_each_cqe(&c->ring, head, cqe) {
 			n++;
 			if (net_owns(cqe->user_data)) {

@@ -33,7 +33,8 @@ struct ctl_loop {
 	uint64_t exc_val;
 	struct signalfd_siginfo si;
 	struct __kernel_timespec tick;
-	uint64_t started_ms;
+	uint64_t started_ms;            /* CLOCK_MONOTONIC: uptime */
+	uint64_t started_wall_ms;       /* unix time: sotto_start_time_seconds */
 	uint64_t last_turn_tick, last_sec_tick, last_sample_ms;
 	struct ctl_worker_rate *rates;
 	uint64_t reloads, reload_failures;

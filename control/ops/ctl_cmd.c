@@ -102,7 +102,7 @@ get_id(json_t *req, uint64_t *id)
 static json_t *
 cmd_status(struct ctl_loop *c)
 {
-	uint64_t now = clock_realtime_ms(), ctr[DP_N_COUNTERS], perms, chans;
+	uint64_t now = clock_mono_ms(), ctr[DP_N_COUNTERS], perms, chans;
 	uint64_t rooms = 0, participants = 0, ws = 0;
 	struct net_stats ns;
 	json_t *st;
@@ -149,7 +149,7 @@ static json_t *
 cmd_allocations(struct ctl_loop *c, json_t *req)
 {
 	json_t *u = json_object_get(req, "user");
-	struct list_ctx l = { .list = json_array(), .now = clock_realtime_ms() };
+	struct list_ctx l = { .list = json_array(), .now = clock_mono_ms() };
 
 	if (u != NULL && !json_is_string(u)) {
 		json_decref(l.list);
@@ -177,7 +177,7 @@ cmd_allocation_show(struct ctl_loop *c, json_t *req)
 		snprintf(why, sizeof(why), "no allocation %" PRIu64, id);
 		return fail("not_found", why);
 	}
-	j = alloc_json(&ai, clock_realtime_ms());
+	j = alloc_json(&ai, clock_mono_ms());
 	p = json_array();
 	ch = json_array();
 	for (unsigned i = 0; i < ai.permissions && i < CTL_MAX_PEERS; i++) {

@@ -172,7 +172,7 @@ turn_metrics(struct ctl_loop *c, struct metrics *m)
 static void
 process_metrics(struct ctl_loop *c, struct metrics *m)
 {
-	uint64_t now = clock_realtime_ms();
+	uint64_t now = clock_mono_ms();
 	struct net_stats ns;
 	char labels[128];
 
@@ -183,7 +183,7 @@ process_metrics(struct ctl_loop *c, struct metrics *m)
 	metrics_u64(m, "sotto_build_info", labels, 1);
 	metrics_gauge(m, "sotto_start_time_seconds",
 		      "When sottod started, unix time.",
-		      (double)c->started_ms / 1000.0);
+		      (double)c->started_wall_ms / 1000.0);
 	metrics_gauge(m, "sotto_uptime_seconds", "Seconds since sottod started.",
 		      (double)(now - c->started_ms) / 1000.0);
 	metrics_gauge(m, "sotto_draining",

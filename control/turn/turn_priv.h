@@ -124,7 +124,8 @@ struct turn_req {
 	const struct stun_msg *m;
 	const struct sotto_addr *from, *to;
 	uint32_t sock;
-	uint64_t now;                  /* ms */
+	uint64_t now;                  /* ms, CLOCK_MONOTONIC */
+	uint64_t wall_s;               /* unix time: credentials, nonces */
 	const struct turn_auth_result *auth; /* NULL until authenticated */
 	struct stun_builder b;
 	uint8_t *buf;

@@ -152,7 +152,7 @@ resp_challenge(struct turn_req *rq, int code)
 {
 	char nonce[TURN_NONCE_MAX];
 	const char *realm = turn_auth_realm(rq->ts->auth);
-	size_t nlen = turn_auth_nonce(rq->ts->auth, rq->from, rq->now / 1000,
+	size_t nlen = turn_auth_nonce(rq->ts->auth, rq->from, rq->wall_s,
 				      nonce);
 
 	count_error(rq, code);
@@ -199,9 +199,10 @@ int
 turn_server_handle(struct turn_server *ts, const uint8_t *pkt, size_t len,
 		   const struct sotto_addr *from,
 		   const struct sotto_addr *to, uint32_t sock,
-		   uint64_t now_ms, uint8_t *buf, size_t cap,
+		   const struct clock_now *now, uint8_t *buf, size_t cap,
 		   struct turn_tx *tx)
 {
+	uint64_t now_ms = now->mono_ms;
 	struct turn_auth_result ar;
 	struct stun_msg m;
 	struct turn_req rq;
@@ -239,6 +240,7 @@ turn_server_handle(struct turn_server *ts, const uint8_t *pkt, size_t len,
 	rq.to = to;
 	rq.sock = sock;
 	rq.now = now_ms;
+	rq.wall_s = now->wall_ms / 1000;
 	rq.buf = buf;
 	rq.cap = cap;
 	rq.tx = tx;
@@ -265,7 +267,7 @@ turn_server_handle(struct turn_server *ts, const uint8_t *pkt, size_t len,
 	}
 
 	/* RFC 8656 §5: every TURN request uses long-term credentials */
-	rc = turn_auth_check(ts->auth, &m, from, now_ms / 1000, &ar);
+	rc = turn_auth_check(ts->auth, &m, from, rq.wall_s, &ar);
 	if (rc == 401) {
 		ts->stats[m.integrity < 0 ? TURN_STAT_AUTH_CHALLENGE
 					  : TURN_STAT_AUTH_FAILED]++;

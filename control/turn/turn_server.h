@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "clock.h"
 #include "config.h"
 #include "dp.h"
 #include "metrics.h"
@@ -103,16 +104,18 @@ void turn_server_free(struct turn_server *ts);
  * One datagram that arrived at a TURN listener (to, sock) from a client
  * (from). Writes at most one packet to send into *tx, its bytes in buf.
  * Returns 1 if *tx is to be sent, 0 if nothing is (dropped and counted).
- * now_ms: CLOCK_REALTIME in milliseconds (REST expiries are unix time).
+ * now: lifetimes and rate limits run on now->mono_ms; REST credential
+ * expiry and nonces on now->wall_ms (unix time).
  */
 int turn_server_handle(struct turn_server *ts, const uint8_t *pkt, size_t len,
 		       const struct sotto_addr *from,
 		       const struct sotto_addr *to, uint32_t sock,
-		       uint64_t now_ms, uint8_t *buf, size_t cap,
+		       const struct clock_now *now, uint8_t *buf, size_t cap,
 		       struct turn_tx *tx);
 
-/* Expires permissions (300 s), channels (600 s) and allocations. */
-void turn_server_tick(struct turn_server *ts, uint64_t now_ms);
+/* Expires permissions (300 s), channels (600 s) and allocations;
+ * mono_ms: CLOCK_MONOTONIC in ms. */
+void turn_server_tick(struct turn_server *ts, uint64_t mono_ms);
 
 uint32_t turn_server_allocations(const struct turn_server *ts);
 

@@ -54,6 +54,7 @@
 #include <openssl/x509.h>
 
 #include "addr.h"
+#include "dp_conf.h"
 #include "pl_client.h"
 #include "pl_clock.h"
 #include "pl_http.h"
@@ -65,7 +66,7 @@
 #include "stun.h"
 
 #define GL_MAX_LEGS 20000
-#define GL_MAX_ROOM 64          /* SIG_GATEWAY_ROOM_MAX */
+#define GL_MAX_ROOM DP_GW_MAX_LEGS  /* the largest gateway room (dp_conf.h) */
 #define GL_MAX_SLOTS 8          /* DP_GW_MAX_SLOTS */
 #define GL_UFRAG_LEN 8
 #define GL_PWD_LEN 24

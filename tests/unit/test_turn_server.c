@@ -26,6 +26,8 @@
 #define SECRET "test-secret"
 #define REALM "sotto.test"
 #define T0 1700000000000ull /* ms */
+/* one simulated time for both of the server's clocks */
+#define CLOCK_AT(t) ((struct clock_now){ (t), (t) })
 
 /* ---- memory port driver ---- */
 
@@ -240,7 +242,7 @@ exchange(struct env *e, struct client *c, struct req *r, size_t len,
 
 	memset(&tx, 0, sizeof(tx));
 	if (turn_server_handle(e->ts, r->buf, len, &c->addr, &e->listen, 7,
-			       now, rbuf, sizeof(rbuf), &tx) != 1)
+			       &CLOCK_AT(now), rbuf, sizeof(rbuf), &tx) != 1)
 		return -1;
 	CHECK(tx.data == rbuf);
 	CHECK(sotto_addr_eq(&tx.src, &e->listen));
@@ -400,7 +402,7 @@ send_ind(struct env *e, struct client *c, uint64_t now, const char *peer,
 	n = req_plain(&r, c);
 	memset(&tx, 0, sizeof(tx));
 	return turn_server_handle(e->ts, r.buf, n, &c->addr, &e->listen, 7,
-				  now, rbuf, sizeof(rbuf), &tx);
+				  &CLOCK_AT(now), rbuf, sizeof(rbuf), &tx);
 }
 
 static struct dp_alloc *
@@ -477,13 +479,14 @@ test_binding_and_drops(void)
 	static const uint8_t junk[24] = { 0x80, 1, 2, 3 };
 	memset(&tx, 0, sizeof(tx));
 	CHECK_EQ(turn_server_handle(e.ts, junk, sizeof(junk), &c.addr,
-				    &e.listen, 7, T0, rbuf, sizeof(rbuf), &tx),
+				    &e.listen, 7, &CLOCK_AT(T0), rbuf, sizeof(rbuf),
+				    &tx),
 		 0);
 	req_begin(&r, STUN_BINDING, STUN_REQUEST);
 	stun_add_u32(&r.b, STUN_A_LIFETIME, 1);
 	n = req_plain(&r, &c);
 	CHECK_EQ(turn_server_handle(e.ts, r.buf, n - 4, &c.addr, &e.listen, 7,
-				    T0, rbuf, sizeof(rbuf), &tx), 0);
+				    &CLOCK_AT(T0), rbuf, sizeof(rbuf), &tx), 0);
 	req_begin(&r, STUN_BINDING, STUN_SUCCESS);
 	CHECK_EQ(exchange(&e, &c, &r, req_plain(&r, &c), T0, 0), -1);
 	CHECK_EQ(stat_of(&e, TURN_STAT_MALFORMED), mal + 3);
