@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <rte_eal.h>
@@ -18,6 +19,7 @@
 #include <rte_mempool.h>
 
 #include "dp.h"
+#include "policer.h"
 
 const char *const dp_counter_names[DP_N_COUNTERS] = {
 #define X(name, str, ...) [DP_##name] = str,
@@ -63,7 +65,9 @@ dp_ctx_init(struct dp_ctx *dp, const struct dp_conf *conf,
 		goto fail;
 	dp->exc_ring = rte_ring_create("dp_exc", conf->ring_size,
 				       SOCKET_ID_ANY, RING_F_SC_DEQ);
-	if (dp->exc_ring == NULL)
+	dp->exc_new = rte_ring_create("dp_exc_new", conf->ring_size,
+				      SOCKET_ID_ANY, RING_F_SC_DEQ);
+	if (dp->exc_ring == NULL || dp->exc_new == NULL)
 		goto fail;
 	dp->exc_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (dp->exc_fd < 0)
@@ -91,6 +95,18 @@ dp_ctx_init(struct dp_ctx *dp, const struct dp_conf *conf,
 					     RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (w->wake_fd < 0 || w->tx_ring == NULL)
 			goto fail;
+		if (conf->exc_per_source > 0) {
+			uint8_t key[16];
+
+			w->pol = rte_malloc("dp_policer", sizeof(*w->pol),
+					    RTE_CACHE_LINE_SIZE);
+			if (w->pol == NULL ||
+			    getrandom(key, sizeof(key), 0) != sizeof(key))
+				goto fail;
+			dp_policer_init(w->pol, key, conf->exc_per_source,
+					conf->exc_burst, w->hz);
+			explicit_bzero(key, sizeof(key));
+		}
 	}
 
 	ret = ops->init(dp);
@@ -160,6 +176,7 @@ dp_ctx_fini(struct dp_ctx *dp)
 			       rte_ring_dequeue(w->tx_ring, (void **)&m) == 0)
 				rte_pktmbuf_free(m);
 			rte_ring_free(w->tx_ring);
+			rte_free(w->pol);
 		}
 		rte_free(dp->workers);
 	}
@@ -167,7 +184,10 @@ dp_ctx_fini(struct dp_ctx *dp)
 		dp_tables_fini(&dp->tables);
 	while (dp->exc_ring && rte_ring_dequeue(dp->exc_ring, (void **)&m) == 0)
 		rte_pktmbuf_free(m);
+	while (dp->exc_new && rte_ring_dequeue(dp->exc_new, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
 	rte_ring_free(dp->exc_ring);
+	rte_ring_free(dp->exc_new);
 	if (dp->exc_fd >= 0)
 		close(dp->exc_fd);
 	rte_mempool_free(dp->pool);

@@ -37,6 +37,7 @@
 	X(DROP_NO_PERMISSION, "no_permission")                                \
 	X(DROP_BANDWIDTH, "bandwidth")                                        \
 	X(DROP_EXCEPTION_FULL, "exception_ring_full")                         \
+	X(DROP_EXCEPTION_POLICED, "exception_policed") /* per source prefix */ \
 	X(DROP_NO_MBUF, "no_mbuf")                                            \
 	X(DROP_NO_ROOM, "no_headroom")                                        \
 	X(DROP_TX_FAILED, "tx_failed")                                        \
@@ -108,6 +109,9 @@
 #define DP_FOREACH_WORK(X)                                                    \
 	X(EXCEPTIONS, "exceptions", "sotto_exception_packets_total", NULL,    \
 	  "Packets the workers passed to the control thread (STUN/TURN requests).") \
+	X(EXCEPTIONS_NEW, "exceptions_new",                                   \
+	  "sotto_exception_new_packets_total", NULL,                          \
+	  "Of those, from addresses with no allocation or leg (new work, served after the rest).") \
 	X(LOOPS, "loops", NULL, NULL, NULL)                                   \
 	X(BUSY_LOOPS, "busy_loops", NULL, NULL, NULL)                         \
 	/* TSC ticks in loops that did work (per-worker families) */          \
@@ -286,6 +290,7 @@ dp_relay_key_set(struct dp_relay_key *k, const struct sotto_addr *relay)
 
 struct rte_hash;
 struct rte_rcu_qsbr_dq;
+struct dp_policer;
 
 struct dp_tables {
 	struct rte_hash *by_client;    /* dp_client_key → dp_alloc */
@@ -308,6 +313,7 @@ struct dp_worker {
 	void *drv;                     /* driver per-worker state */
 	uint64_t hz;                   /* TSC ticks per second */
 	uint64_t tid_seq;              /* Data indication transaction ids */
+	struct dp_policer *pol;        /* exceptions per source; NULL = none */
 	/* gateway: packets other workers pass to this one, the owner of
 	 * their room (MP/SC; NULL without gateway mode) */
 	struct rte_ring *gw_ring;
@@ -348,7 +354,13 @@ struct dp_ctx {
 	struct dp_tables tables;
 	struct dp_conf conf;           /* as given to dp_ctx_init */
 	struct rte_mempool *pool;
-	struct rte_ring *exc_ring;     /* workers → control (MP/SC) */
+	/* workers → control (MP/SC), two classes: exc_ring from a known
+	 * allocation's client or leg's address (Refresh, ChannelBind,
+	 * consent, a leg's DTLS: what keeps calls up), served first;
+	 * exc_new for new work (Allocate, anything unauthenticated, new
+	 * legs' checks and handshakes) */
+	struct rte_ring *exc_ring;
+	struct rte_ring *exc_new;
 	int exc_fd;                    /* eventfd the control loop waits on */
 	uint32_t ctl_sleeping;         /* control is blocked; __atomic */
 	uint16_t n_workers;
@@ -436,6 +448,15 @@ void dp_ctx_counters(const struct dp_ctx *dp, uint64_t *out);
  */
 uint16_t dp_fastpath(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		     struct rte_mbuf **tx);
+
+/*
+ * Hands packets to the control thread (exception rings), after the
+ * per-source policer: known says they come from a known allocation's
+ * client or leg's address (exc_ring) rather than new work (exc_new).
+ * Consumes every packet (queued, or dropped and counted).
+ */
+void dp_to_control(struct dp_worker *w, struct rte_mbuf **pkts, unsigned n,
+		   bool known, uint64_t now);
 
 /* Dequeues control's packets for this worker into tx; returns count. */
 static inline uint16_t

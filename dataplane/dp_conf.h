@@ -44,6 +44,10 @@ struct dp_conf {
 	uint32_t ring_size;            /* power of 2 */
 	uint32_t max_allocs;           /* TURN allocation table size */
 	uint64_t bandwidth;            /* per allocation and direction, B/s, 0 = none */
+	/* packets per second each source prefix may hand the control
+	 * thread (IPv4 address, IPv6 /64), per worker; 0 = unlimited */
+	uint32_t exc_per_source;
+	uint32_t exc_burst;
 
 	struct sotto_addr turn_listen[DP_CONF_MAX_ADDRS];  /* TURN/STUN */
 	unsigned n_turn_listen;

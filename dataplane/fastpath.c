@@ -19,6 +19,7 @@
 
 #include "chandata.h"
 #include "dp.h"
+#include "policer.h"
 #include "stun.h"
 
 static inline bool
@@ -206,18 +207,54 @@ from_peer(struct dp_worker *w, struct rte_mbuf *m, struct dp_meta *meta,
 	return -1;
 }
 
-static inline void
-to_control(struct dp_worker *w, struct rte_mbuf **exc, unsigned n)
+/*
+ * A Send indication (RFC 8656 §11.2) from a client with an allocation
+ * takes its bytes from the same to-peer bucket as ChannelData, here where
+ * that bucket's one writer is: the worker that receives the client's
+ * 5-tuple. Charged whole (STUN header and attributes too): a little
+ * stricter than ChannelData, never looser. True if it may go on.
+ */
+static inline bool
+send_within_cap(struct dp_alloc *a, const uint8_t *p, uint32_t len,
+		uint64_t now)
+{
+	if (len < STUN_HDR_LEN || p[0] != 0 ||
+	    p[1] != (stun_type(TURN_SEND, STUN_INDICATION) & 0xff))
+		return true;
+	return !a->capped ||
+	       dp_bucket_take(&a->bucket[DP_DIR_TO_PEER], now, len);
+}
+
+void
+dp_to_control(struct dp_worker *w, struct rte_mbuf **exc, unsigned n,
+	      bool known, uint64_t now)
 {
 	struct dp_ctx *dp = w->dp;
-	unsigned q = rte_ring_mp_enqueue_burst(dp->exc_ring, (void **)exc, n,
-					       NULL);
+	struct rte_ring *ring = known ? dp->exc_ring : dp->exc_new;
+	unsigned q, k = 0;
 
+	if (w->pol != NULL) {
+		for (unsigned i = 0; i < n; i++) {
+			if (likely(dp_policer_allow(w->pol,
+						    &dp_meta(exc[i])->src, now))) {
+				exc[k++] = exc[i];
+			} else {
+				w->ctr[DP_DROP_EXCEPTION_POLICED]++;
+				rte_pktmbuf_free(exc[i]);
+			}
+		}
+		n = k;
+	}
+	if (n == 0)
+		return;
+	q = rte_ring_mp_enqueue_burst(ring, (void **)exc, n, NULL);
 	if (unlikely(q < n)) {
 		w->ctr[DP_DROP_EXCEPTION_FULL] += n - q;
 		rte_pktmbuf_free_bulk(exc + q, n - q);
 	}
 	w->ctr[DP_EXCEPTIONS] += q;
+	if (!known)
+		w->ctr[DP_EXCEPTIONS_NEW] += q;
 	/* pairs with the fence in the control loop before it sleeps */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (q && __atomic_load_n(&dp->ctl_sleeping, __ATOMIC_RELAXED)) {
@@ -246,9 +283,10 @@ burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
 	struct dp_alloc *alloc[RTE_HASH_LOOKUP_BULK_MAX];
 	uint8_t kind[RTE_HASH_LOOKUP_BULK_MAX], slot[RTE_HASH_LOOKUP_BULK_MAX];
 	struct rte_mbuf *exc[RTE_HASH_LOOKUP_BULK_MAX];
+	struct rte_mbuf *exc_new[RTE_HASH_LOOKUP_BULK_MAX];
 	struct rte_mbuf *gw[RTE_HASH_LOOKUP_BULK_MAX];
 	uint64_t chit = 0, rhit = 0;
-	unsigned nc = 0, nr = 0, n_exc = 0, n_gw = 0;
+	unsigned nc = 0, nr = 0, n_exc = 0, n_new = 0, n_gw = 0;
 	uint16_t n_tx = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
@@ -266,7 +304,10 @@ burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
 			dp_relay_key_set(&rkeys[nr], &meta->dst);
 			rkp[nr] = &rkeys[nr];
 			nr++;
-		} else if (likely(kind[i] == DP_CLS_CHANDATA)) {
+		} else if (likely(kind[i] == DP_CLS_CHANDATA) ||
+			   kind[i] == DP_CLS_STUN) {
+			/* STUN too: from an allocation's client it is that
+			 * allocation's (Refresh, ChannelBind, Send) */
 			slot[i] = (uint8_t)nc;
 			dp_client_key_set(&ckeys[nc], &meta->src, &meta->dst);
 			ckp[nc] = &ckeys[nc];
@@ -282,7 +323,8 @@ burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
 					  &rhit, rdata);
 	for (uint16_t i = 0; i < n; i++) {
 		struct dp_alloc *a = NULL;
-		if (kind[i] == DP_CLS_CHANDATA && (chit >> slot[i]) & 1)
+		if ((kind[i] == DP_CLS_CHANDATA || kind[i] == DP_CLS_STUN) &&
+		    (chit >> slot[i]) & 1)
 			a = cdata[slot[i]];
 		else if (kind[i] == DP_CLS_PEER && (rhit >> slot[i]) & 1)
 			a = rdata[slot[i]];
@@ -309,11 +351,23 @@ burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
 			drop = from_peer(w, m, dp_meta(m), alloc[i], now);
 			break;
 		case DP_CLS_STUN:
-		case DP_CLS_ICE:
-		case DP_CLS_DTLS:
+			if (alloc[i] == NULL) {
+				exc_new[n_new++] = m;
+				continue;
+			}
+			if (unlikely(!send_within_cap(alloc[i],
+					rte_pktmbuf_mtod(m, const uint8_t *),
+					rte_pktmbuf_data_len(m), now))) {
+				drop = DP_DROP_BANDWIDTH;
+				break;
+			}
 			exc[n_exc++] = m;
 			continue;
+		case DP_CLS_ICE:
+		case DP_CLS_DTLS:
 		case DP_CLS_SRTP:
+			/* the gateway knows its legs: it sorts checks and
+			 * DTLS into known and new for dp_to_control */
 			gw[n_gw++] = m;
 			continue;
 		case DP_CLS_MALFORMED:
@@ -331,7 +385,9 @@ burst(struct dp_worker *w, struct rte_mbuf **pkts, uint16_t n,
 		}
 	}
 	if (n_exc)
-		to_control(w, exc, n_exc);
+		dp_to_control(w, exc, n_exc, true, now);
+	if (n_new)
+		dp_to_control(w, exc_new, n_new, false, now);
 	if (n_gw) {
 		if (likely(w->dp->media_input != NULL)) {
 			w->dp->media_input(w, gw, (uint16_t)n_gw, now);

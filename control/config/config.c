@@ -2228,6 +2228,18 @@ config_dp_conf(const struct sotto_config *cfg, struct dp_conf *out)
 	out->ring_size = cfg->dataplane.ring_size;
 	out->max_allocs = cfg->turn.max_allocations;
 	out->bandwidth = cfg->turn.bandwidth;
+	/* the dataplane's per-source policer sits in front of the TURN
+	 * server's per-source request limit and of ICE and DTLS: twice that
+	 * limit, so only what the control thread would refuse anyway is
+	 * stopped early (a leg's checks and handshake fit easily) */
+	if (cfg->turn.requests_per_source > 0) {
+		uint64_t r = 2ull * cfg->turn.requests_per_source;
+
+		out->exc_per_source = r < 100 ? 100 : r > UINT32_MAX ? UINT32_MAX
+								    : (uint32_t)r;
+		out->exc_burst = out->exc_per_source / 2 < 50 ? 50
+				 : out->exc_per_source / 2;
+	}
 	memcpy(out->turn_listen, cfg->turn.listen, sizeof(out->turn_listen));
 	out->n_turn_listen = cfg->turn.n_listen;
 	memcpy(out->media_listen, cfg->gateway.listen, sizeof(out->media_listen));

@@ -24,6 +24,14 @@
 enum { UD_EXC = 1, UD_SIGNAL, UD_TICK };
 
 #define TICK_MS 100
+/* A turn of the loop serves at most this many exception packets from
+ * known addresses, then new work, in at most CTL_TURN_US (issue 21); new
+ * work comes a few at a time, since one (a DTLS ClientHello, an Allocate)
+ * can cost a millisecond. */
+#define CTL_TURN_KNOWN 256
+#define CTL_TURN_NEW 64
+#define CTL_NEW_BURST 8
+#define CTL_TURN_US 2000
 
 
 /* A slot for one of the loop's own operations; the connections may have
@@ -121,20 +129,50 @@ out:
 	rte_pktmbuf_free(m);
 }
 
-static unsigned
-drain_exceptions(struct ctl_loop *c)
+/*
+ * One turn's share of a ring: up to max packets, burst at a time, until
+ * the turn's deadline passes (checked after each burst, so every turn
+ * serves at least one burst of each ring).
+ */
+static void
+drain_ring(struct ctl_loop *c, struct rte_ring *ring, unsigned max,
+	   unsigned burst, const struct clock_now *now, uint64_t deadline_us)
 {
 	struct rte_mbuf *pkts[DP_BURST];
 	unsigned total = 0, n;
-	struct clock_now now = clock_now();
 
-	while ((n = rte_ring_sc_dequeue_burst(c->dp->exc_ring, (void **)pkts,
-					      DP_BURST, NULL)) > 0) {
+	while (total < max) {
+		n = rte_ring_sc_dequeue_burst(ring, (void **)pkts,
+					      RTE_MIN(burst, max - total), NULL);
+		if (n == 0)
+			break;
 		for (unsigned i = 0; i < n; i++)
-			handle_exception(c, pkts[i], &now);
+			handle_exception(c, pkts[i], now);
 		total += n;
+		if (clock_mono_us() >= deadline_us)
+			break;
 	}
-	return total;
+}
+
+/*
+ * A bounded share of the exception rings per turn of the loop, what keeps
+ * calls up (exc_ring) before new work (exc_new); then the connections'
+ * completions and the timers get their turn. Workers that keep the rings
+ * full cost the control loop at most CTL_TURN_US of every turn, not the
+ * loop. True if packets are still waiting.
+ */
+static bool
+drain_exceptions(struct ctl_loop *c)
+{
+	struct clock_now now = clock_now();
+	uint64_t deadline = now.mono_ms * 1000 + CTL_TURN_US;
+
+	drain_ring(c, c->dp->exc_ring, CTL_TURN_KNOWN, DP_BURST, &now,
+		   deadline);
+	drain_ring(c, c->dp->exc_new, CTL_TURN_NEW, CTL_NEW_BURST, &now,
+		   deadline);
+	return !rte_ring_empty(c->dp->exc_ring) ||
+	       !rte_ring_empty(c->dp->exc_new);
 }
 
 /* Per-worker rates over the last second, for sottoctl workers. */
@@ -368,18 +406,23 @@ ctl_loop_run(struct ctl_loop *c)
 		struct io_uring_cqe *cqe;
 		unsigned head, n = 0;
 
-		drain_exceptions(c);
-		/* pairs with the fence in the fast path's to_control(): a
-		 * worker either sees ctl_sleeping and kicks the eventfd, or
-		 * its packets are already in the ring here */
-		__atomic_store_n(&dp->ctl_sleeping, 1, __ATOMIC_RELAXED);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);
-		if (!rte_ring_empty(dp->exc_ring)) {
+		if (drain_exceptions(c)) {
+			/* more waiting: reap what is ready, do not sleep */
+			ret = io_uring_submit(&c->ring);
+		} else {
+			/* pairs with the fence in the fast path's
+			 * dp_to_control(): a worker either sees ctl_sleeping
+			 * and kicks the eventfd, or its packets are already
+			 * in a ring here */
+			__atomic_store_n(&dp->ctl_sleeping, 1, __ATOMIC_RELAXED);
+			__atomic_thread_fence(__ATOMIC_SEQ_CST);
+			if (!rte_ring_empty(dp->exc_ring) ||
+			    !rte_ring_empty(dp->exc_new))
+				ret = io_uring_submit(&c->ring);
+			else
+				ret = io_uring_submit_and_wait(&c->ring, 1);
 			__atomic_store_n(&dp->ctl_sleeping, 0, __ATOMIC_RELAXED);
-			continue;
 		}
-		ret = io_uring_submit_and_wait(&c->ring, 1);
-		__atomic_store_n(&dp->ctl_sleeping, 0, __ATOMIC_RELAXED);
 		if (ret < 0 && ret != -EINTR) {
 			log_err("control", "io_uring wait: %s", strerror(-ret));
 			break;

@@ -94,8 +94,11 @@ dataplane_metrics(struct ctl_loop *c, struct metrics *m)
 		metrics_counters(m, dp_gw, ctr + DP_FIRST_GW, DP_N_GW_STATS, NULL);
 	metrics_counters(m, dp_work, ctr + DP_FIRST_WORK, DP_N_WORK, NULL);
 	metrics_gauge(m, "sotto_exception_ring_depth",
-		      "Packets waiting in the worker-to-control ring.",
+		      "Packets from allocations' and legs' own addresses waiting for the control thread.",
 		      (double)rte_ring_count(dp->exc_ring));
+	metrics_gauge(m, "sotto_exception_new_ring_depth",
+		      "New work (Allocate, unauthenticated requests, new legs) waiting for the control thread.",
+		      (double)rte_ring_count(dp->exc_new));
 	metrics_counter(m, "sotto_control_tx_ring_full_total",
 			"Control-thread packets a worker's transmit ring refused.",
 			dp->tx_ring_full);

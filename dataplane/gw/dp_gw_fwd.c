@@ -885,7 +885,9 @@ handoff(struct gw_run *r, struct rte_mbuf **pkts, uint16_t *owner, unsigned n)
 /*
  * One burst of at most RTE_HASH_LOOKUP_BULK_MAX packets, in passes as in
  * fastpath.c: gather keys, bulk lookup, prefetch legs and rooms, then
- * packet by packet.
+ * packet by packet. ICE checks and DTLS records go to the control thread:
+ * ahead of new work when they come from a leg's own address (consent
+ * and handshakes of legs that exist), as new work otherwise.
  */
 static void
 gw_burst(struct gw_run *r, struct rte_mbuf **pkts, uint16_t n)
@@ -896,10 +898,13 @@ gw_burst(struct gw_run *r, struct rte_mbuf **pkts, uint16_t n)
 	struct dp_gw_leg *legs[RTE_HASH_LOOKUP_BULK_MAX];
 	uint8_t slot[RTE_HASH_LOOKUP_BULK_MAX];
 	struct rte_mbuf *hand[RTE_HASH_LOOKUP_BULK_MAX];
+	struct rte_mbuf *ctl[RTE_HASH_LOOKUP_BULK_MAX];
+	struct rte_mbuf *ctl_new[RTE_HASH_LOOKUP_BULK_MAX];
 	uint16_t hown[RTE_HASH_LOOKUP_BULK_MAX];
+	bool to_ctl[RTE_HASH_LOOKUP_BULK_MAX];
 	struct dp_worker *w = r->w;
 	uint64_t hit = 0;
-	unsigned nk = 0, nh = 0;
+	unsigned nk = 0, nh = 0, nc = 0, nn = 0;
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
@@ -907,8 +912,10 @@ gw_burst(struct gw_run *r, struct rte_mbuf **pkts, uint16_t n)
 		const uint8_t *p = rte_pktmbuf_mtod(m, const uint8_t *);
 		uint32_t len = rte_pktmbuf_data_len(m);
 
-		if (unlikely(len < 12 || p[0] < 128 || p[0] > 191 ||
-			     !rte_pktmbuf_is_contiguous(m))) {
+		to_ctl[i] = meta->cls == DP_CLS_ICE || meta->cls == DP_CLS_DTLS;
+		if (unlikely(!to_ctl[i] &&
+			     (len < 12 || p[0] < 128 || p[0] > 191 ||
+			      !rte_pktmbuf_is_contiguous(m)))) {
 			slot[i] = UINT8_MAX;
 			continue;
 		}
@@ -941,6 +948,13 @@ gw_burst(struct gw_run *r, struct rte_mbuf **pkts, uint16_t n)
 			drop(r, m, DP_DROP_GW_NOT_RTP);
 			continue;
 		}
+		if (unlikely(to_ctl[i])) {
+			if (l != NULL)
+				ctl[nc++] = m;
+			else
+				ctl_new[nn++] = m;
+			continue;
+		}
 		if (unlikely(l == NULL)) {
 			drop(r, m, DP_DROP_GW_NO_LEG);
 			continue;
@@ -957,6 +971,10 @@ gw_burst(struct gw_run *r, struct rte_mbuf **pkts, uint16_t n)
 	}
 	if (nh)
 		handoff(r, hand, hown, nh);
+	if (nc)
+		dp_to_control(w, ctl, nc, true, r->now);
+	if (nn)
+		dp_to_control(w, ctl_new, nn, false, r->now);
 }
 
 void

@@ -158,8 +158,11 @@ setup(const struct bench_opts *o)
 					  SOCKET_ID_ANY);
 	dp.exc_ring = rte_ring_create("bench_exc", 1024, SOCKET_ID_ANY,
 				      RING_F_SC_DEQ);
+	dp.exc_new = rte_ring_create("bench_exc_new", 1024, SOCKET_ID_ANY,
+				     RING_F_SC_DEQ);
 	dp.exc_fd = eventfd(0, EFD_NONBLOCK);
-	if (dp.pool == NULL || dp.exc_ring == NULL || dp.exc_fd < 0) {
+	if (dp.pool == NULL || dp.exc_ring == NULL || dp.exc_new == NULL ||
+	    dp.exc_fd < 0) {
 		fprintf(stderr, "pool/ring/eventfd: %s\n",
 			rte_strerror(rte_errno));
 		return -1;

@@ -12,6 +12,7 @@
 #include "chandata.h"
 #include "check.h"
 #include "dp.h"
+#include "policer.h"
 #include "eal.h"
 #include "stun.h"
 
@@ -49,6 +50,8 @@ setup(void)
 					  SOCKET_ID_ANY);
 	CHECK(dp.pool != NULL);
 	dp.exc_ring = rte_ring_create("fp_exc", 64, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	dp.exc_new = rte_ring_create("fp_exc_new", 64, SOCKET_ID_ANY,
+				     RING_F_SC_DEQ);
 	dp.exc_fd = eventfd(0, EFD_NONBLOCK);
 	CHECK_EQ(dp_tables_init(&dp.tables, 64, 1), 0);
 	dp.n_workers = 1;
@@ -82,6 +85,18 @@ run1(struct rte_mbuf *m)
 	struct rte_mbuf *tx[DP_BURST];
 	uint16_t n = dp_fastpath(w, &m, 1, tx);
 	return n == 1 ? tx[0] : NULL;
+}
+
+/* empties both exception rings */
+static void
+drain_exc(void)
+{
+	struct rte_mbuf *m;
+
+	while (rte_ring_dequeue(dp.exc_ring, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
+	while (rte_ring_dequeue(dp.exc_new, (void **)&m) == 0)
+		rte_pktmbuf_free(m);
 }
 
 static int done_calls;
@@ -236,6 +251,80 @@ main(void)
 
 	dp_bucket_init(&a->bucket[DP_DIR_TO_CLIENT], 0, 0, w->hz, rte_rdtsc());
 	a->capped = 0;
+
+	/* issue 21: what goes to the control thread is sorted by who sends
+	 * it — an allocation's own client first (exc_ring), new work
+	 * behind (exc_new) — and policed per source prefix */
+	memset(buf, 0, 20);
+	buf[1] = 0x01;
+	before = w->ctr[DP_EXCEPTIONS_NEW];
+	CHECK(run1(pkt(&client, &listener, DP_SOCK_LISTENER, buf, 20)) == NULL);
+	CHECK(run1(pkt(&other_client, &listener, DP_SOCK_LISTENER, buf, 20)) == NULL);
+	CHECK_EQ(rte_ring_count(dp.exc_ring), 1);
+	CHECK_EQ(rte_ring_count(dp.exc_new), 1);
+	CHECK_EQ(w->ctr[DP_EXCEPTIONS_NEW], before + 1);
+	drain_exc();
+
+	/* a Send indication takes from the same to-peer bucket as
+	 * ChannelData: 150 bytes of burst, then nothing at 1 kB/s */
+	dp_bucket_init(&a->bucket[DP_DIR_TO_PEER], 1000, 150, w->hz, rte_rdtsc());
+	a->capped = 1;
+	memset(buf, 0, 100);
+	buf[1] = 0x16;                 /* Send indication */
+	before = w->ctr[DP_DROP_BANDWIDTH];
+	CHECK(run1(pkt(&client, &listener, DP_SOCK_LISTENER, buf, 100)) == NULL);
+	CHECK_EQ(rte_ring_count(dp.exc_ring), 1);
+	CHECK(run1(pkt(&client, &listener, DP_SOCK_LISTENER, buf, 100)) == NULL);
+	CHECK_EQ(rte_ring_count(dp.exc_ring), 1);
+	CHECK_EQ(w->ctr[DP_DROP_BANDWIDTH], before + 1);
+	chandata_write_hdr(buf, 0x4000, 40);
+	m = run1(pkt(&client, &listener, DP_SOCK_LISTENER, buf, 44));
+	CHECK(m != NULL);              /* 50 left: 40 go */
+	rte_pktmbuf_free(m);
+	CHECK(run1(pkt(&client, &listener, DP_SOCK_LISTENER, buf, 44)) == NULL);
+	CHECK_EQ(w->ctr[DP_DROP_BANDWIDTH], before + 2);
+	/* other STUN of the allocation (a Refresh) is not charged */
+	memset(buf, 0, 20);
+	buf[1] = 0x04;
+	CHECK(run1(pkt(&client, &listener, DP_SOCK_LISTENER, buf, 20)) == NULL);
+	CHECK_EQ(rte_ring_count(dp.exc_ring), 2);
+	drain_exc();
+	dp_bucket_init(&a->bucket[DP_DIR_TO_PEER], 0, 0, w->hz, rte_rdtsc());
+	a->capped = 0;
+
+	/* the policer: 10/s, 5 at once, per IPv4 address and IPv6 /64; ten
+	 * times the burst from one source gets the burst through, and a
+	 * second source its own */
+	static struct dp_policer pol;
+	static const uint8_t pkey[16] = { 1, 2, 3 };
+	dp_policer_init(&pol, pkey, 10, 5, w->hz);
+	w->pol = &pol;
+	before = w->ctr[DP_DROP_EXCEPTION_POLICED];
+	buf[1] = 0x01;
+	struct sotto_addr flooders[4] = {
+		v4("127.0.0.9", 1000), v4("127.0.0.10", 1000),
+		v6("2001:db8:0:1::1", 1000), v6("2001:db8:0:2::1", 1000),
+	};
+	struct sotto_addr same64 = v6("2001:db8:0:1::ffff", 2000);
+	for (int f = 0; f < 4; f++) {
+		unsigned passed = 0;
+
+		for (int i = 0; i < 50; i++) {
+			m = pkt(&flooders[f], &listener, DP_SOCK_LISTENER, buf, 20);
+			dp_fastpath(w, &m, 1, NULL);
+			passed += rte_ring_count(dp.exc_new);
+			drain_exc();
+		}
+		CHECK_EQ(passed, 5);
+		if (f == 2) {
+			/* the same /64: the budget is spent */
+			m = pkt(&same64, &listener, DP_SOCK_LISTENER, buf, 20);
+			dp_fastpath(w, &m, 1, NULL);
+			CHECK_EQ(rte_ring_count(dp.exc_new), 0);
+		}
+	}
+	CHECK_EQ(w->ctr[DP_DROP_EXCEPTION_POLICED], before + 4 * 45 + 1);
+	w->pol = NULL;
 
 	/* a new peer set replaces the old one; the old is freed later */
 	struct dp_peerset *ps2 = dp_peerset_new(1, 0);

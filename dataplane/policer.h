@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+#ifndef SOTTO_POLICER_H
+#define SOTTO_POLICER_H
+
+/*
+ * Packets per second per source prefix (an IPv4 address, an IPv6 /64), for
+ * what the workers hand the control thread. One table per worker, so one
+ * writer and no atomics: a source that hashes to several workers gets a
+ * budget on each (at most workers × the rate). A fixed number of slots
+ * indexed by a SipHash of the prefix under a key drawn at start: spoofed
+ * sources cannot grow it, nor aim at one slot; a new source takes over
+ * its slot, which only ever gives the source it evicts a fresh budget —
+ * never less than it had. What a flood of spoofed sources gets past this
+ * is bounded by the exception rings and the control loop's turns instead
+ * (docs/architecture.md, "The control loop").
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "addr.h"
+#include "siphash.h"
+
+#define DP_POLICER_SLOTS 4096      /* per worker, a power of 2 */
+#define DP_POLICER_SHIFT 20        /* token fixed point */
+
+struct dp_policer_slot {
+	uint64_t tag;              /* the prefix's hash; 0: free */
+	uint64_t last;             /* TSC of the last refill */
+	uint64_t tokens;           /* packets << DP_POLICER_SHIFT */
+};
+
+struct dp_policer {
+	uint8_t key[16];
+	uint64_t rate;             /* packets << SHIFT per TSC tick */
+	uint64_t burst;            /* packets << SHIFT */
+	struct dp_policer_slot slot[DP_POLICER_SLOTS];
+};
+
+/* rate 0: everything passes. */
+static inline void
+dp_policer_init(struct dp_policer *p, const uint8_t key[16], uint32_t per_sec,
+		uint32_t burst, uint64_t hz)
+{
+	memset(p, 0, sizeof(*p));
+	memcpy(p->key, key, sizeof(p->key));
+	p->rate = per_sec ? ((uint64_t)per_sec << DP_POLICER_SHIFT) / hz : 0;
+	if (per_sec && p->rate == 0)
+		p->rate = 1;
+	p->burst = (uint64_t)(burst ? burst : 1) << DP_POLICER_SHIFT;
+}
+
+static inline bool
+dp_policer_allow(struct dp_policer *p, const struct sotto_addr *src,
+		 uint64_t now)
+{
+	uint8_t k[9];
+	uint64_t tag;
+	struct dp_policer_slot *s;
+
+	if (p->rate == 0)
+		return true;
+	/* the prefix: IPv4 /32, IPv6 /64 */
+	k[0] = src->family;
+	memcpy(k + 1, src->ip, 8);
+	tag = siphash24(p->key, k, src->family == AF_INET ? 5 : 9) | 1;
+	s = &p->slot[tag & (DP_POLICER_SLOTS - 1)];
+	if (s->tag != tag) {
+		s->tag = tag;
+		s->last = now;
+		s->tokens = p->burst;
+	} else if (now > s->last) {
+		uint64_t add = (now - s->last) * p->rate;
+		s->tokens = add >= p->burst - s->tokens ? p->burst
+							: s->tokens + add;
+		s->last = now;
+	}
+	if (s->tokens < (1ull << DP_POLICER_SHIFT))
+		return false;
+	s->tokens -= 1ull << DP_POLICER_SHIFT;
+	return true;
+}
+
+#endif
