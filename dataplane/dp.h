@@ -207,7 +207,8 @@ struct dp_meta {
 	uint8_t sock_kind;   /* enum dp_sock_kind of the receiving socket */
 	uint8_t cls;         /* enum dp_class, set by the fast path */
 	uint8_t flags;       /* DP_META_F_* */
-	uint8_t drv[160];    /* driver scratch (udp: msghdr, iovec, sockaddr) */
+	/* driver scratch (udp: msghdr, iovec, sockaddr), aligned for them */
+	uint8_t drv[160] __attribute__((aligned(8)));
 };
 
 /* Control → worker packets that are driver commands, not data (udp driver:

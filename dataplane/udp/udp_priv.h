@@ -4,6 +4,7 @@
 
 /* State shared by the udp driver's control side (udp_driver.c) and its
  * worker loop (udp_worker.c). */
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -51,6 +52,8 @@ struct udp_tx_hdr {
 };
 _Static_assert(sizeof(struct udp_tx_hdr) <= sizeof(((struct dp_meta *)0)->drv),
 	       "udp tx header must fit the mbuf metadata scratch area");
+_Static_assert(offsetof(struct dp_meta, drv) % _Alignof(struct udp_tx_hdr) == 0,
+	       "the scratch area must be aligned for the udp tx header");
 
 struct udp_worker {
 	struct io_uring ring;
