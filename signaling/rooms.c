@@ -90,7 +90,7 @@ room_find(struct room_table *t, const char *hex)
 
 struct room *
 room_create(struct room_table *t, uint32_t max_participants, uint64_t now_ms,
-	    uint64_t ttl_ms)
+	    uint64_t ttl_ms, uint32_t kick_cap)
 {
 	struct room *r;
 	uint32_t b;
@@ -103,13 +103,16 @@ room_create(struct room_table *t, uint32_t max_participants, uint64_t now_ms,
 	if (r == NULL)
 		return NULL;
 	r->peers = calloc(max_participants, sizeof(*r->peers));
-	if (r->peers == NULL ||
+	r->turn_jti = calloc(max_participants, sizeof(*r->turn_jti));
+	if (r->peers == NULL || r->turn_jti == NULL ||
 	    getrandom(r->id, sizeof(r->id), 0) != sizeof(r->id)) {
 		free(r->peers);
+		free(r->turn_jti);
 		free(r);
 		errno = ENOMEM;
 		return NULL;
 	}
+	r->kick_cap = kick_cap < ROOM_KICKED_MAX ? kick_cap : ROOM_KICKED_MAX;
 	hex_encode(r->id, sizeof(r->id), r->hex);
 	r->max_participants = max_participants;
 	r->created_ms = now_ms;
@@ -142,6 +145,8 @@ room_destroy(struct room_table *t, struct room *r)
 		r->next->prev = r->prev;
 	t->count--;
 	free(r->peers);
+	free(r->kicked);
+	free(r->turn_jti);
 	explicit_bzero(r, sizeof(*r));
 	free(r);
 }
@@ -182,26 +187,124 @@ room_peer(const struct room *r, const char *hex)
 	return NULL;
 }
 
+/* Index of jti in the sorted kick list, or where it would go. */
+static uint32_t
+kicked_pos(const struct room *r, const uint8_t jti[ROOM_JTI_BYTES],
+	   bool *found)
+{
+	uint32_t lo = 0, hi = r->n_kicked;
+
+	*found = false;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(r->kicked[mid], jti, ROOM_JTI_BYTES);
+
+		if (c == 0) {
+			*found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 bool
 room_is_kicked(const struct room *r, const char *jti)
 {
-	for (unsigned i = 0; i < r->n_kicked; i++)
-		if (strcmp(r->kicked[i], jti) == 0)
-			return true;
-	return false;
+	uint8_t id[ROOM_JTI_BYTES];
+	bool found;
+
+	if (hex_decode(jti, id, sizeof(id)) < 0)
+		return false;
+	kicked_pos(r, id, &found);
+	return found;
 }
 
-void
+int
 room_kick(struct room *r, const char *jti)
 {
-	if (room_is_kicked(r, jti))
-		return;
-	/* full: the oldest entry goes (its token may still be valid; the
-	 * creator can close the room if it is abused that hard) */
-	if (r->n_kicked == ROOM_MAX_KICKED) {
-		memmove(r->kicked[0], r->kicked[1],
-			sizeof(r->kicked[0]) * (ROOM_MAX_KICKED - 1));
-		r->n_kicked--;
+	uint8_t id[ROOM_JTI_BYTES];
+	uint32_t at;
+	bool found;
+
+	if (hex_decode(jti, id, sizeof(id)) < 0)
+		return -EINVAL;
+	at = kicked_pos(r, id, &found);
+	if (found)
+		return 0;
+	if (r->n_kicked >= r->kick_cap)
+		return -ENOSPC;
+	if (r->n_kicked == r->kicked_alloc) {
+		uint32_t n = r->kicked_alloc ? 2 * r->kicked_alloc : 8;
+		void *p;
+
+		if (n > r->kick_cap)
+			n = r->kick_cap;
+		p = realloc(r->kicked, (size_t)n * sizeof(*r->kicked));
+		if (p == NULL)
+			return -ENOMEM;
+		r->kicked = p;
+		r->kicked_alloc = n;
 	}
-	strcpy(r->kicked[r->n_kicked++], jti);
+	memmove(r->kicked[at + 1], r->kicked[at],
+		(size_t)(r->n_kicked - at) * sizeof(*r->kicked));
+	memcpy(r->kicked[at], id, sizeof(id));
+	r->n_kicked++;
+	return 0;
+}
+
+/* invites are counted in 1/60000 so a per-minute rate refills a whole
+ * number of units every millisecond */
+#define INVITE_UNIT 60000u
+
+bool
+room_invite_allowed(struct room *r, uint32_t per_minute, uint64_t now_ms)
+{
+	uint64_t cap = ((uint64_t)r->max_participants + per_minute) * INVITE_UNIT;
+
+	if (per_minute == 0)
+		return true;
+	if (!r->invite_started) {
+		r->invite_started = true;
+		r->invite_tokens = cap;
+		r->invite_last_ms = now_ms;
+	} else if (now_ms > r->invite_last_ms) {
+		uint64_t add = (now_ms - r->invite_last_ms) * per_minute;
+
+		/* a day at a million a minute still fits: no overflow */
+		r->invite_tokens = r->invite_tokens + add > cap ?
+					   cap : r->invite_tokens + add;
+		r->invite_last_ms = now_ms;
+	}
+	if (r->invite_tokens > cap)
+		r->invite_tokens = cap; /* per_minute lowered by a reload */
+	if (r->invite_tokens < INVITE_UNIT)
+		return false;
+	r->invite_tokens -= INVITE_UNIT;
+	return true;
+}
+
+uint32_t
+room_turn_slot(struct room *r, const char *jti)
+{
+	uint8_t id[ROOM_JTI_BYTES];
+	uint32_t n = r->turn_n < r->max_participants ? r->turn_n :
+						       r->max_participants;
+	uint32_t slot;
+
+	if (hex_decode(jti, id, sizeof(id)) < 0)
+		memset(id, 0, sizeof(id));
+	for (uint32_t i = 0; i < n; i++)
+		if (memcmp(r->turn_jti[i], id, sizeof(id)) == 0)
+			return i;
+	/* a new token: the next slot; past max_participants tokens the
+	 * slots are reused in turn, so a room never has more TURN users
+	 * than participants */
+	slot = r->turn_n % r->max_participants;
+	memcpy(r->turn_jti[slot], id, sizeof(id));
+	r->turn_n++;
+	return slot;
 }

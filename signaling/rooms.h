@@ -15,8 +15,12 @@
 
 struct gw_room;   /* control/gateway/gw.h */
 
-#define ROOM_MAX_KICKED 64
 #define PEER_ID_HEX 16
+#define ROOM_JTI_BYTES 16
+/* The most tokens one room's kick list holds (16 bytes each): a room that
+ * could issue more (invites unlimited) refuses kicks beyond it rather than
+ * forget one. */
+#define ROOM_KICKED_MAX 65536
 
 struct ws_conn;
 struct room;
@@ -52,8 +56,20 @@ struct room {
 	struct gw_room *gw;         /* the gateway's room, NULL: relay mode */
 	unsigned n_peers;
 	struct sig_peer **peers;    /* max_participants slots */
-	unsigned n_kicked;
-	char kicked[ROOM_MAX_KICKED][33]; /* jti of removed participants */
+	/*
+	 * Tokens removed by the creator, for the room's life: jtis, sorted,
+	 * grown as kicks happen up to kick_cap (what the room can ever
+	 * issue, room_create), so no number of kicks makes it forget one.
+	 */
+	uint8_t (*kicked)[ROOM_JTI_BYTES];
+	uint32_t n_kicked, kicked_alloc, kick_cap;
+	/* invites: a token bucket per room, in 1/60000 invites */
+	uint64_t invite_tokens, invite_last_ms;
+	bool invite_started;
+	/* TURN users: the first max_participants tokens that take
+	 * credentials get a slot each, later ones reuse them in turn */
+	uint8_t (*turn_jti)[ROOM_JTI_BYTES];
+	uint32_t turn_n;
 };
 
 struct room_table {
@@ -67,9 +83,10 @@ int rooms_init(struct room_table *t, uint32_t max_rooms);
 void rooms_fini(struct room_table *t);
 
 /* A new empty room with a fresh random id; NULL with errno ENOSPC (table
- * full) or ENOMEM. */
+ * full) or ENOMEM. kick_cap: the most tokens it can ever have kicked (at
+ * most ROOM_KICKED_MAX). */
 struct room *room_create(struct room_table *t, uint32_t max_participants,
-			 uint64_t now_ms, uint64_t ttl_ms);
+			 uint64_t now_ms, uint64_t ttl_ms, uint32_t kick_cap);
 /* By its 32-hex id; NULL if there is no such room. */
 struct room *room_find(struct room_table *t, const char *hex);
 /* Unlinks and frees r; its peers must have been detached. */
@@ -79,8 +96,23 @@ int room_add_peer(struct room *r, struct sig_peer *p, uint64_t now_ms);
 void room_remove_peer(struct room *r, struct sig_peer *p, uint64_t now_ms);
 struct sig_peer *room_peer(const struct room *r, const char *hex);
 
+/* jti: the token's 32 hex digits. */
 bool room_is_kicked(const struct room *r, const char *jti);
-void room_kick(struct room *r, const char *jti);
+/* Remembers jti for the room's life. 0 (also when it was already),
+ * -EINVAL for a malformed jti, -ENOSPC at kick_cap, -ENOMEM. */
+int room_kick(struct room *r, const char *jti);
+
+/*
+ * One invite against the room's budget: per_minute a minute after a
+ * start of max_participants + per_minute, so inviting the whole room at
+ * once always passes (per_minute 0: no limit). false: over it.
+ */
+bool room_invite_allowed(struct room *r, uint32_t per_minute,
+			 uint64_t now_ms);
+
+/* The TURN user slot (0 .. max_participants-1) of a token: the same for
+ * the same token while at most max_participants tokens took one. */
+uint32_t room_turn_slot(struct room *r, const char *jti);
 
 /* First 8 hex digits: enough to tell rooms apart in logs, not to join. */
 static inline void

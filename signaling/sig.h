@@ -40,8 +40,11 @@ struct sig;
 	X(candidates_dropped)    /* non-relay trickle candidates */          \
 	X(origin_rejected)                                                    \
 	X(auth_failed)           /* bad or missing token/API key on the API */ \
-	X(api_rate_limited)                                                   \
-	X(kicks)
+	X(api_rate_limited)      /* room creation per IP */                   \
+	X(creds_rate_limited)    /* TURN credentials per IP */                \
+	X(invites_rate_limited)  /* invites per room (= per creator token) */ \
+	X(kicks)                                                              \
+	X(kick_refused)          /* kick list at the room's cap, or no memory */
 
 struct sig_stats {
 #define SIG_X(name) uint64_t name;

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,6 +31,10 @@
 /* ---- setup ------------------------------------------------------------ */
 
 static const uint64_t join_us_bounds[] = { 50, 100, 250, 500, 1000, 2500, 10000 };
+
+/* a configured token key fits the signing key whole: never cut */
+_Static_assert(sizeof(((struct sig_token_key *)0)->secret) ==
+	       CONFIG_TOKEN_SECRET_MAX, "token key sizes differ");
 
 static int
 load_keys(struct sig *s)
@@ -103,6 +108,20 @@ load_limits(struct sig *s)
 	return 0;
 }
 
+/*
+ * jansson's free: every JSON string it frees may be a room token (a join
+ * message, an API answer) or a TURN credential, so it is wiped first. The
+ * allocator is process-wide; the rest of sottod's JSON only gains a wipe.
+ */
+static void
+json_wipe_free(void *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p, malloc_usable_size(p));
+	free(p);
+}
+
 struct sig *
 sig_new(const struct sotto_config *cfg)
 {
@@ -111,6 +130,7 @@ sig_new(const struct sotto_config *cfg)
 
 	if (s == NULL)
 		return NULL;
+	json_set_alloc_funcs(malloc, json_wipe_free);
 	s->cfg = cfg;
 	s->st.join_us = (struct metrics_hist)METRICS_HIST_INIT(join_us_bounds);
 	s->now_ms = clock_mono_ms();
@@ -123,6 +143,9 @@ sig_new(const struct sotto_config *cfg)
 		goto fail;
 	}
 	ret = rooms_init(&s->rooms, cfg->signaling.max_rooms);
+	if (ret == 0 && getrandom(s->turn_user_key, sizeof(s->turn_user_key),
+				  0) != sizeof(s->turn_user_key))
+		ret = -EIO;
 	if (ret == 0)
 		ret = load_keys(s);
 	if (ret == 0)
@@ -152,6 +175,7 @@ sig_free(struct sig *s)
 	rate_limit_free(s->creds_rl);
 	free(s->sdp_out);
 	explicit_bzero(s->keys, sizeof(s->keys));
+	explicit_bzero(s->turn_user_key, sizeof(s->turn_user_key));
 	free(s);
 }
 
@@ -229,6 +253,8 @@ respond_json(struct http_req *r, int status, json_t *j)
 	}
 	http_respond(r, status, "application/json", body, strlen(body), NULL,
 		     false);
+	/* answers carry room tokens and TURN credentials */
+	explicit_bzero(body, strlen(body));
 	free(body);
 }
 
@@ -440,6 +466,24 @@ room_params(struct sig *s, json_t *body, uint32_t *max, bool *gateway,
 	return NULL;
 }
 
+/*
+ * The most tokens a room can ever have kicked: every token it can issue in
+ * its life — the creator's, a full invite bucket, and a minute's invites
+ * for every minute it may live. Tokens are 16 bytes each in the kick list,
+ * grown as kicks happen, and every kick needs a join (rate-limited), so
+ * the lists of all rooms hold at most joins_per_second * room_ttl.
+ */
+static uint32_t
+kick_cap(const struct sotto_config *cfg, uint32_t max_participants)
+{
+	uint64_t per_min = cfg->signaling.invites_per_room_per_minute;
+	uint64_t n = 1 + max_participants + per_min +
+		     per_min * ((cfg->signaling.room_ttl + 59) / 60);
+
+	return per_min == 0 || n > ROOM_KICKED_MAX ? ROOM_KICKED_MAX
+						   : (uint32_t)n;
+}
+
 static void
 create_room(struct sig *s, struct http_req *r)
 {
@@ -464,7 +508,8 @@ create_room(struct sig *s, struct http_req *r)
 		return;
 	}
 	room = room_create(&s->rooms, max, s->now_ms,
-			   (uint64_t)cfg->signaling.room_ttl * 1000);
+			   (uint64_t)cfg->signaling.room_ttl * 1000,
+			   kick_cap(cfg, max));
 	if (room == NULL) {
 		s->st.room_create_refused++;
 		http_respond_error(r, 503, "unavailable",
@@ -527,6 +572,18 @@ invite(struct sig *s, struct http_req *r, struct room *room)
 		ttl = json_integer_value(v);
 	}
 	json_decref(body);
+	/* per room, which is per creator: a room has one creator token, and
+	 * creators are bounded by rooms_per_ip_per_minute (or are the
+	 * operator's backend, with an API key) */
+	if (!room_invite_allowed(room,
+				 s->cfg->signaling.invites_per_room_per_minute,
+				 s->now_ms)) {
+		s->st.invites_rate_limited++;
+		http_respond_error(r, 429, "rate_limited",
+				   "too many invites for this room",
+				   "Retry-After: 60\r\n");
+		return;
+	}
 	if (mint(s, room, SIG_ROLE_MEMBER, ttl, tok, sizeof(tok), &exp) < 0) {
 		http_respond_error(r, 500, "internal", "cannot sign", NULL);
 		return;
@@ -581,7 +638,22 @@ kick(struct sig *s, struct http_req *r, struct room *room)
 				   NULL);
 		return;
 	}
-	room_kick(room, p->jti);
+	/* a reload may have raised the invite rate since the room began */
+	if (room->kick_cap < kick_cap(s->cfg, room->max_participants))
+		room->kick_cap = kick_cap(s->cfg, room->max_participants);
+	if (room_kick(room, p->jti) < 0) {
+		char logid[9];
+
+		/* forgetting a kicked token would let it back in: refuse */
+		s->st.kick_refused++;
+		room_log_id(room, logid);
+		log_warn("signaling", "kick refused: the room's kick list is full room=%s…",
+			 logid);
+		http_respond_error(r, 503, "unavailable",
+				   "the room cannot remember more kicked participants; close it",
+				   NULL);
+		return;
+	}
 	s->st.kicks++;
 	/* every connection that joined with that token goes */
 	for (;;) {
@@ -690,6 +762,46 @@ turn_urls(const struct sig *s)
 	return urls;
 }
 
+/*
+ * The REST username's user part, the identity turn.limits.
+ * allocations_per_user counts against: a TURN user slot of the room
+ * (room_turn_slot), named HMAC-SHA256(turn_user_key, room id || slot),
+ * 16 hex digits.
+ *
+ * - Bounded by the room, not by tokens: a creator can mint any number of
+ *   invites, but a room has at most max_participants TURN users, so it
+ *   holds at most max_participants * allocations_per_user allocations,
+ *   and rooms per address are rate-limited. (The user part was half the
+ *   token's jti: every invite was a fresh TURN user.)
+ * - Each participant keeps a quota of its own (the first max_participants
+ *   tokens get a slot each): a browser takes one or two allocations, the
+ *   default quota is 10, so no room is starved by its own size.
+ * - A slot, not one user per room: the username travels in clear in every
+ *   STUN request, and one name for both callers would tell an on-path
+ *   observer who talks to whom with no traffic analysis at all.
+ * - Names nobody: the key is random per process and never leaves it, so
+ *   the name says nothing of the room id, the token or an address, and
+ *   names of different rooms cannot be linked.
+ */
+static void
+turn_user(const struct sig *s, struct room *room, const char *jti,
+	  char out[17])
+{
+	uint8_t msg[sizeof(room->id) + 4], mac[EVP_MAX_MD_SIZE];
+	uint32_t slot = room_turn_slot(room, jti);
+	unsigned mac_len = 0;
+
+	memcpy(msg, room->id, sizeof(room->id));
+	msg[16] = (uint8_t)(slot >> 24);
+	msg[17] = (uint8_t)(slot >> 16);
+	msg[18] = (uint8_t)(slot >> 8);
+	msg[19] = (uint8_t)slot;
+	HMAC(EVP_sha256(), s->turn_user_key, sizeof(s->turn_user_key), msg,
+	     sizeof(msg), mac, &mac_len);
+	hex_encode(mac, 8, out);
+	explicit_bzero(mac, sizeof(mac));
+}
+
 static void
 credentials(struct sig *s, struct http_req *r)
 {
@@ -698,12 +810,14 @@ credentials(struct sig *s, struct http_req *r)
 	unsigned char mac[EVP_MAX_MD_SIZE], pw[64];
 	unsigned mac_len = 0;
 	char user[64], rh[17];
+	struct room *room;
 	int64_t exp;
 
-	if (authorize(s, r, NULL, &c) == NULL)
+	room = authorize(s, r, NULL, &c);
+	if (room == NULL)
 		return;
 	if (!rate_limit_allow(s->creds_rl, &r->conn->peer, s->now_ms)) {
-		s->st.api_rate_limited++;
+		s->st.creds_rate_limited++;
 		http_respond_error(r, 429, "rate_limited",
 				   "too many credential requests from this address",
 				   "Retry-After: 60\r\n");
@@ -714,10 +828,7 @@ credentials(struct sig *s, struct http_req *r)
 				   "no TURN secret configured", NULL);
 		return;
 	}
-	/* the user part names nobody: half of the token's random jti, so
-	 * every credential taken with one token is one TURN user and
-	 * turn.limits.allocations_per_user holds per token */
-	snprintf(rh, sizeof(rh), "%.16s", c.jti);
+	turn_user(s, room, c.jti, rh);
 	exp = now_s() + cfg->signaling.credential_ttl;
 	snprintf(user, sizeof(user), "%" PRId64 ":%s", exp, rh);
 	/* TURN REST: password = base64(HMAC-SHA1(secret, username)) */
@@ -881,10 +992,17 @@ sig_metrics(const struct sig *s, struct metrics *m)
 			st->auth_failed);
 	metrics_counter(m, "sotto_signaling_kicks_total",
 			"Participants removed by a room's creator.", st->kicks);
+	metrics_counter(m, "sotto_signaling_kick_refusals_total",
+			"Kicks refused because the room's kick list is at its cap (it never forgets one).",
+			st->kick_refused);
 	metrics_family(m, "sotto_signaling_rate_limit_hits_total", "counter",
 		       "Signaling requests refused by a rate limit, by limit.");
 	metrics_u64(m, "sotto_signaling_rate_limit_hits_total",
 		    "limit=\"room_create_per_ip\"", st->api_rate_limited);
+	metrics_u64(m, "sotto_signaling_rate_limit_hits_total",
+		    "limit=\"credentials_per_ip\"", st->creds_rate_limited);
+	metrics_u64(m, "sotto_signaling_rate_limit_hits_total",
+		    "limit=\"invites_per_room\"", st->invites_rate_limited);
 	metrics_u64(m, "sotto_signaling_rate_limit_hits_total", "limit=\"join\"",
 		    st->join_failed_rate);
 	metrics_u64(m, "sotto_signaling_rate_limit_hits_total",

@@ -28,6 +28,7 @@ struct sig {
 	struct rate_limit *rooms_rl;    /* room creation per IP per minute */
 	struct rate_limit *joins_rl;    /* joins per IP per minute */
 	struct rate_limit *creds_rl;    /* TURN credentials per IP per minute */
+	uint8_t turn_user_key[32];      /* names TURN users (credentials()) */
 	uint64_t join_tokens;           /* global joins, in 1/1000 joins */
 	uint64_t join_last_ms;
 	struct sdp_policy policy;

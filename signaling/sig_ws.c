@@ -37,6 +37,7 @@ send_json(struct sig_peer *p, json_t *j)
 		txt = json_dumps(j, JSON_COMPACT);
 		if (txt != NULL) {
 			ws_send_text(p->ws, txt, strlen(txt));
+			explicit_bzero(txt, strlen(txt));
 			free(txt);
 		}
 	}

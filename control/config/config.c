@@ -610,6 +610,13 @@ key_deny(struct ctx *c, const char *path, yaml_node_t *n)
 	cidr_list(c, path, n, &c->cfg->turn.deny, &c->cfg->turn.n_deny);
 }
 
+static void
+key_allow_own(struct ctx *c, const char *path, yaml_node_t *n)
+{
+	cidr_list(c, path, n, &c->cfg->turn.allow_own,
+		  &c->cfg->turn.n_allow_own);
+}
+
 /* ---- scalar keys ------------------------------------------------------ */
 
 static void
@@ -1272,9 +1279,11 @@ key_token_keys(struct ctx *c, const char *path, yaml_node_t *n)
 				has_secret = true;
 				if (!is_scalar(vn) || scalar_has_nul(vn) ||
 				    vn->data.scalar.length < SECRET_MIN ||
-				    vn->data.scalar.length > CONFIG_KEY_MAX) {
+				    vn->data.scalar.length > CONFIG_TOKEN_SECRET_MAX) {
+					/* longer would be cut to the token
+					 * key's HMAC buffer without a word */
 					err_node(c, vn, "expected a secret of %d to %d characters in %s",
-						 SECRET_MIN, CONFIG_KEY_MAX, path);
+						 SECRET_MIN, CONFIG_TOKEN_SECRET_MAX, path);
 					bad++;
 					continue;
 				}
@@ -1728,11 +1737,14 @@ parse_root(struct ctx *c, yaml_node_t *root)
 		FN_KEY("bandwidth", key_bandwidth),
 		UINT_KEY("requests_per_source", 0, 1000000,
 			 cfg->turn.requests_per_source),
+		UINT_KEY("reservations", 0, 1000000,
+			 cfg->turn.max_reservations),
 		{ 0 },
 	};
 	const struct key_spec peers[] = {
 		FN_KEY("allow", key_allow),
 		FN_KEY("deny", key_deny),
+		FN_KEY("allow_own", key_allow_own),
 		{ 0 },
 	};
 	const struct key_spec turn[] = {
@@ -1757,6 +1769,10 @@ parse_root(struct ctx *c, yaml_node_t *root)
 		MAP_KEY("tls", tls),
 		UINT_KEY("max_connections", 16, 1000000,
 			 cfg->http.max_connections),
+		UINT_KEY("max_connections_per_ip", 0, 1000000,
+			 cfg->http.max_connections_per_ip),
+		UINT_KEY("tls_handshakes_per_ip_per_second", 0, 1000000,
+			 cfg->http.tls_handshakes_per_ip_per_second),
 		{ 0 },
 	};
 	const struct key_spec signaling[] = {
@@ -1783,6 +1799,8 @@ parse_root(struct ctx *c, yaml_node_t *root)
 			 cfg->signaling.joins_per_ip_per_minute),
 		UINT_KEY("joins_per_second", 0, 1000000,
 			 cfg->signaling.joins_per_second),
+		UINT_KEY("invites_per_room_per_minute", 0, 1000000,
+			 cfg->signaling.invites_per_room_per_minute),
 		UINT_KEY("max_sdp_bytes", 1024, 65536,
 			 cfg->signaling.max_sdp_bytes),
 		{ 0 },
@@ -1957,11 +1975,53 @@ check_cross(struct ctx *c)
 	}
 }
 
+/*
+ * SOTTO_TURN_SECRET as the first load found it (config.h): the environment
+ * is readable by anyone who may ptrace us (/proc/PID/environ) and passed to
+ * every child, so the variable is wiped and removed once read, and this
+ * copy stands in for it at reload.
+ */
+static char *env_secret;
+
+void
+config_env_secret_forget(void)
+{
+	secret_free(env_secret);
+	env_secret = NULL;
+}
+
+/* Takes SOTTO_TURN_SECRET out of the environment into env_secret.
+ * 0, or -ENOMEM (the variable is gone all the same). */
+static int
+env_secret_take(void)
+{
+	char *v = getenv(SECRET_ENV);
+	int rc = 0;
+
+	if (v == NULL)
+		return 0;
+	config_env_secret_forget();
+	if (v[0] != '\0' && (env_secret = strdup(v)) == NULL)
+		rc = -ENOMEM;
+	/* the bytes first: unsetenv only drops the pointer, and the start-up
+	 * environment stays where /proc/PID/environ reads it */
+	explicit_bzero(v, strlen(v));
+	unsetenv(SECRET_ENV);
+	return rc;
+}
+
 static void
 apply_secrets(struct ctx *c)
 {
 	struct sotto_config *cfg = c->cfg;
-	const char *env = getenv(SECRET_ENV);
+	const char *env;
+
+	if (env_secret_take() < 0) {
+		/* never fall back to the file's secrets unnoticed */
+		report(c, SECRET_ENV, 1, 1, "out of memory");
+		return;
+	}
+	env = env_secret;
 
 	if (c->secrets_given) {
 		secrets_free(cfg->turn.secrets, cfg->turn.n_secrets);
@@ -1979,6 +2039,8 @@ apply_secrets(struct ctx *c)
 			report(c, SECRET_ENV, 1, 1,
 			       "expected a secret of %d to %d characters",
 			       SECRET_MIN, SECRET_MAX);
+			/* the next load must not take it either */
+			config_env_secret_forget();
 			return;
 		}
 		v = calloc(1, sizeof(*v));
@@ -2115,9 +2177,12 @@ config_defaults(struct sotto_config *cfg)
 	cfg->turn.max_permissions = 32;
 	cfg->turn.bandwidth = 0;
 	cfg->turn.requests_per_source = 50;
+	cfg->turn.max_reservations = 1000;
 	/* No allow entries: peers are limited by the built-in deny policy. */
 
 	cfg->http.max_connections = 20000;
+	cfg->http.max_connections_per_ip = 128;
+	cfg->http.tls_handshakes_per_ip_per_second = 20;
 	cfg->signaling.token_ttl = 86400;
 	cfg->signaling.credential_ttl = 86400;
 	cfg->signaling.room_ttl = 86400;
@@ -2126,6 +2191,7 @@ config_defaults(struct sotto_config *cfg)
 	cfg->signaling.rooms_per_ip_per_minute = 10;
 	cfg->signaling.joins_per_ip_per_minute = 30;
 	cfg->signaling.joins_per_second = 200;
+	cfg->signaling.invites_per_room_per_minute = 10;
 	cfg->signaling.max_sdp_bytes = 16384;
 	cfg->gateway.slots = 3;
 	cfg->gateway.max_legs = 4096;
@@ -2205,6 +2271,9 @@ config_free(struct sotto_config *cfg)
 	free(cfg->turn.deny);
 	cfg->turn.deny = NULL;
 	cfg->turn.n_deny = 0;
+	free(cfg->turn.allow_own);
+	cfg->turn.allow_own = NULL;
+	cfg->turn.n_allow_own = 0;
 	explicit_bzero(cfg->signaling.api_keys, sizeof(cfg->signaling.api_keys));
 	explicit_bzero(cfg->signaling.token_keys,
 		       sizeof(cfg->signaling.token_keys));

@@ -23,6 +23,10 @@ struct sotto_cidr {
 #define CONFIG_URL_MAX 256
 #define CONFIG_KEY_MAX 128
 #define CONFIG_MAX_TOKEN_KEYS 4
+/* signaling.token_keys[].secret: the HMAC key buffer of the room tokens
+ * (struct sig_token_key in signaling/sig_token.h, tied by _Static_assert
+ * there); a longer secret is refused, never cut. */
+#define CONFIG_TOKEN_SECRET_MAX 64
 #define DEFAULT_GATEWAY_PORT 3479
 
 struct sotto_config {
@@ -67,7 +71,7 @@ struct sotto_config {
 
 		/* turn.auth.secrets (list) or turn.auth.secret_file (one
 		 * secret a line); SOTTO_TURN_SECRET in the environment
-		 * replaces both with one secret. */
+		 * replaces both with one secret (see config_env_secret_forget). */
 		char **secrets;
 		unsigned n_secrets;
 		uint32_t nonce_lifetime;      /* turn.auth.nonce_lifetime, s */
@@ -79,12 +83,18 @@ struct sotto_config {
 		uint32_t max_allocations_per_user; /* turn.limits.allocations_per_user */
 		uint32_t max_permissions;     /* turn.limits.permissions_per_allocation (channels too) */
 		uint64_t bandwidth;           /* turn.limits.bandwidth: bytes/s per direction, 0 = none */
-		uint32_t requests_per_source; /* turn.limits.requests_per_source: STUN requests/s per IP */
+		uint32_t requests_per_source; /* turn.limits.requests_per_source: STUN requests and Send indications/s per IP */
+		uint32_t max_reservations;    /* turn.limits.reservations: EVEN-PORT ports held at once, 0 = none */
 
 		struct sotto_cidr *allow;     /* turn.peers.allow */
 		unsigned n_allow;
 		struct sotto_cidr *deny;      /* turn.peers.deny */
 		unsigned n_deny;
+		/* turn.peers.allow_own: the gateway's own addresses (relay,
+		 * listen, gateway) that may be peers on any port; without it
+		 * an own address is denied before turn.peers.allow is read */
+		struct sotto_cidr *allow_own;
+		unsigned n_allow_own;
 	} turn;
 
 	/* http: the API, WebSocket signaling and the web client. No listen
@@ -95,6 +105,12 @@ struct sotto_config {
 		char tls_cert[256];          /* http.tls.certificate (PEM chain) */
 		char tls_key[256];           /* http.tls.private_key (PEM) */
 		uint32_t max_connections;    /* http.max_connections */
+		/* http.max_connections_per_ip: open at once per IPv4 address
+		 * or IPv6 /64 (16x per /48); 0 = no cap */
+		uint32_t max_connections_per_ip;
+		/* http.tls_handshakes_per_ip_per_second: new TLS connections
+		 * per address or /64 (16x per /48); 0 = no limit */
+		uint32_t tls_handshakes_per_ip_per_second;
 	} http;
 
 	struct {
@@ -112,7 +128,7 @@ struct sotto_config {
 		 * process either). */
 		struct config_token_key {
 			char id[33];
-			char secret[CONFIG_KEY_MAX + 1];
+			char secret[CONFIG_TOKEN_SECRET_MAX + 1];
 		} token_keys[CONFIG_MAX_TOKEN_KEYS];
 		unsigned n_token_keys;
 		char turn_urls[CONFIG_MAX_ADDRS][CONFIG_URL_MAX]; /* signaling.turn_urls */
@@ -125,6 +141,9 @@ struct sotto_config {
 		uint32_t rooms_per_ip_per_minute;
 		uint32_t joins_per_ip_per_minute;
 		uint32_t joins_per_second;   /* whole server */
+		/* invites per room (= per creator token) per minute, after a
+		 * start of max_participants more; 0 = no limit */
+		uint32_t invites_per_room_per_minute;
 		uint32_t max_sdp_bytes;
 	} signaling;
 
@@ -168,6 +187,16 @@ int config_load_buffer(struct sotto_config *cfg, const char *name,
 		       const char *buf, size_t len, FILE *errs);
 
 void config_free(struct sotto_config *cfg);
+
+/*
+ * SOTTO_TURN_SECRET is read by the first load that finds it set; the load
+ * then wipes its bytes and removes it from the environment (so it is not
+ * in /proc/PID/environ, nor inherited), and keeps a copy of its own that
+ * later loads (SIGHUP reload) use as if the variable were still set. A
+ * variable set again replaces the copy ("" removes it). This wipes the
+ * copy: the next load sees only the environment.
+ */
+void config_env_secret_forget(void);
 
 /* The dataplane's part of cfg (dataplane/dp_conf.h). */
 void config_dp_conf(const struct sotto_config *cfg, struct dp_conf *out);

@@ -336,6 +336,13 @@ ctl_loop_new(struct dp_ctx *dp, struct turn_server *ts,
 		ret = -errno;
 		goto fail;
 	}
+	/* per source: http.* cannot change on reload, so once is enough */
+	ret = net_set_limits(c->net, &(struct net_limits){
+		.conns_per_ip = cfg->http.max_connections_per_ip,
+		.tls_handshakes_per_ip = cfg->http.tls_handshakes_per_ip_per_second,
+	});
+	if (ret < 0)
+		goto fail;
 	c->http_srv.now_ms = c->metrics_srv.now_ms = c->started_ms;
 	ret = listen_http(c);
 	if (ret < 0)

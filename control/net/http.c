@@ -41,6 +41,19 @@ struct http_conn {
 
 static const struct net_conn_ops http_ops;
 
+/*
+ * A request's head holds its Authorization header (an API key or a room
+ * token) and its body may hold a token too: both are wiped before the
+ * buffers take the next request or go back to malloc.
+ */
+static void
+wipe_request(struct http_conn *h)
+{
+	explicit_bzero(h->head, h->head_len);
+	if (h->body != NULL)
+		explicit_bzero(h->body, h->body_len);
+}
+
 /* ---- parsing ---------------------------------------------------------- */
 
 static int
@@ -68,6 +81,7 @@ on_message_begin(http_parser *p)
 {
 	struct http_conn *h = p->data;
 
+	wipe_request(h);
 	h->head_len = 0;
 	h->n_headers = 0;
 	h->last = CB_NONE;
@@ -364,6 +378,7 @@ trim(char *s)
 static void
 reset_request(struct http_conn *h, uint64_t now_ms)
 {
+	wipe_request(h);
 	http_parser_init(&h->parser, HTTP_REQUEST);
 	h->parser.data = h;
 	h->complete = false;
@@ -379,7 +394,10 @@ reset_request(struct http_conn *h, uint64_t now_ms)
 static void
 http_conn_free(struct http_conn *h)
 {
+	if (h->body != NULL)
+		explicit_bzero(h->body, HTTP_MAX_BODY);
 	free(h->body);
+	explicit_bzero(h, sizeof(*h));
 	free(h);
 }
 

@@ -14,7 +14,9 @@
 
 #include <openssl/err.h>
 
+#include "clock.h"
 #include "log.h"
+#include "rate_limit.h"
 
 /* user_data = pointer | op; pointers from malloc are 16-byte aligned. */
 enum { OP_ACCEPT = 1, OP_RECV = 2, OP_SEND = 3, OP_MASK = 7 };
@@ -27,6 +29,7 @@ enum { OP_ACCEPT = 1, OP_RECV = 2, OP_SEND = 3, OP_MASK = 7 };
 #define NET_RX_MAX (128u << 10)   /* unconsumed input per connection */
 #define NET_DRAIN_MS 2000         /* lingering close after our FIN */
 #define NET_TLS_SCRATCH 16384
+#define NET_RL_SLOTS 65536
 
 struct net_buf {
 	uint8_t *p;
@@ -63,6 +66,7 @@ struct conn {
 	bool draining;       /* FIN sent, reading to EOF before close */
 	bool fd_shut;
 	bool released;
+	bool counted;        /* holds a place in net.per_src */
 	unsigned in_cb;      /* inside a completion or callback: do not free */
 };
 
@@ -75,6 +79,9 @@ struct net {
 	struct conn *conns;
 	struct conn *reap;   /* released, freed by net_reap() */
 	bool stopping;       /* net_free() running: no new operations */
+	struct net_limits lim;
+	struct src_count *per_src;  /* open TCP connections per source */
+	struct rate_limit *tls_rl;  /* TLS handshakes per source */
 	struct net_stats st;
 	uint8_t scratch[NET_TLS_SCRATCH];
 };
@@ -169,8 +176,38 @@ net_free(struct net *n)
 	}
 	net_reap(n);
 	munmap(n->br, NET_NBUFS * sizeof(struct io_uring_buf));
+	explicit_bzero(n->bufs, (size_t)NET_NBUFS * NET_BUF_SIZE);
 	free(n->bufs);
+	src_count_free(n->per_src);
+	rate_limit_free(n->tls_rl);
+	explicit_bzero(n->scratch, sizeof(n->scratch));
 	free(n);
+}
+
+int
+net_set_limits(struct net *n, const struct net_limits *l)
+{
+	struct src_count *sc = NULL;
+	struct rate_limit *rl = NULL;
+
+	/* counts start with the first connection: none may be open yet */
+	if (n->st.accepted > 0)
+		return -EBUSY;
+	/* the table is sized by max_conns, so only when there is a cap */
+	if (l->conns_per_ip > 0 && (sc = src_count_new(n->max_conns)) == NULL)
+		return -errno;
+	if (l->tls_handshakes_per_ip > 0 &&
+	    (rl = rate_limit_new(l->tls_handshakes_per_ip, 0,
+				 NET_RL_SLOTS)) == NULL) {
+		src_count_free(sc);
+		return -ENOMEM;
+	}
+	src_count_free(n->per_src);
+	rate_limit_free(n->tls_rl);
+	n->per_src = sc;
+	n->tls_rl = rl;
+	n->lim = *l;
+	return 0;
 }
 
 SSL_CTX *
@@ -188,9 +225,12 @@ net_tls_ctx_new(const char *cert, const char *key, char *err, size_t errlen)
 	    SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1 ||
 	    SSL_CTX_check_private_key(ctx) != 1)
 		goto fail;
+	/* CLEANSE_PLAINTEXT: OpenSSL wipes the records it decrypted (a
+	 * bearer token, a join) before it frees or reuses their buffers */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 				 SSL_OP_CIPHER_SERVER_PREFERENCE |
-				 SSL_OP_NO_COMPRESSION);
+				 SSL_OP_NO_COMPRESSION |
+				 SSL_OP_CLEANSE_PLAINTEXT);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	return ctx;
 fail:
@@ -322,9 +362,17 @@ net_stop_listening(struct net *n)
 
 /* ---- connections ------------------------------------------------------ */
 
+/*
+ * Connection buffers hold plaintext HTTP and WebSocket bytes: bearer
+ * tokens, room tokens and TURN credentials in requests and answers. They
+ * are wiped before they are freed, grown or reused, so no heap block
+ * handed back to malloc still carries one.
+ */
 static void
 buf_free(struct net_buf *b)
 {
+	if (b->p != NULL)
+		explicit_bzero(b->p, b->cap);
 	free(b->p);
 	memset(b, 0, sizeof(*b));
 }
@@ -340,9 +388,15 @@ buf_append(struct net_buf *b, const void *p, size_t len, size_t max)
 
 		while (cap < b->len + len)
 			cap *= 2;
-		q = realloc(b->p, cap);
+		/* not realloc: it would leave the old block unwiped */
+		q = malloc(cap);
 		if (q == NULL)
 			return -ENOMEM;
+		if (b->p != NULL) {
+			memcpy(q, b->p, b->len);
+			explicit_bzero(b->p, b->cap);
+			free(b->p);
+		}
 		b->p = q;
 		b->cap = cap;
 	}
@@ -372,6 +426,8 @@ conn_free(struct conn *c)
 		c->next->prev = c->prev;
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->counted)
+		src_count_put(n->per_src, &c->pub.peer);
 	SSL_free(c->ssl);
 	buf_free(&c->rx);
 	buf_free(&c->out);
@@ -616,8 +672,11 @@ deliver(struct conn *c, const uint8_t *p, size_t len)
 		qlen -= (size_t)used;
 	}
 	if (c->rx.len > 0) {
+		size_t old = c->rx.len;
+
 		memmove(c->rx.p, q, qlen);
 		c->rx.len = qlen;
+		explicit_bzero(c->rx.p + qlen, old - qlen);
 	} else if (qlen > 0 && buf_append(&c->rx, q, qlen, NET_RX_MAX) < 0) {
 		conn_kill(c);
 	}
@@ -643,6 +702,7 @@ on_bytes(struct conn *c, const uint8_t *p, size_t len)
 
 		if (r > 0) {
 			deliver(c, c->net->scratch, (size_t)r);
+			explicit_bzero(c->net->scratch, (size_t)r);
 			if (c->closing)
 				return;
 			continue;
@@ -666,11 +726,37 @@ on_bytes(struct conn *c, const uint8_t *p, size_t len)
 	}
 }
 
+/*
+ * Per-source limits (net_limits) on a connection just accepted: the cap on
+ * open connections first, so a source refused for it spends no handshake
+ * budget. false: refused and counted; the caller closes.
+ */
+static bool
+admit(struct net *n, const struct listener *l, const struct sotto_addr *peer)
+{
+	if (n->per_src != NULL &&
+	    !src_count_take(n->per_src, peer, n->lim.conns_per_ip)) {
+		n->st.refused++;
+		n->st.refused_per_ip++;
+		return false;
+	}
+	if (l->tls != NULL && n->tls_rl != NULL &&
+	    !rate_limit_allow(n->tls_rl, peer, clock_mono_ms())) {
+		if (n->per_src != NULL)
+			src_count_put(n->per_src, peer);
+		n->st.refused++;
+		n->st.refused_tls_rate++;
+		return false;
+	}
+	return true;
+}
+
 static void
 on_accept(struct net *n, struct listener *l, const struct io_uring_cqe *cqe)
 {
 	union sotto_sockaddr sa;
 	socklen_t salen = sizeof(sa);
+	struct sotto_addr peer = { 0 };
 	struct conn *c;
 	int one = 1, ret;
 
@@ -713,8 +799,22 @@ on_accept(struct net *n, struct listener *l, const struct io_uring_cqe *cqe)
 		close(cqe->res);
 		return;
 	}
+	if (!l->unix_socket &&
+	    (getpeername(cqe->res, &sa.sa, &salen) != 0 ||
+	     sotto_addr_from_sockaddr(&peer, &sa.sa) != 0)) {
+		/* gone already, or no address to limit it by */
+		n->st.refused++;
+		close(cqe->res);
+		return;
+	}
+	if (!l->unix_socket && !admit(n, l, &peer)) {
+		close(cqe->res);
+		return;
+	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
+		if (!l->unix_socket && n->per_src != NULL)
+			src_count_put(n->per_src, &peer);
 		n->st.refused++;
 		close(cqe->res);
 		return;
@@ -725,8 +825,8 @@ on_accept(struct net *n, struct listener *l, const struct io_uring_cqe *cqe)
 	c->pub.listener_arg = l->arg;
 	if (!l->unix_socket) {
 		setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-		if (getpeername(c->fd, &sa.sa, &salen) == 0)
-			sotto_addr_from_sockaddr(&c->pub.peer, &sa.sa);
+		c->pub.peer = peer;
+		c->counted = n->per_src != NULL;
 	}
 	c->next = n->conns;
 	if (n->conns != NULL)
@@ -778,6 +878,7 @@ on_recv(struct net *n, struct conn *c, const struct io_uring_cqe *cqe)
 
 		if (!c->fd_shut && !c->draining)
 			on_bytes(c, p, (size_t)cqe->res);
+		explicit_bzero(p, (size_t)cqe->res);
 		io_uring_buf_ring_add(n->br, p, NET_BUF_SIZE,
 				      (unsigned short)bid,
 				      io_uring_buf_ring_mask(NET_NBUFS), 0);
@@ -813,8 +914,10 @@ on_send(struct net *n, struct conn *c, const struct io_uring_cqe *cqe)
 	}
 	n->st.tx_bytes += (uint64_t)cqe->res;
 	c->out.off += (size_t)cqe->res;
-	if (c->out.off == c->out.len)
+	if (c->out.off == c->out.len) {
+		explicit_bzero(c->out.p, c->out.len);
 		c->out.len = c->out.off = 0;
+	}
 	if (c->fd_shut) {
 		conn_maybe_free(c);
 		return;

@@ -55,7 +55,10 @@ struct net_conn {
 };
 
 struct net_stats {
-	uint64_t accepted, refused, closed, current;
+	uint64_t accepted, closed, current;
+	uint64_t refused;            /* closed at once, every reason below too */
+	uint64_t refused_per_ip;     /* net_limits.conns_per_ip */
+	uint64_t refused_tls_rate;   /* net_limits.tls_handshakes_per_ip */
 	uint64_t current_unix;       /* of current: control-socket connections */
 	uint64_t rx_bytes, tx_bytes;
 	uint64_t tls_failures;       /* handshake or record errors */
@@ -69,6 +72,21 @@ struct net *net_new(struct io_uring *ring, unsigned max_conns);
 /* After io_uring_queue_exit() on the ring (which ends every operation in
  * flight): closes what is left, calling each ops->closed, and frees. */
 void net_free(struct net *n);
+
+/*
+ * Per-source limits on TCP listeners, keyed as rate_limit.h keys sources:
+ * an IPv4 address or IPv6 /64, and RL_NET48_FACTOR times as much per IPv6
+ * /48. A connection over a limit is closed as soon as it is accepted,
+ * before any byte is read or TLS state made, and counted in net_stats.
+ */
+struct net_limits {
+	uint32_t conns_per_ip;          /* open at once; 0 = no cap */
+	/* new connections per second on a TLS listener (each is a
+	 * handshake, the costly part of a connection); 0 = no limit */
+	uint32_t tls_handshakes_per_ip;
+};
+/* Before the first listener; 0 or -errno. */
+int net_set_limits(struct net *n, const struct net_limits *l);
 
 /* A TLS server context (TLS 1.2+, ECDHE, AEAD) from PEM files; NULL and a
  * message in err on failure. */

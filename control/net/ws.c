@@ -79,6 +79,9 @@ msg_cb(wslay_event_context_ptr ctx, const struct wslay_event_on_msg_recv_arg *ar
 	switch (arg->opcode) {
 	case WSLAY_TEXT_FRAME:
 		w->ops->message(w, arg->msg, arg->msg_length);
+		/* wslay frees its copy of the message next; a join carries a
+		 * room token (its per-frame chunks are wslay's, unreachable) */
+		explicit_bzero((uint8_t *)arg->msg, arg->msg_length);
 		break;
 	case WSLAY_BINARY_FRAME:
 		/* RFC 6455 §7.4.1: 1003, a type it cannot accept */

@@ -205,8 +205,15 @@ process_metrics(struct ctl_loop *c, struct metrics *m)
 	metrics_counter(m, "sotto_tcp_connections_accepted_total",
 			"Connections accepted.", ns.accepted);
 	metrics_counter(m, "sotto_tcp_connections_refused_total",
-			"Connections closed at once (http.max_connections, out of memory).",
+			"Connections closed at once (http.max_connections, a per-source limit, out of memory).",
 			ns.refused);
+	metrics_family(m, "sotto_tcp_connections_refused_per_source_total",
+		       "counter",
+		       "Connections closed at once for a per-source limit (an IPv4 address, an IPv6 /64 or /48), by limit.");
+	metrics_u64(m, "sotto_tcp_connections_refused_per_source_total",
+		    "limit=\"connections_per_ip\"", ns.refused_per_ip);
+	metrics_u64(m, "sotto_tcp_connections_refused_per_source_total",
+		    "limit=\"tls_handshakes_per_ip\"", ns.refused_tls_rate);
 	metrics_counter(m, "sotto_tls_failures_total",
 			"TLS handshakes or records that failed.", ns.tls_failures);
 	metrics_counter(m, "sotto_http_requests_total",

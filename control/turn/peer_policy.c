@@ -20,6 +20,8 @@ struct peer_policy {
 	unsigned n_allow;
 	struct sotto_cidr *deny;
 	unsigned n_deny;
+	struct sotto_cidr *allow_own;
+	unsigned n_allow_own;
 	struct sotto_addr listener[PEER_POLICY_MAX_OWN];
 	unsigned n_listener;
 	struct peer_relay_ip relay[PEER_POLICY_MAX_OWN];
@@ -70,6 +72,12 @@ static const struct builtin_range builtin_deny[] = {
 	{ AF_INET6, 48, { 0x00, 0x64, 0xff, 0x9b, 0x00, 0x01 } },
 	/* RFC 6666 discard-only */
 	{ AF_INET6, 64, { 0x01, 0x00 } },
+	/* RFC 4380 Teredo 2001::/32: the client's IPv4 address sits in the
+	 * last 32 bits, obfuscated (inverted), and a Teredo interface on
+	 * this host would send to it (127.0.0.1, 10/8, ...). Denied rather
+	 * than decoded and checked: one rule with nothing to get wrong, and
+	 * no browser needs a Teredo peer (an allow entry can still open it) */
+	{ AF_INET6, 32, { 0x20, 0x01, 0x00, 0x00 } },
 	/* RFC 4193 unique local */
 	{ AF_INET6, 7, { 0xfc } },
 	/* RFC 4291 §2.5.6 link-local */
@@ -308,7 +316,25 @@ peer_policy_free(struct peer_policy *p)
 		return;
 	free(p->allow);
 	free(p->deny);
+	free(p->allow_own);
 	free(p);
+}
+
+int
+peer_policy_set_allow_own(struct peer_policy *p, const struct sotto_cidr *c,
+			  unsigned n)
+{
+	struct sotto_cidr *v = NULL;
+
+	if (n) {
+		v = cidr_copy(c, n);
+		if (v == NULL)
+			return -ENOMEM;
+	}
+	free(p->allow_own);
+	p->allow_own = v;
+	p->n_allow_own = n;
+	return 0;
 }
 
 int
@@ -365,7 +391,7 @@ is_own_listener(const struct peer_policy *p, const struct sotto_addr *a)
 }
 
 /*
- * Rule 4. Returns 1 allow, 0 deny, -1 not an own IP. Relay IPs grant their
+ * Rule 3. Returns 1 allow, 0 deny, -1 not an own IP. Relay IPs grant their
  * port range; any other own IP (a listener's) grants nothing with a port.
  */
 static int
@@ -394,9 +420,27 @@ own_ip_verdict(const struct peer_policy *p, const struct sotto_addr *a,
 	return check_port ? 0 : 1;
 }
 
+/*
+ * RFC 5214 §6.1 ISATAP interface identifier, under any /64 prefix:
+ * 0000:5efe:a.b.c.d, or 0200:5efe:a.b.c.d (u bit: a global IPv4 address),
+ * the g bit allowed too. An ISATAP interface on this host would tunnel to
+ * a.b.c.d, which may be 127.0.0.1 or a private address. Denied rather than
+ * normalised: the /64 names a site we cannot check, and the embedded IPv4
+ * is only where a tunnel on this host would send it. A random interface
+ * identifier lands here once in 2^30.
+ */
+static bool
+is_isatap(const uint8_t ip[16])
+{
+	return (ip[8] & 0xfc) == 0 && ip[9] == 0 && ip[10] == 0x5e &&
+	       ip[11] == 0xfe;
+}
+
 static bool
 builtin_denied(const struct sotto_addr *a)
 {
+	if (a->family == AF_INET6 && is_isatap(a->ip))
+		return true;
 	for (size_t i = 0; i < sizeof(builtin_deny) / sizeof(builtin_deny[0]);
 	     i++) {
 		const struct builtin_range *r = &builtin_deny[i];
@@ -428,14 +472,21 @@ peer_policy_allowed(const struct peer_policy *p, struct sotto_addr *a,
 		if (sotto_cidr_match(&p->deny[i], a) ||
 		    sotto_cidr_match(&p->deny[i], &raw))
 			return false;
-	/* 3 */
+	/* 3: before the allow list, which would otherwise open every port
+	 * of this host to an allow range that happens to cover it */
+	int own = own_ip_verdict(p, a, check_port);
+	if (own == 1)
+		return true;
+	if (own == 0) {
+		for (unsigned i = 0; i < p->n_allow_own; i++)
+			if (sotto_cidr_match(&p->allow_own[i], a))
+				return true;
+		return false;
+	}
+	/* 4 */
 	for (unsigned i = 0; i < p->n_allow; i++)
 		if (sotto_cidr_match(&p->allow[i], a))
 			return true;
-	/* 4 */
-	int own = own_ip_verdict(p, a, check_port);
-	if (own >= 0)
-		return own == 1;
 	/* 5, 6 */
 	return !builtin_denied(a);
 }

@@ -9,16 +9,20 @@
  * 0.0.0.0 and :: mean "this host"), then checked in this order:
  *   1. one of the gateway's own listening addresses (ip:port) → deny, always
  *   2. a configured deny CIDR → deny
- *   3. a configured allow CIDR → allow
- *   4. one of the gateway's own IPs: allow only ports in the relay range
- *      (two callers on one gateway), deny anything else
+ *   3. one of the gateway's own IPs (relay, listener, gateway media): allow
+ *      ports in the relay range (two callers on one gateway); any other
+ *      port only if an allow_own CIDR names the address; deny the rest.
+ *      Before the allow list, so an allow range that covers an own IP
+ *      does not open every port of this host.
+ *   4. a configured allow CIDR → allow
  *   5. a built-in denied range (loopback, 0/8, ::, link-local incl.
  *      169.254.169.254, RFC 1918, CGNAT 100.64/10, unique-local fc00::/7,
- *      multicast, broadcast, reserved 240/4, documentation ranges are
- *      allowed) → deny
+ *      multicast, broadcast, reserved 240/4, Teredo 2001::/32, ISATAP
+ *      interface identifiers ::0:5efe:a.b.c.d / ::200:5efe:a.b.c.d under
+ *      any prefix; documentation ranges are allowed) → deny
  *   6. otherwise allow.
  * With check_port false (CreatePermission: permissions are per IP) rules 1
- * and the port test of rule 4 are skipped.
+ * and the port test of rule 3 are skipped.
  */
 #include <stdbool.h>
 
@@ -32,6 +36,11 @@ struct peer_policy *peer_policy_new(const struct sotto_cidr *allow,
 				    const struct sotto_cidr *deny,
 				    unsigned n_deny);
 void peer_policy_free(struct peer_policy *p);
+
+/* Own addresses that may be peers on any port (rule 3); replaces any
+ * earlier list. 0 or -ENOMEM. */
+int peer_policy_set_allow_own(struct peer_policy *p,
+			      const struct sotto_cidr *c, unsigned n);
 
 /* The gateway's own addresses. 0 or -ENOSPC. */
 int peer_policy_add_listener(struct peer_policy *p, const struct sotto_addr *a);

@@ -112,6 +112,10 @@ turn_alloc_remove(struct turn_server *ts, struct turn_alloc *ta, const char *why
 	TAILQ_REMOVE(&ts->allocs, ta, link);
 	ta->dead = true;
 	ts->n_allocs--;
+	/* its unclaimed reservation ends with it: a Refresh 0 right after an
+	 * EVEN-PORT Allocate must not leave the odd port held by nobody */
+	if (ta->resv != NULL)
+		turn_resv_drop(ts, ta->resv, true);
 	user_unref(ts, ta->user);
 	ta->user = NULL;
 	/* the client's address only at debug (log.h) */
@@ -304,12 +308,16 @@ resv_find(struct turn_server *ts, const uint8_t token[8], uint64_t now)
 	return NULL;
 }
 
-/* Forgets a reservation; its socket is closed unless it was claimed. */
+/* Never published, so no grace period: the socket closes at once. */
 void
 turn_resv_drop(struct turn_server *ts, struct turn_resv *r, bool close_sock)
 {
 	TAILQ_REMOVE(&ts->resvs, r, link);
 	ts->n_resvs--;
+	if (r->owner != NULL)
+		r->owner->resv = NULL;
+	if (r->user != NULL)
+		user_unref(ts, r->user);
 	if (close_sock)
 		ts->dp->ops->relay_close(ts->dp, r->sock);
 	free(r);
@@ -329,6 +337,7 @@ struct alloc_ask {
 	uint8_t family;                /* AF_INET or AF_INET6 */
 	uint32_t lifetime;             /* s, clamped */
 	const struct stun_attr *even;  /* EVEN-PORT, or NULL */
+	bool reserve;                  /* its R bit: hold the next port */
 	struct turn_resv *claim;       /* the reservation its token names */
 };
 
@@ -368,6 +377,7 @@ allocate_parse(struct turn_req *rq, struct alloc_ask *ask)
 	}
 	if (ask->even != NULL && ask->even->len != 1)
 		return 400;
+	ask->reserve = ask->even != NULL && (ask->even->val[0] & 0x80);
 
 	/* step 6: RFC 8656 §18.10 */
 	if (raf != NULL) {
@@ -445,8 +455,7 @@ alloc_relay(struct turn_server *ts, struct turn_alloc *ta,
 		turn_resv_drop(ts, ask->claim, false);
 		return 0;
 	}
-	if (ask->even != NULL && (ask->even->val[0] & 0x80) &&
-	    ts->n_resvs < ts->max_allocs) {
+	if (ask->reserve) {
 		r = calloc(1, sizeof(*r));
 		if (r == NULL || RAND_bytes(r->token, 8) != 1) {
 			free(r);
@@ -474,6 +483,7 @@ turn_do_allocate(struct turn_req *rq)
 	struct alloc_ask ask;
 	struct turn_alloc *ta;
 	struct turn_user *u;
+	uint64_t held, total, want;
 	char r[SOTTO_ADDRSTRLEN], c[SOTTO_ADDRSTRLEN];
 	int rc;
 
@@ -498,11 +508,23 @@ turn_do_allocate(struct turn_req *rq)
 	if (rc != 0)
 		return turn_resp_error(rq, rc);
 
-	/* step 7: quotas */
+	/* step 7: quotas. A reservation counts as an allocation of its
+	 * user and of the server; claiming one turns it into this one. */
 	u = user_find(ts, rq->auth->user);
-	if (u != NULL && u->count >= ts->max_per_user)
+	held = u != NULL ? u->count : 0;
+	total = ts->n_allocs + ts->n_resvs;
+	if (ask.claim != NULL) {
+		total--;
+		if (ask.claim->user == u)
+			held--;
+	}
+	want = ask.reserve ? 2 : 1;
+	if (held + want > ts->max_per_user)
 		return turn_resp_quota(rq, 486);
-	if (ts->n_allocs >= ts->max_allocs)
+	if (total + want > ts->max_allocs)
+		return turn_resp_quota(rq, 508);
+	/* step 5: an R bit we cannot honour is refused, not ignored */
+	if (ask.reserve && ts->n_resvs >= ts->max_resvs)
 		return turn_resp_quota(rq, 508);
 
 	ta = alloc_new(ts);
@@ -529,10 +551,19 @@ turn_do_allocate(struct turn_req *rq)
 	ta->user = user_ref(ts, rq->auth->user);
 	if (ta->user == NULL)
 		goto fail_close;
+	if (resv != NULL) {
+		resv->user = user_ref(ts, rq->auth->user);
+		if (resv->user == NULL) {
+			user_unref(ts, ta->user);
+			goto fail_close;
+		}
+	}
 
 	rc = dp_alloc_publish(&ts->dp->tables, &ta->dpa);
 	if (rc < 0) {
 		log_warn(MOD, "allocation table full: %s", strerror(-rc));
+		if (resv != NULL)
+			user_unref(ts, resv->user);
 		user_unref(ts, ta->user);
 		goto fail_close;
 	}
@@ -542,6 +573,8 @@ turn_do_allocate(struct turn_req *rq)
 	ta->created = rq->now;
 	if (resv != NULL) {
 		resv->expires = rq->now + TURN_RESERVATION_MS;
+		resv->owner = ta;
+		ta->resv = resv;
 		TAILQ_INSERT_TAIL(&ts->resvs, resv, link);
 		ts->n_resvs++;
 		ta->has_token = true;

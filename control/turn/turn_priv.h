@@ -37,7 +37,7 @@ struct turn_chan {
 	uint64_t expires;
 };
 
-/* Allocations per REST user ("expiry:user" → user). */
+/* Allocations and reservations per REST user ("expiry:user" → user). */
 struct turn_user {
 	struct turn_user *next;
 	uint32_t count;
@@ -59,6 +59,7 @@ struct turn_alloc {
 	struct turn_chan *chans;
 	bool has_token;                /* Allocate reserved the next port */
 	uint8_t token[8];              /* its RESERVATION-TOKEN */
+	struct turn_resv *resv;        /* that port while still held, or NULL */
 	char username[TURN_USERNAME_MAX];
 	uint64_t id;                   /* for operators (sottoctl) */
 	uint64_t created;              /* ms */
@@ -67,7 +68,11 @@ struct turn_alloc {
 TAILQ_HEAD(turn_alloc_list, turn_alloc);
 
 /* RFC 8656 §7.2: the odd port after an EVEN-PORT allocation with the R
- * bit, held for a later Allocate that presents the token. */
+ * bit, held for a later Allocate that presents the token. It holds a port,
+ * so it is charged like an allocation: to its user (allocations_per_user)
+ * and to the server (allocations), and it ends with the allocation that
+ * made it (Refresh 0, expiry, kill) if it has not been claimed or expired
+ * before. turn.limits.reservations bounds how many are held at once. */
 #define TURN_RESERVATION_MS 30000
 
 struct turn_resv {
@@ -76,6 +81,8 @@ struct turn_resv {
 	struct sotto_addr relay;
 	uint32_t sock;
 	uint64_t expires;              /* ms */
+	struct turn_user *user;        /* charged to, as one allocation */
+	struct turn_alloc *owner;      /* the allocation that made it */
 };
 
 TAILQ_HEAD(turn_resv_list, turn_resv);
@@ -94,6 +101,7 @@ struct turn_server {
 	bool legacy_channels;          /* RFC 5766 channel range too */
 	uint32_t default_lifetime, max_lifetime;
 	uint32_t max_allocs, max_per_user;
+	uint32_t max_resvs;            /* EVEN-PORT reservations held at once */
 	uint16_t max_perms;
 	uint64_t bandwidth;
 
@@ -126,6 +134,8 @@ struct turn_req {
 	uint32_t sock;
 	uint64_t now;                  /* ms, CLOCK_MONOTONIC */
 	uint64_t wall_s;               /* unix time: credentials, nonces */
+	size_t req_len;                /* bytes: an unauthenticated error
+					* response is never larger */
 	const struct turn_auth_result *auth; /* NULL until authenticated */
 	struct stun_builder b;
 	uint8_t *buf;
@@ -155,6 +165,7 @@ void turn_alloc_remove(struct turn_server *ts, struct turn_alloc *ta,
 		       const char *why);
 /* after the RCU grace period of an unpublished allocation: frees it */
 void turn_alloc_release(void *arg);
+/* Forgets a reservation and its charge; closes its socket unless claimed. */
 void turn_resv_drop(struct turn_server *ts, struct turn_resv *r,
 		    bool close_sock);
 

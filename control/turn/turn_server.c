@@ -97,28 +97,40 @@ turn_resp_begin(struct turn_req *rq, uint16_t cls)
 }
 
 /* RFC 8489 §9.2.4: responses to authenticated requests carry
- * MESSAGE-INTEGRITY; §14.7: FINGERPRINT if the request had one. */
-int
-turn_resp_end(struct turn_req *rq)
+ * MESSAGE-INTEGRITY; §14.7: FINGERPRINT if the request had one.
+ * The response's length, or 0 if it did not fit. */
+static size_t
+resp_finish(struct turn_req *rq)
 {
-	size_t n;
-
 	if (rq->auth != NULL)
 		stun_add_integrity(&rq->b, rq->auth->key,
 				   sizeof(rq->auth->key));
 	if (rq->m->fingerprint >= 0)
 		stun_add_fingerprint(&rq->b);
-	n = stun_finish(&rq->b);
-	if (n == 0) {
-		log_debug(MOD, "response does not fit in %zu bytes", rq->cap);
-		return 0;
-	}
+	return stun_finish(&rq->b);
+}
+
+static int
+resp_send(struct turn_req *rq, size_t n)
+{
 	rq->tx->src = *rq->to;
 	rq->tx->dst = *rq->from;
 	rq->tx->sock = rq->sock;
 	rq->tx->data = rq->buf;
 	rq->tx->len = n;
 	return 1;
+}
+
+int
+turn_resp_end(struct turn_req *rq)
+{
+	size_t n = resp_finish(rq);
+
+	if (n == 0) {
+		log_debug(MOD, "response does not fit in %zu bytes", rq->cap);
+		return 0;
+	}
+	return resp_send(rq, n);
 }
 
 void
@@ -129,13 +141,47 @@ turn_add_software(struct turn_req *rq)
 			 rq->ts->software_len);
 }
 
+/*
+ * An error response, with one more attribute if type is not 0. To an
+ * unauthenticated request (no MESSAGE-INTEGRITY to answer with) it is never
+ * larger than the request, or a spoofed source turns us into an amplifier:
+ * built to fit the request's length, without the reason phrase if that is
+ * what it takes (RFC 8489 §14.8 allows an empty one), else not sent and
+ * counted. The 401/438 challenge is the exception (resp_challenge).
+ */
+static int
+resp_error_attr(struct turn_req *rq, int code, uint16_t type,
+		const void *val, uint16_t len)
+{
+	bool capped = rq->auth == NULL;
+	size_t cap = capped && rq->req_len < rq->cap ? rq->req_len : rq->cap;
+	size_t n = 0;
+
+	for (int pass = 0; pass < (capped ? 2 : 1) && n == 0; pass++) {
+		stun_build(&rq->b, rq->buf, cap, rq->m->method, STUN_ERROR,
+			   rq->m->tid);
+		stun_add_error(&rq->b, code, pass == 0 ? reason_phrase(code)
+							 : "");
+		if (type != 0)
+			stun_add(&rq->b, type, val, len);
+		n = resp_finish(rq);
+	}
+	if (n == 0) {
+		if (capped)
+			rq->ts->stats[TURN_STAT_UNSENT]++;
+		else
+			log_debug(MOD, "response does not fit in %zu bytes",
+				  rq->cap);
+		return 0;
+	}
+	count_error(rq, code);
+	return resp_send(rq, n);
+}
+
 int
 turn_resp_error(struct turn_req *rq, int code)
 {
-	count_error(rq, code);
-	turn_resp_begin(rq, STUN_ERROR);
-	stun_add_error(&rq->b, code, reason_phrase(code));
-	return turn_resp_end(rq);
+	return resp_error_attr(rq, code, 0, NULL, 0);
 }
 
 int
@@ -174,11 +220,8 @@ resp_unknown(struct turn_req *rq)
 		v[2 * i] = (uint8_t)(rq->m->unknown_required[i] >> 8);
 		v[2 * i + 1] = (uint8_t)rq->m->unknown_required[i];
 	}
-	count_error(rq, 420);
-	turn_resp_begin(rq, STUN_ERROR);
-	stun_add_error(&rq->b, 420, reason_phrase(420));
-	stun_add(&rq->b, STUN_A_UNKNOWN_ATTRIBUTES, v, (uint16_t)(2 * n));
-	return turn_resp_end(rq);
+	return resp_error_attr(rq, 420, STUN_A_UNKNOWN_ATTRIBUTES, v,
+			       (uint16_t)(2 * n));
 }
 
 /* ---- methods ---- */
@@ -218,17 +261,20 @@ turn_server_handle(struct turn_server *ts, const uint8_t *pkt, size_t len,
 		ts->stats[TURN_STAT_BAD_FINGERPRINT]++;
 		return 0;
 	}
+	if (m.cls == STUN_REQUEST)
+		ts->stats[TURN_STAT_REQUESTS]++;
+	/* indications too: a Send indication costs the control thread as
+	 * much as a request (and is relayed), so it may not go around the
+	 * limit; media goes over channels, which never come here */
+	if (!rate_limit_allow(ts->rl, from, now_ms)) {
+		ts->stats[TURN_STAT_RATE_LIMITED]++;
+		return 0;
+	}
 	if (m.cls == STUN_INDICATION) {
 		/* Binding indications are keepalives; anything else is
 		 * ignored (RFC 8489 §6.3.2) */
 		if (m.method == TURN_SEND)
 			return turn_do_send(ts, &m, from, to, now_ms, tx);
-		return 0;
-	}
-
-	ts->stats[TURN_STAT_REQUESTS]++;
-	if (!rate_limit_allow(ts->rl, from, now_ms)) {
-		ts->stats[TURN_STAT_RATE_LIMITED]++;
 		return 0;
 	}
 
@@ -241,6 +287,7 @@ turn_server_handle(struct turn_server *ts, const uint8_t *pkt, size_t len,
 	rq.sock = sock;
 	rq.now = now_ms;
 	rq.wall_s = now->wall_ms / 1000;
+	rq.req_len = len;
 	rq.buf = buf;
 	rq.cap = cap;
 	rq.tx = tx;
@@ -283,21 +330,28 @@ turn_server_handle(struct turn_server *ts, const uint8_t *pkt, size_t len,
 
 	/* RFC 8489 §6.3.1.1: unknown attributes are looked at once the
 	 * request is authenticated, so the 420 carries integrity */
-	if (m.n_unknown)
-		return resp_unknown(&rq);
-
-	switch (m.method) {
-	case TURN_ALLOCATE:
-		rc = turn_do_allocate(&rq);
-		metrics_hist_add(&ts->alloc_hist, clock_mono_us() - t0);
-		return rc;
-	case TURN_REFRESH:
-		return turn_do_refresh(&rq);
-	case TURN_CREATE_PERMISSION:
-		return turn_do_create_permission(&rq);
-	default:
-		return turn_do_channel_bind(&rq);
+	if (m.n_unknown) {
+		rc = resp_unknown(&rq);
+	} else {
+		switch (m.method) {
+		case TURN_ALLOCATE:
+			rc = turn_do_allocate(&rq);
+			metrics_hist_add(&ts->alloc_hist, clock_mono_us() - t0);
+			break;
+		case TURN_REFRESH:
+			rc = turn_do_refresh(&rq);
+			break;
+		case TURN_CREATE_PERMISSION:
+			rc = turn_do_create_permission(&rq);
+			break;
+		default:
+			rc = turn_do_channel_bind(&rq);
+			break;
+		}
 	}
+	/* the long-term key: no copy outlives the request */
+	explicit_bzero(&ar, sizeof(ar));
+	return rc;
 }
 
 void
@@ -362,6 +416,12 @@ turn_server_allocations(const struct turn_server *ts)
 	return ts->n_allocs;
 }
 
+uint32_t
+turn_server_reservations(const struct turn_server *ts)
+{
+	return ts->n_resvs;
+}
+
 void
 turn_server_stats(const struct turn_server *ts, uint64_t out[TURN_N_STATS])
 {
@@ -382,6 +442,38 @@ copy_software(struct turn_server *ts, const char *s)
 	memcpy(ts->software, s, n);
 	ts->software[n] = '\0';
 	ts->software_len = (uint16_t)n;
+}
+
+/* The peer policy of cfg: its lists and this gateway's own addresses.
+ * NULL with *err set on failure. */
+static struct peer_policy *
+policy_new(const struct sotto_config *cfg, int *err)
+{
+	const typeof(cfg->turn) *t = &cfg->turn;
+	struct peer_policy *p;
+
+	*err = ENOMEM;
+	p = peer_policy_new(t->allow, t->n_allow, t->deny, t->n_deny);
+	if (p == NULL)
+		return NULL;
+	if (peer_policy_set_allow_own(p, t->allow_own, t->n_allow_own) < 0)
+		goto fail;
+	*err = ENOSPC;
+	for (unsigned i = 0; i < t->n_listen; i++)
+		if (peer_policy_add_listener(p, &t->listen[i]) < 0)
+			goto fail;
+	/* the gateway's media ports are ours too: never a peer */
+	for (unsigned i = 0; i < cfg->gateway.n_listen; i++)
+		if (peer_policy_add_listener(p, &cfg->gateway.listen[i]) < 0)
+			goto fail;
+	for (unsigned i = 0; i < t->n_relay; i++)
+		if (peer_policy_add_relay_ip(p, &t->relay[i], t->port_min,
+					     t->port_max) < 0)
+			goto fail;
+	return p;
+fail:
+	peer_policy_free(p);
+	return NULL;
 }
 
 struct turn_server *
@@ -415,27 +507,10 @@ turn_server_new(const struct sotto_config *cfg, struct dp_ctx *dp)
 		goto fail;
 	}
 
-	ts->policy = peer_policy_new(t->allow, t->n_allow, t->deny, t->n_deny);
+	ts->policy = policy_new(cfg, &err);
 	if (ts->policy == NULL)
 		goto fail;
-	for (unsigned i = 0; i < t->n_listen; i++)
-		if (peer_policy_add_listener(ts->policy, &t->listen[i]) < 0) {
-			err = ENOSPC;
-			goto fail;
-		}
-	/* the gateway's media ports are ours too: never a peer */
-	for (unsigned i = 0; i < cfg->gateway.n_listen; i++)
-		if (peer_policy_add_listener(ts->policy,
-					     &cfg->gateway.listen[i]) < 0) {
-			err = ENOSPC;
-			goto fail;
-		}
 	for (unsigned i = 0; i < t->n_relay; i++) {
-		if (peer_policy_add_relay_ip(ts->policy, &t->relay[i],
-					     t->port_min, t->port_max) < 0) {
-			err = ENOSPC;
-			goto fail;
-		}
 		ts->relay_ip[i] = t->relay[i];
 		ts->relay_ip[i].port = 0;
 	}
@@ -454,6 +529,7 @@ turn_server_new(const struct sotto_config *cfg, struct dp_ctx *dp)
 	ts->legacy_channels = t->legacy_channels;
 	ts->max_allocs = t->max_allocations;
 	ts->max_per_user = t->max_allocations_per_user;
+	ts->max_resvs = t->max_reservations;
 	ts->max_perms = (uint16_t)(t->max_permissions > TURN_PERMS_LIMIT
 					   ? TURN_PERMS_LIMIT
 					   : t->max_permissions);
@@ -621,21 +697,11 @@ turn_server_reload(struct turn_server *ts, const struct sotto_config *cfg)
 	struct peer_policy *policy;
 	struct rate_limit *rl;
 	uint32_t burst;
-	int ret;
+	int ret, err;
 
-	policy = peer_policy_new(t->allow, t->n_allow, t->deny, t->n_deny);
+	policy = policy_new(cfg, &err);
 	if (policy == NULL)
-		return -ENOMEM;
-	for (unsigned i = 0; i < t->n_listen; i++)
-		if (peer_policy_add_listener(policy, &t->listen[i]) < 0)
-			goto nospace;
-	for (unsigned i = 0; i < cfg->gateway.n_listen; i++)
-		if (peer_policy_add_listener(policy, &cfg->gateway.listen[i]) < 0)
-			goto nospace;
-	for (unsigned i = 0; i < t->n_relay; i++)
-		if (peer_policy_add_relay_ip(policy, &t->relay[i], t->port_min,
-					     t->port_max) < 0)
-			goto nospace;
+		return -err;
 	burst = t->requests_per_source > UINT32_MAX / 2
 			? UINT32_MAX : 2 * t->requests_per_source;
 	rl = rate_limit_new(t->requests_per_source, burst, TURN_RATE_SLOTS);
@@ -660,12 +726,11 @@ turn_server_reload(struct turn_server *ts, const struct sotto_config *cfg)
 	ts->max_lifetime = t->max_lifetime;
 	ts->max_allocs = t->max_allocations;
 	ts->max_per_user = t->max_allocations_per_user;
+	/* reservations already held stay until claimed or expired */
+	ts->max_resvs = t->max_reservations;
 	ts->bandwidth = t->bandwidth;
 	/* max_perms sizes the per-allocation arrays: not reloadable */
 	return 0;
-nospace:
-	peer_policy_free(policy);
-	return -ENOSPC;
 }
 
 void

@@ -71,6 +71,9 @@ struct turn_tx {
 	X(BAD_FINGERPRINT, "bad_fingerprint", "sotto_turn_malformed_total",   \
 	  NULL, NULL)                                                         \
 	X(ERRORS, "error_responses", NULL, NULL, NULL) /* by code: below */   \
+	X(UNSENT, "unsent_amplification", "sotto_turn_responses_unsent_total", \
+	  "reason=\"larger_than_request\"",                                   \
+	  "Error responses to unauthenticated requests not sent because they would have been larger than the request.") \
 	X(ALLOCATIONS_CREATED, "allocations_created",                         \
 	  "sotto_turn_allocations_created_total", NULL, "Allocations created.") \
 	X(ALLOCATIONS_EXPIRED, "allocations_expired",                         \
@@ -118,6 +121,8 @@ int turn_server_handle(struct turn_server *ts, const uint8_t *pkt, size_t len,
 void turn_server_tick(struct turn_server *ts, uint64_t mono_ms);
 
 uint32_t turn_server_allocations(const struct turn_server *ts);
+/* EVEN-PORT reservations held (each holds one relayed port). */
+uint32_t turn_server_reservations(const struct turn_server *ts);
 
 /* Allocate requests, from parse to response built, in µs. */
 const struct metrics_hist *turn_server_alloc_hist(const struct turn_server *ts);

@@ -342,6 +342,8 @@ http:
   listen:
     - 127.0.0.1:$1
   max_connections: 60000
+  max_connections_per_ip: 0
+  tls_handshakes_per_ip_per_second: 0
 signaling:
   origins:
     - http://127.0.0.1:$1

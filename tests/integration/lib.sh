@@ -425,6 +425,10 @@ write_config() {
 			printf '    allow:\n'
 			printf '      - "127.0.0.0/8"\n'
 			printf '      - "::1/128"\n'
+			# the test peers share the relay's loopback addresses
+			printf '    allow_own:\n'
+			printf '      - "%s"\n' "$T_SRV4"
+			printf '      - "%s"\n' "$T_SRV6"
 		elif [ "$T_DRIVER" = dpdk ]; then
 			printf '  peers:\n'
 			printf '    deny:\n'

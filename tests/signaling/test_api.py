@@ -461,6 +461,95 @@ CAND_RELAY = ("candidate:3209461369 1 udp 58597375 127.0.0.1 51168 typ relay "
               "raddr 192.0.2.2 rport 36244 generation 0")
 
 
+
+# ---- TURN over UDP (RFC 8656), just enough to allocate ----------------------
+
+STUN_MAGIC = 0x2112A442
+
+
+def _stun_attr(t, v):
+    return struct.pack("!HH", t, len(v)) + v + b"\0" * (-len(v) % 4)
+
+
+def _stun_msg(mtype, tid, attrs, key=None):
+    body = b"".join(attrs)
+    if key is not None:
+        # RFC 8489 §14.5: the length covers MESSAGE-INTEGRITY itself
+        hdr = struct.pack("!HHI", mtype, len(body) + 24, STUN_MAGIC) + tid
+        mi = hmac.new(key, hdr + body, hashlib.sha1).digest()
+        body += _stun_attr(0x0008, mi)
+    return struct.pack("!HHI", mtype, len(body), STUN_MAGIC) + tid + body
+
+
+def _stun_parse(data):
+    if len(data) < 20:
+        return None, {}
+    mtype, length = struct.unpack("!HH", data[:4])
+    attrs, off = {}, 20
+    while off + 4 <= 20 + length and off + 4 <= len(data):
+        t, n = struct.unpack("!HH", data[off:off + 4])
+        attrs.setdefault(t, data[off + 4:off + 4 + n])
+        off += 4 + n + (-n % 4)
+    return mtype, attrs
+
+
+def _stun_error(attrs):
+    e = attrs.get(0x0009)
+    return (e[2] & 7) * 100 + e[3] if e and len(e) >= 4 else None
+
+
+class TurnClient:
+    """One UDP socket, one allocation at most (its 5-tuple is the
+    allocation's), long-term credentials of the REST kind."""
+
+    def __init__(self, port, user, cred, src=None):
+        self.port = port
+        self.user = user.encode()
+        self.cred = cred.encode()
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind((src or fresh_ip(), 0))
+        self.s.settimeout(2.0)
+        self.key = self.realm = self.nonce = None
+
+    def _ask(self, mtype, attrs, key=None):
+        tid = os.urandom(12)
+        msg = _stun_msg(mtype, tid, attrs, key)
+        for _ in range(3):
+            self.s.sendto(msg, ("127.0.0.1", self.port))
+            try:
+                while True:
+                    data, _ = self.s.recvfrom(2048)
+                    if data[8:20] == tid:
+                        return _stun_parse(data)
+            except socket.timeout:
+                continue
+        return None, {}
+
+    def allocate(self):
+        """0 on success, else the error code (None: no answer)."""
+        req = [_stun_attr(0x0019, bytes([17, 0, 0, 0]))]
+        mtype, attrs = self._ask(0x0003, req)
+        if mtype != 0x0113 or _stun_error(attrs) != 401:
+            return None if mtype is None else _stun_error(attrs)
+        self.realm, self.nonce = attrs.get(0x0014), attrs.get(0x0015)
+        self.key = hashlib.md5(self.user + b":" + self.realm + b":" +
+                               self.cred).digest()
+        mtype, attrs = self._ask(0x0003, req + self._auth(), self.key)
+        if mtype == 0x0103:
+            return 0
+        return _stun_error(attrs)
+
+    def _auth(self):
+        return [_stun_attr(0x0006, self.user), _stun_attr(0x0014, self.realm),
+                _stun_attr(0x0015, self.nonce)]
+
+    def release(self):
+        if self.key is not None:
+            self._ask(0x0004, [_stun_attr(0x000D, b"\0\0\0\0")] +
+                      self._auth(), self.key)
+        self.s.close()
+
+
 # ---- the test --------------------------------------------------------------
 
 
@@ -1044,6 +1133,172 @@ class T:
         return False, "exit %d, tail: %s" % (p.returncode,
                                              " | ".join(out.splitlines()[-6:]))
 
+    # -- issue 21: limits an attacker who reads the code would try --
+
+    # The built-in defaults signaling_api.sh leaves in place.
+    ALLOCATIONS_PER_USER = 10         # turn.limits.allocations_per_user
+    INVITES_PER_ROOM_PER_MIN = 10     # signaling.invites_per_room_per_minute
+    OLD_KICK_LIMIT = 64               # what rooms.c remembered before
+
+    def creds(self, tok):
+        r = api(self.main, "POST", "/v1/credentials", token=tok)
+        if r is None or r.status != 200:
+            raise RuntimeError("credentials: %s" % describe(r))
+        j = r.json()
+        return j["username"], j["credential"]
+
+    @group
+    def turn_users(self):
+        """Every credential taken through one room is one of at most
+        max_participants TURN users, whatever the number of tokens its
+        creator mints; allocations_per_user then bounds the room."""
+        k1, quota = self.k1, self.ALLOCATIONS_PER_USER
+        room = self.create_room(body={"max_participants": 2})
+        rid = room["room"]
+        # a creator who mints ten times the room's size (forged here with
+        # the signing key, as an invite loop would get them)
+        toks = [self.forge(k1, rid) for _ in range(20)]
+        creds = [self.creds(t) for t in toks]
+        users = {u.split(":", 1)[1] for u, _ in creds}
+        check("turn: 20 tokens of a 2-person room are 2 TURN users, not 20",
+              len(users) == 2, "%d users" % len(users))
+        jtis = [jwt.decode(t, options={"verify_signature": False})["jti"]
+                for t in toks]
+        check("turn: the user part names no room and no token (16 hex "
+              "digits, in neither the room id nor any jti)",
+              all(re.fullmatch(r"[0-9a-f]{16}", u) and u not in rid and
+                  not any(u in j for j in jtis) for u in users), repr(users))
+        # ten times what the room may hold, from addresses of their own
+        # (the per-source STUN rate is not what is tested)
+        want = 2 * quota
+        clients, codes = [], []
+        for i in range(10 * want):
+            u, c = creds[i % len(creds)]
+            tc = TurnClient(self.a.turn_port, u, c)
+            code = tc.allocate()
+            codes.append(code)
+            clients.append(tc)
+        ok = codes.count(0)
+        check("turn: %d allocations through one 2-person room -> %d "
+              "(2 users x allocations_per_user %d), the rest 486"
+              % (10 * want, want, quota),
+              ok == want and codes.count(486) == 10 * want - want,
+              "ok=%d 486=%d other=%r" % (ok, codes.count(486),
+                                         sorted({c for c in codes
+                                                 if c not in (0, 486)},
+                                                key=str)))
+        for tc in clients:
+            tc.release()
+        # a normal call: two participants, two allocations each, and
+        # each its own TURN user (one name for both would link them)
+        room = self.create_room()
+        mtok = self.invite(room["room"], room["token"])
+        cu, cc = self.creds(room["token"])
+        mu, mc = self.creds(mtok)
+        check("turn: the two callers of a room are different TURN users",
+              cu.split(":")[1] != mu.split(":")[1], "%s %s" % (cu, mu))
+        normal = [TurnClient(self.a.turn_port, u, c)
+                  for u, c in ((cu, cc), (cu, cc), (mu, mc), (mu, mc))]
+        codes = [tc.allocate() for tc in normal]
+        check("turn: a normal call (2 callers x 2 allocations) is never "
+              "refused", codes == [0] * 4, repr(codes))
+        for tc in normal:
+            tc.release()
+
+    @group
+    def invite_limit(self):
+        """Invites per room: max_participants at once plus the per-minute
+        rate, then 429; other rooms and normal use are untouched."""
+        per_min = self.INVITES_PER_ROOM_PER_MIN
+        room = self.create_room(body={"max_participants": 8})
+        rid, ctok = room["room"], room["token"]
+        start = 8 + per_min
+        codes, ra = [], None
+        for _ in range(10 * start):
+            r = api(self.main, "POST", "/v1/rooms/%s/invites" % rid,
+                    token=ctok)
+            codes.append(r.status if r else None)
+            if r is not None and r.status == 429:
+                ra = ra or (r.header("Retry-After"), r.err())
+        ok = codes.count(201)
+        # one more may trickle in if the loop took over 6 s
+        check("invites: %d invites for one room of 8 -> %d created, the "
+              "rest 429 rate_limited with Retry-After" % (10 * start, start),
+              start <= ok <= start + 1 and
+              codes.count(429) == 10 * start - ok and ra is not None and
+              ra[0] and ra[0].isdigit() and ra[1] == "rate_limited",
+              "201=%d 429=%d Retry-After=%r" % (ok, codes.count(429), ra))
+        other = self.create_room(body={"max_participants": 8})
+        got = [api(self.main, "POST", "/v1/rooms/%s/invites" % other["room"],
+                   token=other["token"]) for _ in range(8)]
+        check("invites: inviting a whole room of 8 at once is never refused "
+              "(another room, the first at its limit)",
+              all(r is not None and r.status == 201 for r in got),
+              repr([describe(r) for r in got if r is None or r.status != 201]))
+        r = api(self.main, "POST", "/v1/credentials", token=ctok)
+        check("invites: the limited room's creator still works (credentials)",
+              r is not None and r.status == 200, describe(r))
+
+    @staticmethod
+    def join_paced(ws, tok, tries=200):
+        """A join that waits out the global join rate (joins_per_second):
+        the first answer that is not rate_limited."""
+        m = {}
+        for _ in range(tries):
+            ws.send({"type": "join", "token": tok})
+            m = ws.msg()
+            if m.get("error") != "rate_limited":
+                break
+            time.sleep(0.05)
+        return m
+
+    @group
+    def kick_memory(self):
+        """Ten times the old kick list: every kicked token stays out."""
+        port, n = self.main, 10 * self.OLD_KICK_LIMIT
+        room = self.create_room(body={"max_participants": 2})
+        rid, ctok = room["room"], room["token"]
+        toks = [self.forge(self.k1, rid) for _ in range(n)]
+        kicked = 0
+        for t in toks:
+            ws = WS(port)
+            m = self.join_paced(ws, t)
+            if m.get("type") != "joined":
+                ws.shut()
+                continue
+            r = api(port, "POST", "/v1/rooms/%s/kick" % rid, token=ctok,
+                    body={"peer": m["peer"]})
+            m = ws.msg()
+            if r is not None and r.status == 200 and \
+                    m.get("error") == "kicked":
+                kicked += 1
+            ws.shut()
+        check("kick: %d participants joined and were kicked" % n,
+              kicked == n, "%d kicked" % kicked)
+        back = []
+        for i, t in enumerate(toks):
+            ws = WS(port)
+            m = self.join_paced(ws, t)
+            if m.get("type") != "error" or m.get("error") != "invalid_token":
+                back.append((i, m.get("type"), m.get("error")))
+            ws.shut()
+        check("kick: none of the %d kicked tokens can join again "
+              "(invalid_token)" % n, not back,
+              "%d came back, first %r" % (len(back), back[:3]))
+        bad = []
+        for i, t in enumerate(toks):
+            r = api(port, "POST", "/v1/credentials", token=t)
+            if r is None or r.status != 401:
+                bad.append((i, describe(r)))
+        check("kick: none of the %d kicked tokens gets credentials (401)" % n,
+              not bad, "%d got through, first %r" % (len(bad), bad[:2]))
+        fresh = self.forge(self.k1, rid)
+        ws = WS(port)
+        m = self.join_paced(ws, fresh)
+        check("kick: a token never kicked still joins that room",
+              m.get("type") == "joined", repr(m))
+        ws.client_close()
+
     # -- WebSocket --
 
     @group
@@ -1596,7 +1851,8 @@ def main():
     t = T(a)
     slow = [t.join_timeout, t.slowloris, t.slow_drip]
     fast = [t.tokens, t.rotation, t.roles, t.rate_limits, t.lifecycle,
-            t.credentials, t.websocket, t.websockets_interop, t.http_limits]
+            t.credentials, t.websocket, t.websockets_interop, t.http_limits,
+            t.turn_users, t.invite_limit, t.kick_memory]
     if a.only:
         names = a.only.split(",")
         slow = [g for g in slow if g.__name__ in names]

@@ -14,6 +14,16 @@
 
 #include "check.h"
 #include "config.h"
+/* the token code's key, for the limit both must agree on (the signaling
+ * library is not linked here: only the type is used) */
+#include "../../signaling/sig_token.h"
+
+_Static_assert(sizeof(((struct sig_token_key *)0)->secret) ==
+		       CONFIG_TOKEN_SECRET_MAX,
+	       "signaling.token_keys[].secret and the token key differ");
+_Static_assert(sizeof(((struct sotto_config *)0)->signaling.token_keys[0].secret) ==
+		       CONFIG_TOKEN_SECRET_MAX + 1,
+	       "the config's token secret buffer");
 
 #define SOURCE_FILE __FILE__
 #define ENV "SOTTO_TURN_SECRET"
@@ -190,6 +200,7 @@ test_shipped_default(void)
 	int n;
 
 	unsetenv(ENV);
+	config_env_secret_forget();
 	n = load_path(&cfg, path("../../configs/sotto.yaml"), &out);
 	setenv(ENV, ENV_SECRET, 1);
 
@@ -219,6 +230,15 @@ test_shipped_default(void)
 		CHECK_EQ(cfg.turn.allow[1].prefix, 128);
 	}
 	CHECK_EQ(cfg.turn.n_deny, 0);
+	/* the dev setup's peers share the relay's loopback addresses */
+	CHECK_EQ(cfg.turn.n_allow_own, 2);
+	if (cfg.turn.n_allow_own == 2) {
+		CHECK(is_v4(&cfg.turn.allow_own[0].addr, "127.0.0.1", 0));
+		CHECK_EQ(cfg.turn.allow_own[0].prefix, 32);
+		CHECK(is_v6(&cfg.turn.allow_own[1].addr, "::1", 0));
+		CHECK_EQ(cfg.turn.allow_own[1].prefix, 128);
+	}
+	CHECK_EQ(cfg.turn.max_reservations, 100);
 	CHECK_EQ(cfg.gateway.n_listen, 1);
 	CHECK(is_v4(&cfg.gateway.listen[0], "127.0.0.1", 3479));
 	CHECK_EQ(cfg.gateway.slots, 3);
@@ -260,6 +280,7 @@ test_good_file(void)
 	int n;
 
 	unsetenv(ENV);
+	config_env_secret_forget();
 	n = load_path(&cfg, path("configs/good.yaml"), &out);
 	setenv(ENV, ENV_SECRET, 1);
 
@@ -373,6 +394,156 @@ test_small_values(void)
 		  "  slots: 1\n  max_legs: 10\n  consent_timeout: 5\n"
 		  "  handshake_timeout: 2\n  leg_bandwidth: 64k\n");
 	expect_ok("run_as:\n  user: sotto\n  group: sotto\nlog_format: json\n");
+}
+
+/* issue 21: limits and secrets a hostile client or a careless deploy
+ * would find */
+static void
+test_issue21(void)
+{
+	struct sotto_config cfg;
+	char *out = NULL;
+	char yaml[512], key64[65], key65[66], key640[641];
+	int n;
+
+	/* signaling.token_keys[].secret: 64 bytes is the HMAC key buffer;
+	 * longer was cut there without a word, now refused at its place */
+	memset(key64, 'k', 64);
+	key64[64] = '\0';
+	memset(key65, 'k', 65);
+	key65[65] = '\0';
+	memset(key640, 'k', 640);
+	key640[640] = '\0';
+	snprintf(yaml, sizeof(yaml),
+		 "signaling:\n  token_keys: [{id: k1, secret: %s}]\n", key64);
+	n = load_str(&cfg, yaml, &out);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(strlen(cfg.signaling.token_keys[0].secret), 64);
+	config_free(&cfg);
+	free(out);
+	snprintf(yaml, sizeof(yaml),
+		 "signaling:\n  token_keys: [{id: k1, secret: %s}]\n", key65);
+	expect_one(yaml, "t.yaml:2:33: error: ",
+		   "expected a secret of 16 to 64 characters in signaling.token_keys");
+	char big[1024];
+	snprintf(big, sizeof(big),
+		 "signaling:\n  token_keys:\n    - id: k1\n      secret: %s\n",
+		 key640);
+	n = load_str(&cfg, big, &out);
+	CHECK_EQ(n, 1);
+	CHECK(starts(out, "t.yaml:4:15: error: expected a secret of 16 to 64"));
+	CHECK(strstr(out, "kkkk") == NULL);
+	CHECK_EQ(cfg.signaling.n_token_keys, 0);
+	config_free(&cfg);
+	free(out);
+
+	/* turn.peers.allow_own and turn.limits.reservations */
+	n = load_str(&cfg,
+		     "turn:\n  peers:\n    allow_own: [127.0.0.1, '::1', 10.0.0.0/8]\n"
+		     "  limits:\n    reservations: 7\n",
+		     &out);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(cfg.turn.n_allow_own, 3);
+	if (cfg.turn.n_allow_own == 3) {
+		CHECK(is_v4(&cfg.turn.allow_own[0].addr, "127.0.0.1", 0));
+		CHECK_EQ(cfg.turn.allow_own[0].prefix, 32);
+		CHECK_EQ(cfg.turn.allow_own[2].prefix, 8);
+	}
+	CHECK_EQ(cfg.turn.max_reservations, 7);
+	config_free(&cfg);
+	CHECK(cfg.turn.allow_own == NULL);
+	free(out);
+	config_defaults(&cfg);
+	CHECK_EQ(cfg.turn.n_allow_own, 0);
+	CHECK_EQ(cfg.turn.max_reservations, 1000);
+	expect_ok("turn:\n  limits:\n    reservations: 0\n");
+	expect_one("turn:\n  peers:\n    allow_own: [127.0.0.1, nowhere]\n",
+		   "t.yaml:3:28: error: ", "expected an IP address or CIDR in turn.peers.allow_own");
+	expect_one("turn:\n  peers:\n    allow_own: 127.0.0.1\n",
+		   "t.yaml:3:16: error: ", "expected a list of IP addresses or CIDRs for turn.peers.allow_own");
+	expect_one("turn:\n  peers:\n    allow_own: [10.0.0.1/8]\n",
+		   "t.yaml:3:17: error: ", "host bits set");
+	expect_one("turn:\n  limits:\n    reservations: 1000001\n",
+		   "t.yaml:3:19: error: ", "expected an integer from 0 to 1000000");
+
+	/* SOTTO_TURN_SECRET: read once, wiped and removed from the
+	 * environment, kept for the next load (reload) */
+	setenv(ENV, ENV_SECRET, 1);
+	char *raw = getenv(ENV);
+	size_t rawlen = strlen(raw);
+	n = load_str(&cfg, "log_level: info\n", &out);
+	CHECK_EQ(n, 0);
+	CHECK(getenv(ENV) == NULL);
+	bool wiped = true;
+	for (size_t i = 0; i < rawlen; i++)
+		wiped = wiped && raw[i] == '\0';
+	CHECK(wiped);
+	CHECK_EQ(cfg.turn.n_secrets, 1);
+	if (cfg.turn.n_secrets == 1)
+		CHECK(strcmp(cfg.turn.secrets[0], ENV_SECRET) == 0);
+	config_free(&cfg);
+	free(out);
+	/* a reload: the variable is gone, its secret is not */
+	n = load_str(&cfg, "turn:\n  auth:\n    secrets: [yaml-secret-0123456789]\n",
+		     &out);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(cfg.turn.n_secrets, 1);
+	if (cfg.turn.n_secrets == 1)
+		CHECK(strcmp(cfg.turn.secrets[0], ENV_SECRET) == 0);
+	config_free(&cfg);
+	free(out);
+	/* set again: the new one; set empty: none */
+	setenv(ENV, "env-secret-rotated-0123456789", 1);
+	n = load_str(&cfg, "log_level: info\n", &out);
+	CHECK_EQ(n, 0);
+	if (cfg.turn.n_secrets == 1)
+		CHECK(strcmp(cfg.turn.secrets[0],
+			     "env-secret-rotated-0123456789") == 0);
+	config_free(&cfg);
+	free(out);
+	CHECK(getenv(ENV) == NULL);
+	setenv(ENV, "", 1);
+	expect_one("log_level: info\n", "t.yaml:1:1: error: ", "no TURN secret");
+	CHECK(getenv(ENV) == NULL);
+	expect_one("log_level: info\n", "t.yaml:1:1: error: ", "no TURN secret");
+	/* forget: only the environment counts again */
+	setenv(ENV, ENV_SECRET, 1);
+	expect_ok("log_level: info\n");
+	config_env_secret_forget();
+	expect_one("log_level: info\n", "t.yaml:1:1: error: ", "no TURN secret");
+	setenv(ENV, ENV_SECRET, 1);
+}
+
+/* issue 21, signaling and connections: per-source limits on connections
+ * and TLS handshakes, invites per room */
+static void
+test_issue21_signaling(void)
+{
+	struct sotto_config cfg;
+	char *out = NULL;
+	int n;
+
+	config_defaults(&cfg);
+	CHECK_EQ(cfg.http.max_connections_per_ip, 128);
+	CHECK_EQ(cfg.http.tls_handshakes_per_ip_per_second, 20);
+	CHECK_EQ(cfg.signaling.invites_per_room_per_minute, 10);
+	n = load_str(&cfg,
+		     "http:\n  max_connections_per_ip: 0\n"
+		     "  tls_handshakes_per_ip_per_second: 7\n"
+		     "signaling:\n  invites_per_room_per_minute: 3\n",
+		     &out);
+	CHECK_EQ(n, 0);
+	CHECK_EQ(cfg.http.max_connections_per_ip, 0);
+	CHECK_EQ(cfg.http.tls_handshakes_per_ip_per_second, 7);
+	CHECK_EQ(cfg.signaling.invites_per_room_per_minute, 3);
+	config_free(&cfg);
+	free(out);
+	expect_one("http:\n  max_connections_per_ip: 1000001\n",
+		   "t.yaml:2:27: error: ", "expected an integer from 0 to 1000000");
+	expect_one("http:\n  tls_handshakes_per_ip_per_second: -1\n",
+		   "t.yaml:2:37: error: ", "expected an integer from 0 to 1000000");
+	expect_one("signaling:\n  invites_per_room_per_minute: many\n",
+		   "t.yaml:2:32: error: ", "expected an integer from 0 to 1000000");
 }
 
 /* Secrets in signaling keys are never echoed, like TURN secrets. */
@@ -993,6 +1164,7 @@ test_secrets(void)
 	int n;
 
 	unsetenv(ENV);
+	config_env_secret_forget();
 
 	/* None at all: error at the turn key, or 1:1 without one. */
 	expect_one("log_level: info\n", "t.yaml:1:1: error: ",
@@ -1151,6 +1323,8 @@ main(int argc, char **argv)
 	test_dpdk_bad();
 	test_many_errors();
 	test_signaling_secrets();
+	test_issue21();
+	test_issue21_signaling();
 	test_secrets();
 	return check_done("config");
 }

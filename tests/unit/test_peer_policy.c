@@ -155,9 +155,12 @@ test_config_rules(void)
 	CHECK(p != NULL);
 	CHECK_EQ(peer_policy_add_listener(p, &l), 0);
 
-	/* 3: allow-list opens loopback... */
-	CHECK(allowed(p, "127.0.0.1:5000", true));
-	CHECK(allowed(p, "[::ffff:127.0.0.1]:5000", true));
+	/* 4: allow-list opens loopback... but not (3) the listener's own IP
+	 * on another port (issue 21: an allow range that covered an own IP
+	 * opened every port on it; test_own_before_allow) */
+	CHECK(!allowed(p, "127.0.0.1:5000", true));
+	CHECK(!allowed(p, "[::ffff:127.0.0.1]:5000", true));
+	CHECK(allowed(p, "127.0.0.2:5000", true));
 	CHECK(allowed(p, "127.0.0.2:3478", true));
 	/* ...but 1: never the own listener, in any spelling */
 	CHECK(!allowed(p, "127.0.0.1:3478", true));
@@ -243,6 +246,137 @@ test_own_addresses(void)
 	peer_policy_free(p);
 }
 
+
+/* RFC 4380 Teredo and RFC 5214 ISATAP forms embed an IPv4 address that a
+ * tunnel on this host would send to: denied by default, any embedding. */
+static void
+test_tunnel_forms(void)
+{
+	struct peer_policy *p = peer_policy_new(NULL, 0, NULL, 0);
+	static const char *const denied[] = {
+		/* Teredo: server 65.54.227.120, client 192.0.2.45 inverted
+		 * (RFC 4380 §4), and ones hiding 127.0.0.1 and 10.0.0.1 */
+		"[2001:0:4136:e378:8000:63bf:3fff:fdd2]:5000",
+		"[2001::ffff:ffff:80ff:fffe]:5000",
+		"[2001:0:7f00:1::f5ff:fffe]:5000",
+		"[2001::1]:5000", "[2001:0:ffff:ffff:ffff:ffff:ffff:ffff]:5000",
+		/* ISATAP interface identifiers under any prefix, with the
+		 * u and g bits, hiding loopback, private and public IPv4 */
+		"[2001:db8::5efe:7f00:1]:5000",
+		"[2001:db8::200:5efe:7f00:1]:5000",
+		"[2001:db8:1:2:100:5efe:a00:1]:5000",
+		"[2001:db8:1:2:300:5efe:c000:201]:5000",
+		"[2600:1f18::5efe:cb00:7105]:5000",
+		"[2a00:1450:4001::200:5efe:a9fe:a9fe]:80",
+	};
+	static const char *const ok[] = {
+		"[2001:1::5]:5000", "[2001:db8::5]:5000",
+		"[2001:db8::400:5efe:7f00:1]:5000", /* not an ISATAP IID */
+		"[2001:db8::5eff:7f00:1]:5000", "[2001:db8::5efe]:5000",
+		"[2600:1f18::1:5efe:cb00:7105]:5000",
+	};
+
+	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
+		bool ok1 = allowed(p, denied[i], true);
+		bool ok2 = allowed(p, denied[i], false);
+		if (ok1 || ok2)
+			fprintf(stderr, "should be denied: %s\n", denied[i]);
+		CHECK(!ok1);
+		CHECK(!ok2);
+	}
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		bool ok1 = allowed(p, ok[i], true);
+		if (!ok1)
+			fprintf(stderr, "should be allowed: %s\n", ok[i]);
+		CHECK(ok1);
+	}
+	/* left as they are: not normalised to the IPv4 they hide */
+	struct sotto_addr a = A("[2001::ffff:ffff:80ff:fffe]:5");
+	peer_addr_normalize(&a);
+	CHECK_EQ(a.family, AF_INET6);
+	peer_policy_free(p);
+
+	/* an explicit allow still opens them (the operator's choice) */
+	struct sotto_cidr allow[] = { C("2001::/32") };
+	p = peer_policy_new(allow, 1, NULL, 0);
+	CHECK(allowed(p, "[2001::1]:5000", true));
+	CHECK(!allowed(p, "[2001:db8::5efe:7f00:1]:5000", true));
+	peer_policy_free(p);
+}
+
+/*
+ * Own addresses come before the allow list: an operator who allows a
+ * range that covers the relay's, a listener's or the gateway's IP opens
+ * none of its other ports, unless allow_own names the address.
+ */
+static void
+test_own_before_allow(void)
+{
+	struct sotto_cidr all[] = { C("0.0.0.0/0"), C("::/0") };
+	struct sotto_cidr deny[] = { C("203.0.113.9/32") };
+	struct sotto_cidr own[] = { C("198.51.100.0/24"), C("2001:db8::9") };
+	struct sotto_addr relay = A("192.0.2.9:0");
+	struct sotto_addr relay6 = A("[2001:db8::9]:0");
+	struct sotto_addr turn = A("198.51.100.1:3478");
+	struct sotto_addr media = A("198.51.100.2:3479");
+	struct peer_policy *p = peer_policy_new(all, 2, NULL, 0);
+	char peer[64];
+	unsigned open = 0, tried = 0;
+
+	CHECK(p != NULL);
+	CHECK_EQ(peer_policy_add_relay_ip(p, &relay, 49152, 65535), 0);
+	CHECK_EQ(peer_policy_add_relay_ip(p, &relay6, 49152, 65535), 0);
+	CHECK_EQ(peer_policy_add_listener(p, &turn), 0);
+	CHECK_EQ(peer_policy_add_listener(p, &media), 0);
+
+	/* every port outside the relay range, on every own IP, in every
+	 * spelling: none open */
+	static const char *const fmt[] = {
+		"192.0.2.9:%u", "[::ffff:192.0.2.9]:%u", "[64:ff9b::c000:209]:%u",
+		"[2002:c000:209::]:%u", "198.51.100.1:%u", "198.51.100.2:%u",
+		"[2001:db8::9]:%u",
+	};
+	for (size_t f = 0; f < sizeof(fmt) / sizeof(fmt[0]); f++)
+		for (unsigned port = 1; port < 49152; port += 97) {
+			snprintf(peer, sizeof(peer), fmt[f], port);
+			tried++;
+			open += allowed(p, peer, true);
+		}
+	CHECK(tried > 3000);
+	CHECK_EQ(open, 0);
+	/* what stays: relay-to-relay inside the range, permissions per IP,
+	 * and the rest of the allowed world */
+	CHECK(allowed(p, "192.0.2.9:49152", true));
+	CHECK(allowed(p, "[2001:db8::9]:65535", true));
+	CHECK(allowed(p, "192.0.2.9:22", false));
+	CHECK(allowed(p, "198.51.100.1:22", false));
+	CHECK(allowed(p, "192.0.2.10:22", true));
+	CHECK(allowed(p, "10.0.0.1:22", true));
+
+	/* allow_own names them: the listeners' ports stay shut (rule 1),
+	 * the deny list still wins, unnamed own IPs stay shut */
+	CHECK_EQ(peer_policy_set_allow_own(p, own, 2), 0);
+	CHECK(allowed(p, "198.51.100.1:22", true));
+	CHECK(allowed(p, "[::ffff:198.51.100.2]:22", true));
+	CHECK(allowed(p, "[2001:db8::9]:22", true));
+	CHECK(!allowed(p, "198.51.100.1:3478", true));
+	CHECK(!allowed(p, "198.51.100.2:3479", true));
+	CHECK(!allowed(p, "192.0.2.9:22", true));
+	/* replaced, not added to */
+	CHECK_EQ(peer_policy_set_allow_own(p, NULL, 0), 0);
+	CHECK(!allowed(p, "198.51.100.1:22", true));
+	peer_policy_free(p);
+
+	p = peer_policy_new(all, 2, deny, 1);
+	struct sotto_addr r2 = A("203.0.113.9:0");
+	CHECK_EQ(peer_policy_add_relay_ip(p, &r2, 49152, 65535), 0);
+	struct sotto_cidr own2[] = { C("203.0.113.9") };
+	CHECK_EQ(peer_policy_set_allow_own(p, own2, 1), 0);
+	CHECK(!allowed(p, "203.0.113.9:22", true));
+	CHECK(!allowed(p, "203.0.113.9:49152", true));
+	peer_policy_free(p);
+}
+
 static void
 test_cidr(void)
 {
@@ -317,6 +451,8 @@ main(void)
 	test_builtin();
 	test_config_rules();
 	test_own_addresses();
+	test_tunnel_forms();
+	test_own_before_allow();
 	test_cidr();
 	return check_done("peer_policy");
 }

@@ -103,6 +103,112 @@ A(const char *s)
 	return a;
 }
 
+
+/*
+ * The long-term key turn_auth_check derives is wiped from its frames once
+ * it returns, whether the integrity matched (then the caller's result holds
+ * the one copy, and wipes it) or not. Frames a call has left lie below
+ * ours: scrub them, call, look at them through a probe's locals.
+ */
+#define PROBE_BYTES (1 << 16)
+
+static __attribute__((noinline)) void
+stack_scrub(void)
+{
+	volatile uint8_t z[PROBE_BYTES];
+
+	for (size_t i = 0; i < sizeof(z); i++)
+		z[i] = 0;
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+static __attribute__((noinline)) int
+stack_holds(const uint8_t *pat, size_t n)
+{
+	volatile uint8_t s[PROBE_BYTES];
+
+	for (size_t i = 0; i + n <= sizeof(s); i++) {
+		size_t k = 0;
+		while (k < n && s[i + k] == pat[k])
+			k++;
+		if (k == n)
+			return 1;
+	}
+	return 0;
+}
+#pragma GCC diagnostic pop
+
+static __attribute__((noinline)) void
+leave_on_stack(const uint8_t key[16])
+{
+	volatile uint8_t copy[512];
+
+	for (size_t i = 0; i < sizeof(copy); i++)
+		copy[i] = i < 300 || i >= 316 ? 0 : key[i - 300];
+}
+
+/* turn_auth_check on m with the stack scrubbed first, r wiped after as
+ * the server does; is key left anywhere? */
+static __attribute__((noinline)) int
+key_left_behind(const struct turn_auth *a, const struct stun_msg *m,
+		const struct sotto_addr *client, const uint8_t key[16],
+		int *rc)
+{
+	struct turn_auth_result r;
+
+	stack_scrub();
+	*rc = turn_auth_check(a, m, client, NOW, &r);
+	explicit_bzero(&r, sizeof(r));
+	return stack_holds(key, 16);
+}
+
+static __attribute__((noinline)) int
+probe_sees(const uint8_t key[16])
+{
+	stack_scrub();
+	leave_on_stack(key);
+	return stack_holds(key, 16);
+}
+
+static void
+test_key_wipe(void)
+{
+	char *secrets[] = { secret_a, secret_b };
+	struct turn_auth *a = turn_auth_new(secrets, 2, REALM, 600);
+	struct sotto_addr client = A("203.0.113.7:40000");
+	char nonce[TURN_NONCE_MAX], user[64];
+	uint8_t key_a[16], key_b[16];
+	int rc;
+
+	snprintf(user, sizeof(user), "%" PRIu64 ":alice", NOW + 3600);
+	turn_auth_nonce(a, &client, NOW, nonce);
+	expected_key(secret_a, user, REALM, key_a);
+	expected_key(secret_b, user, REALM, key_b);
+	if (!probe_sees(key_a)) {
+		fprintf(stderr, "test_key_wipe: the stack probe sees nothing "
+			"here, not run\n");
+		turn_auth_free(a);
+		return;
+	}
+	/* matched under the second secret: both keys were derived */
+	struct req ok = { user, REALM, nonce, secret_b, 0, 0 };
+	const struct stun_msg *m = build(&ok);
+	CHECK(!key_left_behind(a, m, &client, key_a, &rc));
+	CHECK_EQ(rc, 0);
+	CHECK(!key_left_behind(a, m, &client, key_b, &rc));
+	CHECK_EQ(rc, 0);
+	/* no secret matches: both derived, both compared, neither left */
+	struct req bad = { user, REALM, nonce, "third-secret-xx", 0, 0 };
+	m = build(&bad);
+	CHECK(!key_left_behind(a, m, &client, key_a, &rc));
+	CHECK_EQ(rc, 401);
+	CHECK(!key_left_behind(a, m, &client, key_b, &rc));
+	CHECK_EQ(rc, 401);
+	turn_auth_free(a);
+}
+
 int
 main(void)
 {
@@ -311,5 +417,6 @@ main(void)
 	CHECK(turn_auth_new(bad_secrets, 1, REALM, 600) == NULL);
 	turn_auth_free(NULL);
 
+	test_key_wipe();
 	return check_done("turn_auth");
 }

@@ -278,6 +278,9 @@ exchange(struct env *e, struct client *c, struct req *r, size_t len,
 	/* never much larger than the request (the challenge aside) */
 	if (code != 401 && code != 438)
 		CHECK(tx.len <= len + 96);
+	/* an error to an unauthenticated request: never larger at all */
+	if (code != 0 && code != 401 && code != 438 && resp.integrity < 0)
+		CHECK(tx.len <= len);
 	return code;
 }
 
@@ -458,16 +461,20 @@ test_binding_and_drops(void)
 	CHECK_EQ(exchange(&e, &c, &r, req_plain(&r, &c), T0, 0), 0);
 	CHECK_EQ(resp.fingerprint, -1);
 
-	/* unknown comprehension-required attribute: 420 listing it */
+	/* unknown comprehension-required attribute: 420 listing it (the
+	 * request padded so that the answer may be as large: see
+	 * test_amplification for the small ones) */
 	req_begin(&r, STUN_BINDING, STUN_REQUEST);
 	stun_add_u32(&r.b, 0x0031, 1);
+	stun_add(&r.b, STUN_A_SOFTWARE, "padding-padding-padding-", 24);
 	CHECK_EQ(exchange(&e, &c, &r, req_plain(&r, &c), T0, 0), 420);
 	const struct stun_attr *ua = stun_find(&resp, STUN_A_UNKNOWN_ATTRIBUTES);
 	CHECK(ua != NULL && ua->len == 2 && ua->val[0] == 0x00 &&
 	      ua->val[1] == 0x31);
 
-	/* a method not served here */
+	/* a method not served here (padded likewise) */
 	req_begin(&r, 0x00A, STUN_REQUEST);
+	stun_add(&r.b, STUN_A_SOFTWARE, "padding-padding-padding-", 24);
 	CHECK_EQ(exchange(&e, &c, &r, req_plain(&r, &c), T0, 0), 400);
 
 	/* indications other than Send are never answered */
@@ -721,6 +728,7 @@ test_even_port(void)
 	uint8_t token[8];
 	struct sotto_addr ra, rb, rc;
 
+	env_config(&e, 0, 1);
 	CHECK_EQ(env_start(&e), 0);
 	client_init(&a, "127.0.0.1:41000", expiry_s(T0, 86400), "alice", SECRET);
 	client_init(&b, "127.0.0.1:41001", expiry_s(T0, 86400), "bob", SECRET);
@@ -1173,6 +1181,447 @@ test_rate_limit(void)
 	env_stop(&e);
 }
 
+
+/* ---- issue 21: limits that hold against a client that knows the code ---- */
+
+/* Send indications count against turn.limits.requests_per_source like
+ * requests: 10 times the limit at once, and only the burst is relayed. */
+static void
+test_send_rate_limit(void)
+{
+	struct env e;
+	struct client c, d;
+	struct req r;
+	int relayed = 0;
+	const uint64_t t1 = T0 + 60000; /* the bucket full again */
+
+	env_config(&e, 0, 1);
+	e.cfg.turn.requests_per_source = 2; /* burst 4 */
+	CHECK_EQ(env_start(&e), 0);
+	client_init(&c, "127.0.0.1:40000", expiry_s(T0, 86400), "alice",
+		    SECRET);
+	client_init(&d, "127.0.0.2:40000", expiry_s(T0, 86400), "bob",
+		    SECRET);
+	login(&e, &c, T0);
+	CHECK_EQ(allocate(&e, &c, T0 + 1000, 0, 0, NULL), 0);
+	const char *p[] = { "198.51.100.9:1" };
+	CHECK_EQ(create_perm(&e, &c, T0 + 2000, p, 1), 0);
+
+	uint64_t limited = stat_of(&e, TURN_STAT_RATE_LIMITED);
+	for (int i = 0; i < 20; i++)
+		relayed += send_ind(&e, &c, t1, "198.51.100.9:7000", "x") == 1;
+	CHECK(relayed >= 2 && relayed <= 4);
+	CHECK_EQ(stat_of(&e, TURN_STAT_RATE_LIMITED), limited + 20 - relayed);
+	CHECK_EQ(stat_of(&e, TURN_STAT_SEND_INDICATION), relayed);
+	/* one bucket for both: the source's requests wait as well */
+	req_begin(&r, STUN_BINDING, STUN_REQUEST);
+	CHECK_EQ(exchange(&e, &c, &r, req_plain(&r, &c), t1, 0), -1);
+	/* other sources are not touched, and time refills */
+	req_begin(&r, STUN_BINDING, STUN_REQUEST);
+	CHECK_EQ(exchange(&e, &d, &r, req_plain(&r, &d), t1, 0), 0);
+	CHECK_EQ(send_ind(&e, &c, t1 + 2000, "198.51.100.9:7000", "x"), 1);
+	env_stop(&e);
+	CHECK_EQ(n_opened, n_closed);
+}
+
+/* Allocate with EVEN-PORT (R bit set or not); the token into token. */
+static int
+allocate_even(struct env *e, struct client *c, uint64_t now, bool r_bit,
+	      uint8_t token[8])
+{
+	struct req r;
+	int rc;
+
+	req_begin(&r, TURN_ALLOCATE, STUN_REQUEST);
+	add_transport(&r, 17);
+	stun_add(&r.b, STUN_A_EVEN_PORT, r_bit ? "\x80" : "\x00", 1);
+	rc = exchange(e, c, &r, req_auth(&r, c), now, 1);
+	if (rc == 0 && token != NULL) {
+		const struct stun_attr *t =
+			stun_find(&resp, STUN_A_RESERVATION_TOKEN);
+		CHECK(t != NULL && t->len == 8);
+		if (t != NULL && t->len == 8)
+			memcpy(token, t->val, 8);
+	}
+	return rc;
+}
+
+static int
+allocate_token(struct env *e, struct client *c, uint64_t now,
+	       const uint8_t token[8])
+{
+	struct req r;
+
+	req_begin(&r, TURN_ALLOCATE, STUN_REQUEST);
+	add_transport(&r, 17);
+	stun_add(&r.b, STUN_A_RESERVATION_TOKEN, token, 8);
+	return exchange(e, c, &r, req_auth(&r, c), now, 1);
+}
+
+/* turn_server_foreach: the id of the allocation of client *arg */
+static uint64_t found_id;
+
+static void
+find_id(const struct turn_alloc_info *ai, void *arg)
+{
+	if (sotto_addr_eq(&ai->client, arg))
+		found_id = ai->id;
+}
+
+/* Relayed ports held right now (reservations close at once, allocations
+ * after the grace period). */
+static int
+ports_held(struct env *e)
+{
+	dp_tables_reclaim(&e->dp.tables);
+	return (int)(n_opened - n_closed);
+}
+
+/*
+ * EVEN-PORT reservations are charged and bounded: the measured attack was
+ * 8 sources cycling Allocate(EVEN-PORT, R) + Refresh(0), each cycle leaving
+ * the odd port held for 30 s by nobody.
+ */
+static void
+test_reservation_limits(void)
+{
+	struct env e;
+	struct client cl[40], x, y;
+	uint8_t token[8];
+	char addr[32], user[16];
+	int ok;
+
+	/* 1. the cycle leaves nothing behind: 8 sources, 10 times the
+	 * reservation limit in cycles */
+	env_config(&e, 0, 1);
+	e.cfg.turn.max_reservations = 4;
+	e.cfg.turn.max_allocations_per_user = 2;
+	CHECK_EQ(env_start(&e), 0);
+	for (int i = 0; i < 8; i++) {
+		snprintf(addr, sizeof(addr), "127.0.0.%d:41000", 10 + i);
+		snprintf(user, sizeof(user), "u%d", i);
+		client_init(&cl[i], addr, expiry_s(T0, 86400), user, SECRET);
+		login(&e, &cl[i], T0);
+	}
+	ok = 0;
+	for (int k = 0; k < 40; k++) {
+		struct client *c = &cl[k % 8];
+		ok += allocate_even(&e, c, T0 + 100 * k, true, NULL) == 0;
+		CHECK_EQ(refresh(&e, c, T0 + 100 * k, 1, 0), 0);
+		CHECK_EQ(turn_server_reservations(e.ts), 0);
+	}
+	CHECK_EQ(ok, 40);
+	CHECK_EQ(ports_held(&e), 0);
+	env_stop(&e);
+
+	/* 2. charged to the user and to the server total */
+	env_config(&e, 0, 1);
+	e.cfg.turn.max_allocations_per_user = 2;
+	e.cfg.turn.max_allocations = 3;
+	CHECK_EQ(env_start(&e), 0);
+	client_init(&x, "127.0.0.1:42000", expiry_s(T0, 86400), "alice",
+		    SECRET);
+	client_init(&y, "127.0.0.1:42001", expiry_s(T0, 86400), "alice",
+		    SECRET);
+	login(&e, &x, T0);
+	login(&e, &y, T0);
+	for (int i = 0; i < 3; i++) {
+		snprintf(addr, sizeof(addr), "127.0.0.1:%d", 43000 + i);
+		snprintf(user, sizeof(user), "v%d", i);
+		client_init(&cl[i], addr, expiry_s(T0, 86400), user, SECRET);
+		login(&e, &cl[i], T0);
+	}
+	CHECK_EQ(allocate_even(&e, &x, T0, true, token), 0);
+	/* alice holds two (the allocation and the odd port) */
+	uint64_t quota = stat_of(&e, TURN_STAT_QUOTA);
+	CHECK_EQ(allocate(&e, &y, T0, 0, 0, NULL), 486);
+	CHECK_EQ(allocate_even(&e, &y, T0, true, NULL), 486);
+	/* the server holds two of three: one more, then no more; and an R
+	 * bit needs two */
+	CHECK_EQ(allocate_even(&e, &cl[0], T0, true, NULL), 508);
+	CHECK_EQ(allocate(&e, &cl[0], T0, 0, 0, NULL), 0);
+	CHECK_EQ(allocate(&e, &cl[1], T0, 0, 0, NULL), 508);
+	CHECK_EQ(stat_of(&e, TURN_STAT_QUOTA), quota + 4);
+	/* claiming moves the charge: the claimer pays, alice is freed of
+	 * it, the server total stays */
+	CHECK_EQ(allocate_token(&e, &cl[2], T0, token), 0);
+	CHECK_EQ(turn_server_reservations(e.ts), 0);
+	CHECK_EQ(turn_server_allocations(e.ts), 3);
+	CHECK_EQ(refresh(&e, &cl[0], T0, 1, 0), 0);
+	CHECK_EQ(allocate(&e, &y, T0, 0, 0, NULL), 0);
+	/* the claimed port stays with its claimer when alice leaves */
+	dp_tables_reclaim(&e.dp.tables);
+	unsigned closed = n_closed;
+	struct dp_alloc *claimer = dpa_of(&e, &cl[2]);
+	CHECK(claimer != NULL);
+	uint32_t claimed = claimer != NULL ? claimer->relay_sock : UINT32_MAX;
+	CHECK_EQ(refresh(&e, &x, T0, 1, 0), 0);
+	dp_tables_reclaim(&e.dp.tables);
+	CHECK_EQ(n_closed, closed + 1);
+	CHECK(last_closed != claimed);
+	CHECK(dpa_of(&e, &cl[2]) != NULL);
+	env_stop(&e);
+	CHECK_EQ(n_opened, n_closed);
+
+	/* 3. a bound on reservations held at once: 10 times the limit */
+	env_config(&e, 0, 1);
+	e.cfg.turn.max_reservations = 4;
+	CHECK_EQ(env_start(&e), 0);
+	ok = 0;
+	quota = stat_of(&e, TURN_STAT_QUOTA);
+	for (int i = 0; i < 40; i++) {
+		snprintf(addr, sizeof(addr), "127.0.1.%d:44000", i);
+		snprintf(user, sizeof(user), "w%d", i);
+		client_init(&cl[i], addr, expiry_s(T0, 86400), user, SECRET);
+		login(&e, &cl[i], T0);
+		int rc = allocate_even(&e, &cl[i], T0, true, NULL);
+		CHECK(rc == 0 || rc == 508);
+		ok += rc == 0;
+	}
+	CHECK_EQ(ok, 4);
+	CHECK_EQ(turn_server_reservations(e.ts), 4);
+	CHECK_EQ(stat_of(&e, TURN_STAT_QUOTA), quota + 36);
+	/* without the R bit nothing is held, so nothing is refused */
+	CHECK_EQ(allocate_even(&e, &cl[4], T0, false, NULL), 0);
+	CHECK_EQ(turn_server_reservations(e.ts), 4);
+	/* every way an allocation ends releases its odd port: Refresh 0,
+	 * kill, expiry (reaped by the tick) */
+	CHECK_EQ(refresh(&e, &cl[0], T0, 1, 0), 0);
+	CHECK_EQ(turn_server_reservations(e.ts), 3);
+	found_id = 0;
+	turn_server_foreach(e.ts, find_id, &cl[3].addr);
+	CHECK_EQ(turn_server_kill(e.ts, found_id), 0);
+	CHECK_EQ(turn_server_reservations(e.ts), 2);
+	env_stop(&e);
+	CHECK_EQ(n_opened, n_closed);
+
+	/* allocations shorter than the 30 s a reservation waits (not
+	 * possible from the config, where lifetimes start at 60 s) */
+	env_config(&e, 0, 1);
+	e.cfg.turn.default_lifetime = 10;
+	e.cfg.turn.max_lifetime = 10;
+	CHECK_EQ(env_start(&e), 0);
+	login(&e, &cl[0], T0);
+	CHECK_EQ(allocate_even(&e, &cl[0], T0, true, NULL), 0);
+	CHECK_EQ(turn_server_reservations(e.ts), 1);
+	turn_server_tick(e.ts, T0 + 11000);
+	CHECK_EQ(turn_server_allocations(e.ts), 0);
+	CHECK_EQ(turn_server_reservations(e.ts), 0);
+	CHECK_EQ(ports_held(&e), 0);
+	env_stop(&e);
+	CHECK_EQ(n_opened, n_closed);
+}
+
+/*
+ * No error response to an unauthenticated request is larger than the
+ * request (a spoofed source would make us an amplifier): it fits, without
+ * its reason phrase if need be, or it is not sent and counted. The 401
+ * challenge is the one exception (RFC 8489 needs REALM and NONCE).
+ */
+static void
+test_amplification(void)
+{
+	struct env e;
+	struct client c, nomi;
+	struct req r;
+	size_t n;
+	int rc;
+
+	env_config(&e, 0, 1);
+	/* a SOFTWARE the server could add: it must not, to any error */
+	strcpy(e.cfg.turn.software, "sotto-software-attribute-32-byte");
+	CHECK_EQ(env_start(&e), 0);
+	client_init(&c, "127.0.0.1:40000", expiry_s(T0, 3600), "alice", SECRET);
+
+	/* the smallest requests that used to get an answer larger than
+	 * themselves: a 24-byte Binding with a zero-length unknown
+	 * comprehension-required attribute (56-byte 420), a 20-byte
+	 * request of an unknown method (40-byte 400) */
+	uint64_t unsent = stat_of(&e, TURN_STAT_UNSENT);
+	uint64_t errs = stat_of(&e, TURN_STAT_ERRORS);
+	req_begin(&r, STUN_BINDING, STUN_REQUEST);
+	stun_add(&r.b, 0x0031, NULL, 0);
+	n = req_plain(&r, &c);
+	CHECK_EQ(n, 24);
+	CHECK_EQ(exchange(&e, &c, &r, n, T0, 0), -1);
+	req_begin(&r, 0x00A, STUN_REQUEST);
+	n = req_plain(&r, &c);
+	CHECK_EQ(n, 20);
+	CHECK_EQ(exchange(&e, &c, &r, n, T0, 0), -1);
+	CHECK_EQ(stat_of(&e, TURN_STAT_UNSENT), unsent + 2);
+	CHECK_EQ(stat_of(&e, TURN_STAT_ERRORS), errs);
+
+	/* every size from 20 bytes up, each kind of unauthenticated error:
+	 * answered no larger than asked (exchange checks it), or not at
+	 * all; and once the request is large enough, answered */
+	for (unsigned pad = 0; pad <= 40; pad += 4) {
+		static const char z[40];
+		int answered = 0;
+
+		/* 420 to a Binding, several unknown attributes */
+		req_begin(&r, STUN_BINDING, STUN_REQUEST);
+		stun_add(&r.b, 0x0031, NULL, 0);
+		stun_add(&r.b, 0x0032, NULL, 0);
+		if (pad)
+			stun_add(&r.b, STUN_A_SOFTWARE, z, (uint16_t)(pad - 4));
+		n = req_plain(&r, &c);
+		rc = exchange(&e, &c, &r, n, T0, 0);
+		CHECK(rc == -1 || rc == 420);
+		if (rc == 420)
+			CHECK(stun_find(&resp, STUN_A_SOFTWARE) == NULL);
+		answered += rc == 420;
+		/* 400: a method we do not serve */
+		req_begin(&r, 0x00A, STUN_REQUEST);
+		if (pad)
+			stun_add(&r.b, STUN_A_SOFTWARE, z, (uint16_t)(pad - 4));
+		n = req_plain(&r, &c);
+		rc = exchange(&e, &c, &r, n, T0, 0);
+		CHECK(rc == -1 || rc == 400);
+		if (rc == 400)
+			CHECK(stun_find(&resp, STUN_A_SOFTWARE) == NULL);
+		answered += rc == 400;
+		if (pad >= 20)
+			CHECK_EQ(answered, 2);
+	}
+
+	/* 400 for MESSAGE-INTEGRITY without USERNAME/REALM/NONCE: no key,
+	 * so no integrity on the answer: capped as well */
+	client_init(&nomi, "127.0.0.1:40001", expiry_s(T0, 3600), "alice",
+		    SECRET);
+	req_begin(&r, TURN_REFRESH, STUN_REQUEST);
+	stun_add_integrity(&r.b, nomi.key, sizeof(nomi.key));
+	n = req_plain(&r, &nomi);
+	rc = exchange(&e, &nomi, &r, n, T0, 0);
+	CHECK(rc == -1 || rc == 400);
+
+	/* the 401 challenge is the exception: REALM and NONCE, no SOFTWARE */
+	req_begin(&r, TURN_ALLOCATE, STUN_REQUEST);
+	n = req_plain(&r, &c);
+	CHECK_EQ(exchange(&e, &c, &r, n, T0, 0), 401);
+	CHECK(stun_find(&resp, STUN_A_SOFTWARE) == NULL);
+	CHECK(tx.len > n);
+
+	/* authenticated: integrity on the answer, no cap (the client paid
+	 * for it with a valid MESSAGE-INTEGRITY) */
+	req_begin(&r, TURN_REFRESH, STUN_REQUEST);
+	CHECK_EQ(exchange(&e, &c, &r, req_auth(&r, &c), T0, 1), 437);
+	CHECK(resp.integrity >= 0);
+	env_stop(&e);
+}
+
+/*
+ * The long-term key (MD5 of user:realm:password) is wiped from every place
+ * the server put it once a request is answered. Frames a call has left
+ * lie below ours: scrub them, handle one request, then look at them again
+ * through a probe's (deliberately uninitialised) locals.
+ */
+#define PROBE_BYTES (1 << 16)
+
+static __attribute__((noinline)) void
+stack_scrub(void)
+{
+	volatile uint8_t z[PROBE_BYTES];
+
+	for (size_t i = 0; i < sizeof(z); i++)
+		z[i] = 0;
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+static __attribute__((noinline)) int
+stack_holds(const uint8_t *pat, size_t n)
+{
+	volatile uint8_t s[PROBE_BYTES];
+
+	for (size_t i = 0; i + n <= sizeof(s); i++) {
+		size_t k = 0;
+		while (k < n && s[i + k] == pat[k])
+			k++;
+		if (k == n)
+			return 1;
+	}
+	return 0;
+}
+#pragma GCC diagnostic pop
+
+/* One request straight into turn_server_handle with the stack scrubbed
+ * first; then is key anywhere in what the server left? */
+static __attribute__((noinline)) int
+key_left_behind(struct env *e, struct client *c, struct req *r, size_t len,
+		uint64_t now, const uint8_t key[16], int *rc)
+{
+	stack_scrub();
+	*rc = turn_server_handle(e->ts, r->buf, len, &c->addr, &e->listen, 7,
+				 &CLOCK_AT(now), rbuf, sizeof(rbuf), &tx);
+	return stack_holds(key, 16);
+}
+
+/* The probe's own check: a key a callee left on purpose is found. */
+static __attribute__((noinline)) void
+leave_on_stack(const uint8_t key[16])
+{
+	volatile uint8_t copy[512];
+
+	for (size_t i = 0; i < sizeof(copy); i++)
+		copy[i] = i < 300 || i >= 316 ? 0 : key[i - 300];
+}
+
+static __attribute__((noinline)) int
+probe_sees(const uint8_t key[16])
+{
+	stack_scrub();
+	leave_on_stack(key);
+	return stack_holds(key, 16);
+}
+
+static void
+test_key_wipe(void)
+{
+	struct env e;
+	struct client c, bad;
+	struct req r;
+	size_t n;
+	int rc;
+
+	env_config(&e, 0, 1);
+	CHECK_EQ(env_start(&e), 0);
+	client_init(&c, "127.0.0.1:40000", expiry_s(T0, 3600), "alice", SECRET);
+	login(&e, &c, T0);
+	if (!probe_sees(c.key)) {
+		/* e.g. ASan's fake stacks: frames do not overlap */
+		fprintf(stderr, "test_key_wipe: the stack probe sees nothing "
+			"here, not run\n");
+		env_stop(&e);
+		return;
+	}
+
+	/* a good request: the server derives c.key and answers with it */
+	req_begin(&r, TURN_ALLOCATE, STUN_REQUEST);
+	add_transport(&r, 17);
+	n = req_auth(&r, &c);
+	CHECK(!key_left_behind(&e, &c, &r, n, T0, c.key, &rc));
+	CHECK_EQ(rc, 1);
+	/* an authenticated error (437: no allocation to refresh) */
+	client_init(&c, "127.0.0.1:40001", expiry_s(T0, 3600), "alice", SECRET);
+	login(&e, &c, T0);
+	req_begin(&r, TURN_REFRESH, STUN_REQUEST);
+	n = req_auth(&r, &c);
+	CHECK(!key_left_behind(&e, &c, &r, n, T0, c.key, &rc));
+	CHECK_EQ(rc, 1);
+	/* a wrong password for alice's username: the server still derives
+	 * alice's real key to compare, and must not leave it either */
+	client_init(&bad, "127.0.0.1:40002", expiry_s(T0, 3600), "alice",
+		    "not-the-secret");
+	memcpy(bad.username, c.username, sizeof(bad.username));
+	strcpy(bad.nonce, c.nonce);
+	req_begin(&r, TURN_REFRESH, STUN_REQUEST);
+	n = req_auth(&r, &bad);
+	CHECK(!key_left_behind(&e, &bad, &r, n, T0, c.key, &rc));
+	CHECK_EQ(rc, 1); /* the 401 */
+	env_stop(&e);
+}
+
 static void
 test_names(void)
 {
@@ -1200,5 +1649,9 @@ main(void)
 	test_send_and_tick();
 	test_expired_username();
 	test_rate_limit();
+	test_send_rate_limit();
+	test_reservation_limits();
+	test_amplification();
+	test_key_wipe();
 	return check_done("turn_server");
 }
