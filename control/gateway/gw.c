@@ -1,18 +1,31 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Gateway legs: ICE-lite (RFC 8445 §2.5), consent freshness (RFC 7675),
- * DTLS-SRTP termination (control/gateway/dtls.c) and the hand-over of SRTP keys to
+ * Gateway legs: ICE-lite (RFC 8445 §2.5), consent (RFC 7675), DTLS-SRTP
+ * termination (control/gateway/dtls.c) and the hand-over of SRTP keys to
  * the dataplane (dataplane/gw/dp_gw_fwd.c). See gw.h and docs/architecture.md.
  *
- * Addresses. A leg learns the browser's address from its first ICE check
- * that authenticates (USERNAME "ours:theirs", MESSAGE-INTEGRITY with the
- * leg's password). A later valid check from another address moves the leg
- * only if it carries USE-CANDIDATE, i.e. the browser nominated that pair
- * (ICE restart, network change); checks without it are answered but move
- * nothing, so another pair being tested does not steal the media. Only the
- * holder of the ICE password, which travels over the signaling TLS, can
- * move a leg. Consent is refreshed only by checks from the leg's current
- * address.
+ * Addresses. A valid ICE check (USERNAME "ours:theirs", MESSAGE-INTEGRITY
+ * with the leg's password, FINGERPRINT) is answered, but it only names an
+ * address: whoever holds the password — the participant — can send one
+ * with any source. So before sotto sends anything else there (a DTLS
+ * flight, media) it asks that address itself (RFC 7675 §5.1): a Binding
+ * request of its own, USERNAME "theirs:ours" and MESSAGE-INTEGRITY with the
+ * browser's password from its offer, a fresh random transaction id, sent
+ * at once and again at RFC 8445 pace (a probe). Only a valid answer from
+ * that address to the address it was sent from gives consent, and only
+ * then does the leg take the address (and DTLS from it is read, held
+ * datagrams included). A leg with an address moves only on a valid check
+ * with USE-CANDIDATE from elsewhere (the browser nominated that pair: ICE
+ * restart, network change), at most once a second, and again only once
+ * its probe there is answered; checks without USE-CANDIDATE from
+ * elsewhere are answered but move nothing.
+ *
+ * Consent is kept the same way: a check to the leg's address every
+ * consent_timeout / 6 (5 s of 30 s, randomised 0.8..1.2), each with a new
+ * transaction id and sent once; consent lasts consent_timeout from the
+ * sending of the last check that was answered. The leg also needs the
+ * browser's own checks: it ends (consent_lost) when either has been
+ * missing for consent_timeout. Checks from elsewhere refresh nothing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -36,6 +49,22 @@
 /* A leg moves at most this often: each move takes a table entry until the
  * next RCU grace period, and a move is logged. */
 #define GW_MOVE_MIN_MS 1000
+/* Probes (our check to an address without consent yet): at most this many
+ * per leg at once while it has no address, one for a move. RFC 8445 §14.3
+ * and RFC 8489 §6.2.1 pacing: the first at once, then after 50 ms, doubling
+ * to 1.6 s, 8 in all (the 100 ms tick rounds up; a check from the probed
+ * address sends one that is due at once); given up 1.6 s after the last. */
+#define GW_PROBES 2
+#define GW_PROBE_RTO_MS 50
+#define GW_PROBE_RTO_MAX_MS 1600
+#define GW_PROBE_TRIES 8
+/* Consent checks outstanding per leg: one every >= 0.8 * consent / 6, so
+ * at most 7.5 fall within one consent period. */
+#define GW_FRESH 8
+/* DTLS datagrams from an address being probed, kept until its consent
+ * (a ClientHello often overtakes the answer to our check) */
+#define GW_EARLY 4
+#define GW_EARLY_MAX_LEN 2048
 
 #define GW_END_REASONS(X)                                                     \
 	X(LEFT, "left")                                                       \
@@ -80,7 +109,62 @@ static const char *const ice_labels[ICE_COUNT] = {
 #undef X
 };
 
+#define GW_CONSENT_RESULTS(X)                                                 \
+	X(SENT, "sent")                 /* requests sent, resends included */ \
+	X(ANSWERED, "answered")         /* a valid answer: consent */         \
+	X(TIMEOUT, "timeout")           /* no answer in time */               \
+	X(ERROR, "error")               /* an error response */               \
+	X(BAD_RESPONSE, "bad_response") /* matches no check, or bad MI/FP */
+
+enum gw_consent {
+#define X(name, label) CONSENT_##name,
+	GW_CONSENT_RESULTS(X)
+#undef X
+	CONSENT_COUNT
+};
+
+static const char *const consent_labels[CONSENT_COUNT] = {
+#define X(name, label) label,
+	GW_CONSENT_RESULTS(X)
+#undef X
+};
+
+/* LEG_ICE: no address with consent yet; LEG_DTLS: one, handshaking */
 enum leg_state { LEG_ICE, LEG_DTLS, LEG_UP };
+
+struct gw_leg;
+
+/* Our check to an address a valid check came from, until it is answered
+ * (consent: the leg takes or moves to the address) or given up. */
+struct gw_probe {
+	struct gw_probe *next;           /* by_probe chain */
+	struct gw_leg *leg;
+	bool active;
+	bool nominated;                  /* a check from there had USE-CANDIDATE */
+	struct sotto_addr remote, local;
+	uint32_t sock;
+	uint8_t tid[STUN_TID_LEN];
+	uint8_t tries;
+	uint32_t rto_ms;
+	uint64_t started_ms;             /* first sent */
+	uint64_t next_ms;                /* next resend, or the give-up */
+	uint64_t last_in_ms;             /* the last valid check from there */
+};
+
+/* A consent check to the leg's address (RFC 7675 §5.1): sent once. */
+enum fresh_state { FRESH_FREE, FRESH_OUT, FRESH_DONE };
+struct gw_fresh {
+	uint8_t tid[STUN_TID_LEN];
+	uint8_t state;
+	uint64_t sent_ms;
+};
+
+/* A DTLS datagram from an address being probed, held until consent. */
+struct gw_early {
+	uint8_t *p;
+	uint16_t len;
+	struct sotto_addr remote, local;
+};
 
 struct gw_leg {
 	struct gw *g;
@@ -92,11 +176,20 @@ struct gw_leg {
 	char ufrag[UFRAG_LEN + 1];
 	char pwd[PWD_LEN + 1];
 	char remote_ufrag[257];
+	char remote_pwd[257];            /* the browser's, for our checks */
+	uint8_t tiebreak[8];             /* ICE-CONTROLLED in our checks */
 	enum leg_state state;
+	/* the address with consent: DTLS and media go there and nowhere else */
 	bool has_addr;
 	struct sotto_addr remote, local;
 	uint32_t sock;
 	uint64_t created_ms, last_check_ms, last_move_ms;
+	struct gw_probe probe[GW_PROBES];
+	struct gw_fresh fresh[GW_FRESH];
+	unsigned fresh_next;
+	uint64_t consent_until_ms, next_fresh_ms;
+	struct gw_early early[GW_EARLY];
+	unsigned n_early;
 	struct dtls_leg *dtls;
 	struct dtls_keybuf keys;
 	struct gw_answer_info info;
@@ -131,6 +224,7 @@ struct gw {
 	struct dtls_ctx *dtls;
 	struct gw_hooks hooks;
 	struct gw_leg **by_ufrag, **by_tuple;
+	struct gw_probe **by_probe;      /* active probes by address */
 	uint32_t mask;
 	struct gw_leg *all;
 	uint32_t n_legs, max_legs, n_rooms, room_seq;
@@ -139,6 +233,7 @@ struct gw {
 	uint64_t consent_ms, handshake_ms;
 	uint64_t ice[ICE_COUNT];
 	uint64_t ended[END_COUNT];
+	uint64_t consent[CONSENT_COUNT];
 	uint64_t offers, offers_rejected, legs_up, moves;
 	uint64_t dtls_unknown;           /* DTLS from an address with no leg */
 	uint64_t dtls_to_dp_failed;
@@ -238,6 +333,79 @@ tuple_insert(struct gw *g, struct gw_leg *l)
 	*b = l;
 }
 
+static uint32_t
+probe_bucket(const struct gw *g, const struct sotto_addr *remote,
+	     const struct sotto_addr *local)
+{
+	return tuple_hash(remote, local) & g->mask;
+}
+
+/* The active probe of any leg to remote from local whose transaction id
+ * is tid (NULL: any tid, the first found). */
+static struct gw_probe *
+find_probe(struct gw *g, const struct sotto_addr *remote,
+	   const struct sotto_addr *local, const uint8_t *tid)
+{
+	struct gw_probe *p = g->by_probe[probe_bucket(g, remote, local)];
+
+	for (; p != NULL; p = p->next)
+		if (sotto_addr_eq(&p->remote, remote) &&
+		    sotto_addr_eq(&p->local, local) &&
+		    (tid == NULL || memcmp(p->tid, tid, STUN_TID_LEN) == 0))
+			return p;
+	return NULL;
+}
+
+/* This leg's active probe to remote from local, if any. */
+static struct gw_probe *
+leg_probe(struct gw_leg *l, const struct sotto_addr *remote,
+	  const struct sotto_addr *local)
+{
+	for (unsigned i = 0; i < GW_PROBES; i++) {
+		struct gw_probe *p = &l->probe[i];
+		if (p->active && sotto_addr_eq(&p->remote, remote) &&
+		    sotto_addr_eq(&p->local, local))
+			return p;
+	}
+	return NULL;
+}
+
+/* Drops the held DTLS datagrams from remote/local (all with NULL). */
+static void
+early_drop(struct gw_leg *l, const struct sotto_addr *remote,
+	   const struct sotto_addr *local)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < l->n_early; i++) {
+		struct gw_early *e = &l->early[i];
+		if (remote == NULL || (sotto_addr_eq(&e->remote, remote) &&
+				       sotto_addr_eq(&e->local, local))) {
+			free(e->p);
+			continue;
+		}
+		l->early[k++] = *e;
+	}
+	l->n_early = k;
+}
+
+/* The probe ends: answered, given up or no longer wanted. */
+static void
+probe_stop(struct gw *g, struct gw_probe *p)
+{
+	struct gw_probe **pp = &g->by_probe[probe_bucket(g, &p->remote,
+							 &p->local)];
+
+	for (; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	early_drop(p->leg, &p->remote, &p->local);
+	p->active = false;
+	p->next = NULL;
+}
+
 /* ---- sending ---- */
 
 /* dtls_emit_fn: a DTLS datagram to the leg's browser */
@@ -287,6 +455,10 @@ end_leg(struct gw *g, struct gw_leg *l, enum gw_end why, bool notify)
 	unlink_from(&g->by_ufrag[hash_bytes(l->ufrag, UFRAG_LEN) & g->mask], l,
 		    false);
 	tuple_remove(g, l);
+	for (unsigned i = 0; i < GW_PROBES; i++)
+		if (l->probe[i].active)
+			probe_stop(g, &l->probe[i]);
+	early_drop(l, NULL, NULL);
 	for (struct gw_leg **pp = &l->room->legs; *pp != NULL; pp = &(*pp)->rnext)
 		if (*pp == l) {
 			*pp = l->rnext;
@@ -317,6 +489,7 @@ end_leg(struct gw *g, struct gw_leg *l, enum gw_end why, bool notify)
 			 peer_hex);
 	explicit_bzero(&l->keys, sizeof(l->keys));
 	explicit_bzero(l->pwd, sizeof(l->pwd));
+	explicit_bzero(l->remote_pwd, sizeof(l->remote_pwd));
 	g->ended[why]++;
 	log_info(MOD, "leg ended room=%s peer=%s reason=%s", rid, peer_hex,
 		 end_labels[why]);
@@ -419,6 +592,256 @@ dtls_after(struct gw *g, struct gw_leg *l, enum dtls_status st)
 	return true;
 }
 
+/* ---- DTLS input ---- */
+
+/* One DTLS datagram for a leg with consent at its address. The flight
+ * that completes the handshake goes out only after the keys are in the
+ * dataplane: the browser may send SRTP as soon as it has our Finished,
+ * and that SRTP must find its leg. false if the leg ended. */
+static bool
+dtls_feed(struct gw *g, struct gw_leg *l, const uint8_t *p, size_t len,
+	  uint64_t now)
+{
+	l->holding = true;
+	if (!dtls_after(g, l, dtls_leg_input(l->dtls, p, len, now, dtls_emit,
+					     l)))
+		return false;
+	release_held(g, l);
+	return true;
+}
+
+/* ---- consent (RFC 7675) ---- */
+
+static void
+new_tid(uint8_t tid[STUN_TID_LEN])
+{
+	if (RAND_bytes(tid, STUN_TID_LEN) != 1)
+		abort(); /* no randomness: nothing safe to do */
+}
+
+/* Our Binding request to remote (RFC 8445 §7.2.2, as the controlled
+ * agent): what a full ICE agent sends, so browsers and aiortc answer it. */
+static void
+consent_request(struct gw *g, struct gw_leg *l, const uint8_t *tid,
+		const struct sotto_addr *remote,
+		const struct sotto_addr *local, uint32_t sock)
+{
+	uint8_t buf[640];
+	char user[UFRAG_LEN + 260];
+	struct stun_builder b;
+	int ul;
+	size_t n;
+
+	ul = snprintf(user, sizeof(user), "%s:%s", l->remote_ufrag, l->ufrag);
+	if (ul < 0 || (size_t)ul >= sizeof(user))
+		return;
+	stun_build(&b, buf, sizeof(buf), STUN_BINDING, STUN_REQUEST, tid);
+	stun_add(&b, STUN_A_USERNAME, user, (uint16_t)ul);
+	/* RFC 8445 §7.1.1: the priority a peer-reflexive candidate of ours
+	 * would have (type preference 110, local 65535, component 1) */
+	stun_add_u32(&b, STUN_A_PRIORITY, (110u << 24) | (65535u << 8) | 255u);
+	/* §7.1.3: a lite agent is always the controlled one */
+	stun_add(&b, STUN_A_ICE_CONTROLLED, l->tiebreak, sizeof(l->tiebreak));
+	stun_add_integrity(&b, (const uint8_t *)l->remote_pwd,
+			   strlen(l->remote_pwd));
+	stun_add_fingerprint(&b);
+	n = stun_finish(&b);
+	if (n > 0 && dp_ctx_send(g->dp, local, remote, sock, buf, n) == 0)
+		g->consent[CONSENT_SENT]++;
+}
+
+/* Sends the probe's request (again: a resend keeps the transaction id,
+ * RFC 8489 §6.2.1) and sets when to resend or give up. */
+static void
+probe_send(struct gw *g, struct gw_probe *p, uint64_t now)
+{
+	consent_request(g, p->leg, p->tid, &p->remote, &p->local, p->sock);
+	p->tries++;
+	p->next_ms = now + p->rto_ms;
+	p->rto_ms = p->rto_ms * 2 > GW_PROBE_RTO_MAX_MS ? GW_PROBE_RTO_MAX_MS
+							: p->rto_ms * 2;
+}
+
+static void
+probe_start(struct gw *g, struct gw_leg *l, struct gw_probe *p,
+	    const struct sotto_addr *src, const struct sotto_addr *dst,
+	    uint32_t sock, bool use, uint64_t now)
+{
+	struct gw_probe **b = &g->by_probe[probe_bucket(g, src, dst)];
+
+	memset(p, 0, sizeof(*p));
+	p->leg = l;
+	p->active = true;
+	p->nominated = use;
+	p->remote = *src;
+	p->local = *dst;
+	p->sock = sock;
+	p->rto_ms = GW_PROBE_RTO_MS;
+	p->started_ms = now;
+	p->last_in_ms = now;
+	new_tid(p->tid);
+	p->next = *b;
+	*b = p;
+	probe_send(g, p, now);
+}
+
+/* consent_timeout / 6, randomised 0.8..1.2 (RFC 7675 §5.1: 4 to 6 s of a
+ * 30 s consent) */
+static uint64_t
+fresh_interval(const struct gw *g)
+{
+	uint16_t r;
+
+	if (RAND_bytes((uint8_t *)&r, sizeof(r)) != 1)
+		abort();
+	return g->consent_ms / 6 * (800 + (uint64_t)r * 400 / 65535) / 1000;
+}
+
+/* Consent at a new address: no check to the old one counts any more. */
+static void
+fresh_reset(struct gw *g, struct gw_leg *l, uint64_t sent_ms, uint64_t now)
+{
+	memset(l->fresh, 0, sizeof(l->fresh));
+	l->fresh_next = 0;
+	l->consent_until_ms = sent_ms + g->consent_ms;
+	l->next_fresh_ms = now + fresh_interval(g);
+}
+
+static void
+fresh_send(struct gw *g, struct gw_leg *l, uint64_t now)
+{
+	struct gw_fresh *f = &l->fresh[l->fresh_next];
+
+	l->fresh_next = (l->fresh_next + 1) % GW_FRESH;
+	if (f->state == FRESH_OUT)
+		g->consent[CONSENT_TIMEOUT]++;
+	new_tid(f->tid);
+	f->state = FRESH_OUT;
+	f->sent_ms = now;
+	consent_request(g, l, f->tid, &l->remote, &l->local, l->sock);
+	l->next_fresh_ms = now + fresh_interval(g);
+}
+
+/* The probe p was answered: the leg takes its address, or moves there.
+ * false if the leg ended (a held DTLS datagram failed its handshake). */
+static bool
+grant(struct gw *g, struct gw_probe *p, uint64_t now)
+{
+	struct gw_leg *l = p->leg;
+	struct sotto_addr remote = p->remote, local = p->local;
+	uint32_t sock = p->sock;
+	/* RFC 7675 §5.1: consent lasts from the request that was answered;
+	 * with resends sharing one transaction id, from the first */
+	uint64_t sent = p->started_ms, last_in = p->last_in_ms;
+	struct gw_early early[GW_EARLY];
+	unsigned n_early = 0;
+	struct gw_leg *other = find_tuple(g, &remote, &local);
+	bool alive = true;
+
+	/* the held datagrams from there, before probe_stop drops them */
+	for (unsigned i = 0; i < l->n_early; i++) {
+		if (sotto_addr_eq(&l->early[i].remote, &remote) &&
+		    sotto_addr_eq(&l->early[i].local, &local)) {
+			early[n_early++] = l->early[i];
+			l->early[i].p = NULL;
+		}
+	}
+	probe_stop(g, p);
+	if (other != NULL) {
+		/* another leg took that address meanwhile: not ours */
+		for (unsigned i = 0; i < n_early; i++)
+			free(early[i].p);
+		return true;
+	}
+	if (!l->has_addr) {
+		for (unsigned i = 0; i < GW_PROBES; i++)
+			if (l->probe[i].active)
+				probe_stop(g, &l->probe[i]);
+		early_drop(l, NULL, NULL);
+		l->remote = remote;
+		l->local = local;
+		l->sock = sock;
+		l->has_addr = true;
+		tuple_insert(g, l);
+		if (l->state == LEG_ICE)
+			l->state = LEG_DTLS;
+		log_debug(MOD, "consent room=%.8s peer=%s", l->room->hex,
+			  l->peer_hex);
+	} else {
+		if (l->dp != NULL && dp_gw_leg_move(g->dp, l->dp, &remote, &local,
+						    sock) < 0) {
+			log_warn(MOD, "leg not moved room=%.8s peer=%s",
+				 l->room->hex, l->peer_hex);
+			return true;
+		}
+		tuple_remove(g, l);
+		l->remote = remote;
+		l->local = local;
+		l->sock = sock;
+		tuple_insert(g, l);
+		l->last_move_ms = now;
+		g->moves++;
+		log_info(MOD, "leg moved room=%.8s peer=%s", l->room->hex,
+			 l->peer_hex);
+	}
+	l->last_check_ms = last_in;
+	fresh_reset(g, l, sent, now);
+	for (unsigned i = 0; i < n_early; i++) {
+		if (alive && l->dtls != NULL)
+			alive = dtls_feed(g, l, early[i].p, early[i].len, now);
+		free(early[i].p);
+	}
+	return alive;
+}
+
+/* A Binding response: the answer to one of our checks, or nothing. */
+static void
+consent_response(struct gw *g, const struct stun_msg *m,
+		 const struct sotto_addr *src, const struct sotto_addr *dst,
+		 uint64_t now)
+{
+	struct gw_probe *p = find_probe(g, src, dst, m->tid);
+	struct gw_fresh *f = NULL;
+	struct gw_leg *l;
+
+	if (p != NULL) {
+		l = p->leg;
+	} else {
+		l = find_tuple(g, src, dst);
+		for (unsigned i = 0; l != NULL && i < GW_FRESH; i++)
+			if (l->fresh[i].state != FRESH_FREE &&
+			    memcmp(l->fresh[i].tid, m->tid, STUN_TID_LEN) == 0)
+				f = &l->fresh[i];
+	}
+	/* from the address it went to, to the one it came from, integrity
+	 * with the browser's password (RFC 8445 §7.2.5.2.1, §7.2.5.1) */
+	if ((p == NULL && f == NULL) || stun_check_fingerprint(m) != 1 ||
+	    stun_check_integrity(m, (const uint8_t *)l->remote_pwd,
+				 strlen(l->remote_pwd)) != 1) {
+		g->consent[CONSENT_BAD_RESPONSE]++;
+		return;
+	}
+	if (f != NULL && f->state != FRESH_OUT)
+		return; /* a duplicate */
+	if (m->cls == STUN_ERROR) {
+		g->consent[CONSENT_ERROR]++;
+		if (p != NULL)
+			probe_stop(g, p);
+		else
+			f->state = FRESH_DONE;
+		return;
+	}
+	g->consent[CONSENT_ANSWERED]++;
+	if (p != NULL) {
+		grant(g, p, now);
+		flush_notices(g);
+		return;
+	}
+	f->state = FRESH_DONE;
+	if (f->sent_ms + g->consent_ms > l->consent_until_ms)
+		l->consent_until_ms = f->sent_ms + g->consent_ms;
+}
+
 /* ---- ICE-lite ---- */
 
 static void
@@ -439,6 +862,32 @@ ice_answer(struct gw *g, struct gw_leg *l, const struct stun_msg *m,
 		dp_ctx_send(g->dp, dst, src, sock, buf, n);
 }
 
+/* A valid check from src that is not the leg's address: the probe that
+ * may give the leg that address, or NULL (answered, counted other_pair). */
+static struct gw_probe *
+probe_for(struct gw_leg *l, bool use, uint64_t now)
+{
+	struct gw_probe *p = NULL;
+
+	if (l->has_addr) {
+		/* a move: nominated, at most once a second, one at a time */
+		if (!use || now < l->last_move_ms + GW_MOVE_MIN_MS)
+			return NULL;
+		for (unsigned i = 0; i < GW_PROBES; i++)
+			if (l->probe[i].active)
+				return NULL;
+		return &l->probe[0];
+	}
+	for (unsigned i = 0; i < GW_PROBES && p == NULL; i++)
+		if (!l->probe[i].active)
+			p = &l->probe[i];
+	/* all busy: a nominated pair goes before one that is not */
+	for (unsigned i = 0; i < GW_PROBES && p == NULL && use; i++)
+		if (!l->probe[i].nominated)
+			p = &l->probe[i];
+	return p;
+}
+
 void
 gw_check(struct gw *g, const uint8_t *p, size_t len,
 	 const struct sotto_addr *src, const struct sotto_addr *dst,
@@ -448,10 +897,18 @@ gw_check(struct gw *g, const uint8_t *p, size_t len,
 	const struct stun_attr *u;
 	const char *colon;
 	struct gw_leg *l;
+	struct gw_probe *pr;
 	bool use;
 
-	if (stun_parse(&m, p, len) < 0 || m.method != STUN_BINDING ||
-	    m.cls != STUN_REQUEST || stun_check_fingerprint(&m) != 1 ||
+	if (stun_parse(&m, p, len) < 0 || m.method != STUN_BINDING) {
+		g->ice[ICE_MALFORMED]++;
+		return;
+	}
+	if (m.cls == STUN_SUCCESS || m.cls == STUN_ERROR) {
+		consent_response(g, &m, src, dst, now);
+		return;
+	}
+	if (m.cls != STUN_REQUEST || stun_check_fingerprint(&m) != 1 ||
 	    (u = stun_find(&m, STUN_A_USERNAME)) == NULL ||
 	    (colon = memchr(u->val, ':', u->len)) == NULL) {
 		g->ice[ICE_MALFORMED]++;
@@ -479,40 +936,36 @@ gw_check(struct gw *g, const uint8_t *p, size_t len,
 		ice_answer(g, l, &m, src, dst, sock);
 		return;
 	}
-	if (!l->has_addr) {
-		l->remote = *src;
-		l->local = *dst;
-		l->sock = sock;
-		l->has_addr = true;
-		tuple_insert(g, l);
-		if (l->state == LEG_ICE)
-			l->state = LEG_DTLS;
-	} else if (!sotto_addr_eq(&l->remote, src) ||
-		   !sotto_addr_eq(&l->local, dst)) {
-		if (!use || now < l->last_move_ms + GW_MOVE_MIN_MS) {
-			g->ice[ICE_OTHER_PAIR]++;
-			ice_answer(g, l, &m, src, dst, sock);
-			return;
-		}
-		if (l->dp != NULL && dp_gw_leg_move(g->dp, l->dp, src, dst,
-						    sock) < 0) {
-			g->ice[ICE_OTHER_PAIR]++;
-			ice_answer(g, l, &m, src, dst, sock);
-			return;
-		}
-		tuple_remove(g, l);
-		l->remote = *src;
-		l->local = *dst;
-		l->sock = sock;
-		tuple_insert(g, l);
-		l->last_move_ms = now;
-		g->moves++;
-		log_info(MOD, "leg moved room=%.8s peer=%s", l->room->hex,
-			 l->peer_hex);
+	if (other == l) {
+		/* the leg's own address: the browser's consent (RFC 7675) */
+		g->ice[ICE_OK]++;
+		l->last_check_ms = now;
+		ice_answer(g, l, &m, src, dst, sock);
+		return;
 	}
+	/* the answer first, then our own check there (a triggered check,
+	 * RFC 8445 §7.3.1.4) */
+	pr = leg_probe(l, src, dst);
+	if (pr != NULL) {
+		g->ice[ICE_OK]++;
+		pr->last_in_ms = now;
+		pr->nominated |= use;
+		ice_answer(g, l, &m, src, dst, sock);
+		if (now >= pr->next_ms && pr->tries < GW_PROBE_TRIES)
+			probe_send(g, pr, now);
+		return;
+	}
+	pr = probe_for(l, use, now);
+	if (pr == NULL) {
+		g->ice[ICE_OTHER_PAIR]++;
+		ice_answer(g, l, &m, src, dst, sock);
+		return;
+	}
+	if (pr->active)
+		probe_stop(g, pr);
 	g->ice[ICE_OK]++;
-	l->last_check_ms = now;
 	ice_answer(g, l, &m, src, dst, sock);
+	probe_start(g, l, pr, src, dst, sock, use, now);
 }
 
 void
@@ -521,21 +974,33 @@ gw_dtls(struct gw *g, const uint8_t *p, size_t len,
 	uint64_t now_ms)
 {
 	struct gw_leg *l;
+	struct gw_probe *pr;
 
-	/* only from the address the leg's checks came from */
+	/* only from the leg's address, which has consent */
 	l = find_tuple(g, src, dst);
-	if (l == NULL || l->dtls == NULL) {
-		g->dtls_unknown++;
+	if (l != NULL && l->dtls != NULL) {
+		dtls_feed(g, l, p, len, now_ms);
+		flush_notices(g);
 		return;
 	}
-	/* The flight that completes the handshake goes out only after the
-	 * keys are in the dataplane: the browser may send SRTP as soon as it
-	 * has our Finished, and that SRTP must find its leg. */
-	l->holding = true;
-	if (dtls_after(g, l, dtls_leg_input(l->dtls, p, len, now_ms, dtls_emit,
-					    l)))
-		release_held(g, l);
-	flush_notices(g);
+	/* from an address being probed for a leg that has none yet: kept
+	 * until the probe is answered (then read) or given up (dropped) */
+	pr = l == NULL ? find_probe(g, src, dst, NULL) : NULL;
+	if (pr != NULL && !pr->leg->has_addr && pr->leg->n_early < GW_EARLY &&
+	    len <= GW_EARLY_MAX_LEN) {
+		struct gw_early *e = &pr->leg->early[pr->leg->n_early];
+
+		e->p = malloc(len);
+		if (e->p != NULL) {
+			memcpy(e->p, p, len);
+			e->len = (uint16_t)len;
+			e->remote = *src;
+			e->local = *dst;
+			pr->leg->n_early++;
+			return;
+		}
+	}
+	g->dtls_unknown++;
 }
 
 /* ---- offers ---- */
@@ -625,6 +1090,9 @@ gw_offer(struct gw *g, struct gw_room *r, const char *peer_hex,
 	l->room = r;
 	snprintf(l->peer_hex, sizeof(l->peer_hex), "%s", peer_hex);
 	snprintf(l->remote_ufrag, sizeof(l->remote_ufrag), "%s", o->ice_ufrag);
+	snprintf(l->remote_pwd, sizeof(l->remote_pwd), "%s", o->ice_pwd);
+	if (RAND_bytes(l->tiebreak, sizeof(l->tiebreak)) != 1)
+		abort();
 	do
 		random_chars(l->ufrag, UFRAG_LEN);
 	while (find_ufrag(g, l->ufrag, UFRAG_LEN) != NULL);
@@ -733,6 +1201,60 @@ gw_room_free(struct gw *g, struct gw_room *r)
 
 /* ---- timers ---- */
 
+/* Probes: resent when due, given up after the last. */
+static void
+probes_tick(struct gw *g, struct gw_leg *l, uint64_t now)
+{
+	for (unsigned i = 0; i < GW_PROBES; i++) {
+		struct gw_probe *p = &l->probe[i];
+
+		if (!p->active || now < p->next_ms)
+			continue;
+		if (p->tries >= GW_PROBE_TRIES) {
+			g->consent[CONSENT_TIMEOUT]++;
+			probe_stop(g, p);
+		} else {
+			probe_send(g, p, now);
+		}
+	}
+}
+
+/* Consent at the leg's address: checks out of time are counted (so are
+ * those still out when consent runs out), and the leg ends (false) once
+ * either side's checks have been missing for consent_timeout; else the
+ * next check goes out when due. */
+static bool
+consent_tick(struct gw *g, struct gw_leg *l, uint64_t now)
+{
+	const char *why = NULL;
+
+	for (unsigned i = 0; i < GW_FRESH; i++) {
+		struct gw_fresh *f = &l->fresh[i];
+		if (f->state == FRESH_OUT && now >= f->sent_ms + g->consent_ms) {
+			f->state = FRESH_DONE;
+			g->consent[CONSENT_TIMEOUT]++;
+		}
+	}
+	if (now >= l->consent_until_ms) {
+		/* the checks still out are the ones that went unanswered */
+		why = "our checks unanswered";
+		for (unsigned i = 0; i < GW_FRESH; i++)
+			if (l->fresh[i].state == FRESH_OUT)
+				g->consent[CONSENT_TIMEOUT]++;
+	} else if (now >= l->last_check_ms + g->consent_ms) {
+		why = "no checks from the browser";
+	}
+	if (why != NULL) {
+		log_info(MOD, "consent lost room=%.8s peer=%s: %s", l->room->hex,
+			 l->peer_hex, why);
+		end_leg(g, l, END_CONSENT, true);
+		return false;
+	}
+	if (now >= l->next_fresh_ms)
+		fresh_send(g, l, now);
+	return true;
+}
+
 void
 gw_tick(struct gw *g, uint64_t now)
 {
@@ -750,8 +1272,9 @@ gw_tick(struct gw *g, uint64_t now)
 							       dtls_emit, l)))
 				continue;
 		}
-		if (l->has_addr && now >= l->last_check_ms + g->consent_ms)
-			end_leg(g, l, END_CONSENT, true);
+		probes_tick(g, l, now);
+		if (l->has_addr && !consent_tick(g, l, now))
+			continue;
 	}
 	flush_notices(g);
 }
@@ -780,9 +1303,11 @@ gw_new(const struct sotto_config *cfg, struct dp_ctx *dp)
 	g->mask = buckets - 1;
 	g->by_ufrag = calloc(buckets, sizeof(*g->by_ufrag));
 	g->by_tuple = calloc(buckets, sizeof(*g->by_tuple));
+	g->by_probe = calloc(buckets, sizeof(*g->by_probe));
 	dp_params.handshake_timeout_ms = (unsigned)g->handshake_ms;
 	g->dtls = dtls_ctx_new(&dp_params);
-	if (g->by_ufrag == NULL || g->by_tuple == NULL || g->dtls == NULL) {
+	if (g->by_ufrag == NULL || g->by_tuple == NULL || g->by_probe == NULL ||
+	    g->dtls == NULL) {
 		log_err(MOD, "cannot set up the gateway: %s", strerror(ENOMEM));
 		gw_free(g);
 		errno = ENOMEM;
@@ -817,6 +1342,7 @@ gw_free(struct gw *g)
 	dtls_ctx_free(g->dtls);
 	free(g->by_ufrag);
 	free(g->by_tuple);
+	free(g->by_probe);
 	free(g);
 }
 
@@ -870,8 +1396,15 @@ gw_metrics(const struct gw *g, struct metrics *m)
 		snprintf(lbl, sizeof(lbl), "result=\"%s\"", ice_labels[i]);
 		metrics_u64(m, "sotto_gateway_ice_checks_total", lbl, g->ice[i]);
 	}
+	metrics_family(m, "sotto_gateway_consent_checks_total", "counter",
+		       "The gateway's own ICE consent checks (RFC 7675): requests sent (resends included), and checks answered, timed out or refused; responses that match no check or fail integrity.");
+	for (unsigned i = 0; i < CONSENT_COUNT; i++) {
+		snprintf(lbl, sizeof(lbl), "result=\"%s\"", consent_labels[i]);
+		metrics_u64(m, "sotto_gateway_consent_checks_total", lbl,
+			    g->consent[i]);
+	}
 	metrics_counter(m, "sotto_gateway_dtls_unknown_source_total",
-			"DTLS datagrams from an address no leg has.",
+			"DTLS datagrams from an address no leg has consent for.",
 			g->dtls_unknown);
 	metrics_counter(m, "sotto_gateway_dtls_handshakes_total",
 			"DTLS handshakes completed.", st.handshakes_done);

@@ -6,11 +6,13 @@
  * Gateway mode, control side (docs/architecture.md, "Gateway mode"): one
  * leg per participant of a gateway room. A leg is made when the
  * participant's offer arrives (gw_offer answers it: ICE-lite, a fresh
- * certificate, a=setup:passive), learns the browser's address from its
- * first valid ICE check on a media address, runs the DTLS handshake, and
- * once the SRTP keys are known installs them in the dataplane
- * (dataplane/gw/dp_gw.h). It ends when the participant leaves, sends a new
- * offer, stops sending valid ICE checks for gateway.consent_timeout
+ * certificate, a=setup:passive), learns the browser's address from a
+ * valid ICE check on a media address once that address has answered the
+ * gateway's own check (RFC 7675 consent: nothing but STUN goes to an
+ * address before), runs the DTLS handshake, and once the SRTP keys are
+ * known installs them in the dataplane (dataplane/gw/dp_gw.h). It ends
+ * when the participant leaves, sends a new offer, stops sending valid ICE
+ * checks or stops answering the gateway's for gateway.consent_timeout
  * (RFC 7675), or its handshake fails or times out; then its keys are wiped
  * in the control thread (DTLS) and, after an RCU grace period, in the
  * dataplane (SRTP).
@@ -66,8 +68,8 @@ int gw_offer(struct gw *g, struct gw_room *r, const char *peer_hex,
 /* The participant left: its leg ends. */
 void gw_leave(struct gw *g, struct gw_room *r, const char *peer_hex);
 
-/* From the dataplane, on a media address: an ICE check (STUN), or a DTLS
- * record. */
+/* From the dataplane, on a media address: an ICE check or the answer to
+ * one of the gateway's own (STUN), or a DTLS record. */
 void gw_check(struct gw *g, const uint8_t *p, size_t len,
 	      const struct sotto_addr *src, const struct sotto_addr *dst,
 	      uint32_t sock, uint64_t now_ms);
@@ -75,8 +77,8 @@ void gw_dtls(struct gw *g, const uint8_t *p, size_t len,
 	     const struct sotto_addr *src, const struct sotto_addr *dst,
 	     uint64_t now_ms);
 
-/* Timers: DTLS retransmission, handshake deadline, consent. About every
- * 100 ms. */
+/* Timers: DTLS retransmission, handshake deadline, the gateway's consent
+ * checks (sending, resending, expiry). About every 100 ms. */
 void gw_tick(struct gw *g, uint64_t now_ms);
 
 void gw_metrics(const struct gw *g, struct metrics *m);

@@ -18,7 +18,10 @@
  *     the rest; what the gateway forwards is authenticated, counted per
  *     slot SSRC and timed (the payload carries the send time: the gateway
  *     copies payloads untouched, and one CLOCK_MONOTONIC serves both ends)
- *   a consent check (RFC 7675) every 5 s per leg.
+ *   a consent check (RFC 7675) every 5 s per leg, and an answer to each
+ *     of the gateway's own (USERNAME ours:theirs, MESSAGE-INTEGRITY with
+ *     our ice-pwd, FINGERPRINT): it sends no DTLS or media to an address
+ *     until that address has answered it.
  *
  * Phases: the rooms and invites first (HTTP keep-alive pool); then legs
  * start at --handshake-rate per second; once every leg is up or failed,
@@ -134,6 +137,7 @@ struct gl_req {
 struct gl_ctr {
 	uint64_t sent, rcvd, rtcp_rx, auth_fail, unprotect_err, unknown_ssrc;
 	uint64_t own_echo, cross_room, consent_sent, consent_ok, send_err;
+	uint64_t gw_checks, gw_checks_bad; /* the gateway's checks: answered, not */
 	uint64_t late_ticks;     /* media ticks run more than 5 ms late */
 	uint64_t dtls_retx;      /* client flights sent again on a timer */
 	uint64_t skipped_ms;     /* schedule given up after a >1 s stall */
@@ -827,6 +831,43 @@ slot_found:
 	}
 }
 
+/* The gateway's own check (RFC 7675 consent, RFC 8445 §7.3): answered as
+ * a full agent answers, if USERNAME is "ours:theirs" and it verifies with
+ * our password. */
+static void
+ice_answer_check(struct gl *g, struct gl_leg *l, const struct stun_msg *m)
+{
+	const struct stun_attr *u = stun_find(m, STUN_A_USERNAME);
+	char user[160];
+	uint8_t buf[256];
+	struct stun_builder b;
+	struct sotto_addr gw;
+	int ul;
+	size_t n;
+
+	ul = snprintf(user, sizeof(user), "%s:%s", l->ufrag, l->r_ufrag);
+	if (u == NULL || u->len != (uint16_t)ul ||
+	    memcmp(u->val, user, (size_t)ul) != 0 ||
+	    stun_check_fingerprint(m) != 1 ||
+	    stun_check_integrity(m, (const uint8_t *)l->pwd,
+				 strlen(l->pwd)) != 1 ||
+	    sotto_addr_from_sockaddr(&gw, (const struct sockaddr *)&l->gw) < 0) {
+		g->c.gw_checks_bad++;
+		return;
+	}
+	stun_build(&b, buf, sizeof(buf), STUN_BINDING, STUN_SUCCESS, m->tid);
+	stun_add_xor_addr(&b, STUN_A_XOR_MAPPED_ADDRESS, &gw);
+	stun_add_integrity(&b, (const uint8_t *)l->pwd, strlen(l->pwd));
+	stun_add_fingerprint(&b);
+	n = stun_finish(&b);
+	if (n == 0)
+		return;
+	if (send(l->ufd, buf, n, 0) < 0)
+		g->c.send_err++;
+	else
+		g->c.gw_checks++;
+}
+
 static void
 on_stun(struct gl *g, struct gl_leg *l, const uint8_t *p, size_t len,
 	uint64_t now)
@@ -836,6 +877,10 @@ on_stun(struct gl *g, struct gl_leg *l, const uint8_t *p, size_t len,
 
 	if (stun_parse(&m, p, len) < 0 || m.method != STUN_BINDING)
 		return;
+	if (m.cls == STUN_REQUEST) {
+		ice_answer_check(g, l, &m);
+		return;
+	}
 	ice = l->stage == L_ICE && memcmp(m.tid, l->ice_tid, STUN_TID_LEN) == 0;
 	consent = memcmp(m.tid, l->consent_tid, STUN_TID_LEN) == 0;
 	if (!ice && !consent)
@@ -2062,14 +2107,17 @@ report_table(const struct gl *g, const struct gl_hs *hs,
 	       "errors %" PRIu64 ", unknown SSRC %" PRIu64
 	       ", own audio back %" PRIu64 ", from another room %" PRIu64
 	       "\n            SRTCP in %" PRIu64 ", consent checks answered %"
-	       PRIu64 " of %" PRIu64 "\n",
+	       PRIu64 " of %" PRIu64 ", the gateway's answered %" PRIu64
+	       " (refused %" PRIu64 ")\n",
 	       c1->auth_fail - c0->auth_fail,
 	       c1->unprotect_err - c0->unprotect_err,
 	       c1->unknown_ssrc - c0->unknown_ssrc,
 	       c1->own_echo - c0->own_echo,
 	       c1->cross_room - c0->cross_room, c1->rtcp_rx - c0->rtcp_rx,
 	       c1->consent_ok - c0->consent_ok,
-	       c1->consent_sent - c0->consent_sent);
+	       c1->consent_sent - c0->consent_sent,
+	       c1->gw_checks - c0->gw_checks,
+	       c1->gw_checks_bad - c0->gw_checks_bad);
 	printf("latency     one way, send -> in our socket  p50 %.3f ms  "
 	       "p99 %.3f ms  max %.3f ms (%" PRIu64 " packets)\n"
 	       "            send -> read by gw_load  p50 %.3f ms  "
@@ -2190,6 +2238,10 @@ report_result(const struct gl *g, const struct gl_hs *hs,
 	kv_i(&rep, "rtcp_in", (int64_t)(c1->rtcp_rx - c0->rtcp_rx));
 	kv_i(&rep, "consent_sent", (int64_t)(c1->consent_sent - c0->consent_sent));
 	kv_i(&rep, "consent_ok", (int64_t)(c1->consent_ok - c0->consent_ok));
+	kv_i(&rep, "gw_checks_answered",
+	     (int64_t)(c1->gw_checks - c0->gw_checks));
+	kv_i(&rep, "gw_checks_refused",
+	     (int64_t)(c1->gw_checks_bad - c0->gw_checks_bad));
 	kv_i(&rep, "send_errors", (int64_t)(c1->send_err - c0->send_err));
 	kv_f(&rep, "lat_p50_ms", lat_pct_ms(&g->lat[0], 50));
 	kv_f(&rep, "lat_p99_ms", lat_pct_ms(&g->lat[0], 99));

@@ -50,6 +50,15 @@
 #      legs_ended{replaced} +1 without gateway-leg-ended, the old leg's
 #      close_notify, the old ufrag's checks unknown_ufrag, and the new leg
 #      does its own handshake.
+#   j. consent (RFC 7675): a leg socket that answers none of the gateway's
+#      own Binding requests: its valid check is answered, a ClientHello
+#      after it gets no DTLS back, ever; the gateway's checks to it are
+#      right (USERNAME, MESSAGE-INTEGRITY with the offer's ice-pwd,
+#      FINGERPRINT, ICE-CONTROLLED), one transaction resent 8 times at
+#      RFC 8445 pace, then consent_checks{timeout} +1, and the leg ends at
+#      the handshake timeout. (Every other case answers them, as a browser
+#      does: the probe's sockets answer the gateway's checks, and a)
+#      checks that the first came before the gateway's first flight.)
 # Those run on a sottod with gateway.consent_timeout 30 and
 # handshake_timeout 10 (case e alone takes longer than 2 s after its
 # offer); then it must stop on SIGTERM with status 0, and a second sottod
@@ -370,6 +379,18 @@ expect_delta g_reoffer "$E" 'reason="left"' eq 1
 expect_delta g_reoffer "$E" "" eq 2
 expect_delta g_reoffer "$I" 'result="unknown_ufrag"' eq 1
 gone g_reoffer
+
+log "j: consent: no DTLS to an address that does not answer the gateway's checks"
+run_case j_deaf --mode deaf --handshake 10 --fingerprint "$fp_client"
+C=sotto_gateway_consent_checks_total
+expect_delta j_deaf "$C" 'result="sent"' eq 8
+expect_delta j_deaf "$C" 'result="timeout"' eq 1
+expect_delta j_deaf "$C" 'result="answered"' eq 0
+expect_delta j_deaf "$E" 'reason="handshake_timeout"' eq 1
+expect_delta j_deaf "$E" "" eq 1
+expect_delta j_deaf sotto_gateway_dtls_handshakes_total "" eq 0
+expect_delta j_deaf "$F" "" eq 0
+gone j_deaf
 
 dump_on_failure
 server_stop TERM

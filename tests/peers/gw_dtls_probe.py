@@ -46,7 +46,8 @@ while the WebSocket is still open (a closed one ends the leg anyway):
              check from A is still ok; a DTLS record from B is from an
              unknown address, one from A gets the gateway's last flight
              again). The same check with USE-CANDIDATE moves the leg
-             (leg_moves +1); then A is the stranger: its valid check is
+             (leg_moves +1) once B has answered the gateway's own check
+             there (the probe waits for it); then A is the stranger: its valid check is
              answered but counted other_pair, its DTLS record is unknown
              and unanswered, and B's gets the last flight. A leg moves at
              most once a second: a USE-CANDIDATE check from a third socket
@@ -91,6 +92,25 @@ while the WebSocket is still open (a closed one ends the leg anyway):
              --handshake + 1) after the offer, the legs gauge back to what
              it was, its credentials then unknown.
 
+Every socket the probe makes answers the gateway's own Binding requests
+as a browser does (RFC 7675 consent, RFC 8445 §7.3): USERNAME must be
+"<our ufrag>:<the answer's ufrag>", MESSAGE-INTEGRITY verify with our
+ice-pwd and FINGERPRINT be right; the answer is a Binding success with
+XOR-MAPPED-ADDRESS, MESSAGE-INTEGRITY with our ice-pwd and FINGERPRINT.
+sotto sends no DTLS (and no media) to an address before that address has
+answered it. One thread reads every socket, answers those requests and
+queues the rest for whichever step reads that socket.
+
+  deaf       The leg socket answers none of the gateway's requests: its
+             valid check is answered, and then the gateway's own checks
+             arrive, each verified (USERNAME, MESSAGE-INTEGRITY with our
+             ice-pwd, FINGERPRINT, ICE-CONTROLLED, PRIORITY), one
+             transaction id for the probe's resends, at RFC 8445 pace (the
+             first at once, the gaps about doubling from 50 ms, 100 ms
+             tick, to 1.6 s, 8 in all), and nothing else: a ClientHello
+             sent after the check gets no DTLS back, ever. The leg ends
+             with gateway-leg-ended handshake_timeout.
+
 Every check is printed on stderr ("ok: ..." / "FAIL: ..."), a RESULT line
 with JSON on stdout. Exit 0 every check passed, 1 one failed, 2 usage, 77
 python3-websockets missing. Only loopback addresses are used.
@@ -105,6 +125,7 @@ import hmac
 import ipaddress
 import json
 import os
+import queue
 import re
 import select
 import socket
@@ -129,12 +150,14 @@ NAME = "probe"
 STUN_MAGIC = 0x2112A442
 STUN_BINDING_REQUEST = 0x0001
 STUN_BINDING_SUCCESS = 0x0101
+STUN_BINDING_ERROR = 0x0111
 A_USERNAME = 0x0006
 A_MESSAGE_INTEGRITY = 0x0008
 A_XOR_MAPPED_ADDRESS = 0x0020
 A_PRIORITY = 0x0024
 A_USE_CANDIDATE = 0x0025
 A_FINGERPRINT = 0x8028
+A_ICE_CONTROLLED = 0x8029
 A_ICE_CONTROLLING = 0x802A
 FP_XOR = 0x5354554E
 
@@ -181,6 +204,20 @@ def stun_attr(t, v):
     return struct.pack("!HH", t, len(v)) + v + b"\0" * pad
 
 
+def stun_message(mtype, tid, attrs, pwd, integrity=True, fingerprint=True):
+    """Header + attrs, then MESSAGE-INTEGRITY (key pwd) and FINGERPRINT."""
+    if integrity:
+        # the length covers MESSAGE-INTEGRITY itself (RFC 5389 §15.4)
+        hdr = struct.pack("!HHI", mtype, len(attrs) + 24, STUN_MAGIC) + tid
+        mac = hmac.new(pwd.encode(), hdr + attrs, hashlib.sha1).digest()
+        attrs += stun_attr(A_MESSAGE_INTEGRITY, mac)
+    if fingerprint:
+        hdr = struct.pack("!HHI", mtype, len(attrs) + 8, STUN_MAGIC) + tid
+        crc = (binascii.crc32(hdr + attrs) ^ FP_XOR) & 0xFFFFFFFF
+        attrs += stun_attr(A_FINGERPRINT, struct.pack("!I", crc))
+    return struct.pack("!HHI", mtype, len(attrs), STUN_MAGIC) + tid + attrs
+
+
 def stun_request(username, pwd, tid, integrity=True, fingerprint=True,
                  use_candidate=True):
     """A Binding request as a controlling full agent sends it."""
@@ -189,19 +226,25 @@ def stun_request(username, pwd, tid, integrity=True, fingerprint=True,
     attrs += stun_attr(A_ICE_CONTROLLING, os.urandom(8))
     if use_candidate:
         attrs += stun_attr(A_USE_CANDIDATE, b"")
-    if integrity:
-        # the length covers MESSAGE-INTEGRITY itself (RFC 5389 §15.4)
-        hdr = struct.pack("!HHI", STUN_BINDING_REQUEST, len(attrs) + 24,
-                          STUN_MAGIC) + tid
-        mac = hmac.new(pwd.encode(), hdr + attrs, hashlib.sha1).digest()
-        attrs += stun_attr(A_MESSAGE_INTEGRITY, mac)
-    if fingerprint:
-        hdr = struct.pack("!HHI", STUN_BINDING_REQUEST, len(attrs) + 8,
-                          STUN_MAGIC) + tid
-        crc = (binascii.crc32(hdr + attrs) ^ FP_XOR) & 0xFFFFFFFF
-        attrs += stun_attr(A_FINGERPRINT, struct.pack("!I", crc))
-    return struct.pack("!HHI", STUN_BINDING_REQUEST, len(attrs),
-                       STUN_MAGIC) + tid + attrs
+    return stun_message(STUN_BINDING_REQUEST, tid, attrs, pwd, integrity,
+                        fingerprint)
+
+
+def xor_address(addr, tid):
+    """XOR-MAPPED-ADDRESS value for (ip, port)."""
+    ip = ipaddress.ip_address(addr[0])
+    port = addr[1] ^ (STUN_MAGIC >> 16)
+    if ip.version == 4:
+        x = bytes(a ^ b for a, b in zip(ip.packed, struct.pack("!I", STUN_MAGIC)))
+        return struct.pack("!BBH", 0, 1, port) + x
+    key = struct.pack("!I", STUN_MAGIC) + tid
+    return struct.pack("!BBH", 0, 2, port) + bytes(a ^ b for a, b in zip(ip.packed, key))
+
+
+def stun_success(tid, mapped, pwd):
+    """The Binding success a full agent answers a valid check with."""
+    return stun_message(STUN_BINDING_SUCCESS, tid,
+                        stun_attr(A_XOR_MAPPED_ADDRESS, xor_address(mapped, tid)), pwd)
 
 
 def stun_parse(p):
@@ -219,6 +262,29 @@ def stun_parse(p):
         attrs.append((at, off, p[off + 4:off + 4 + al]))
         off += 4 + al + (4 - al % 4) % 4
     return t, p[8:20], attrs
+
+
+def stun_verify(p, pwd):
+    """(type, tid, {attr type: value}, integrity ok, fingerprint ok) of a
+    STUN message, or None."""
+    parsed = stun_parse(p)
+    if parsed is None:
+        return None
+    t, tid, attrs = parsed
+    vals, mi_ok, fp_ok = {}, False, False
+    for at, off, val in attrs:
+        vals.setdefault(at, val)
+        if at == A_MESSAGE_INTEGRITY and len(val) == 20:
+            hdr = bytearray(p[:off])
+            struct.pack_into("!H", hdr, 2, off - 20 + 24)
+            mac = hmac.new(pwd.encode(), bytes(hdr), hashlib.sha1).digest()
+            mi_ok = hmac.compare_digest(mac, val)
+        elif at == A_FINGERPRINT and len(val) == 4:
+            hdr = bytearray(p[:off])
+            struct.pack_into("!H", hdr, 2, off - 20 + 8)
+            crc = (binascii.crc32(bytes(hdr)) ^ FP_XOR) & 0xFFFFFFFF
+            fp_ok = struct.unpack("!I", val)[0] == crc
+    return t, tid, vals, mi_ok, fp_ok
 
 
 def stun_verify_response(p, pwd):
@@ -251,6 +317,69 @@ def stun_verify_response(p, pwd):
             crc = (binascii.crc32(bytes(hdr)) ^ FP_XOR) & 0xFFFFFFFF
             fp_ok = struct.unpack("!I", val)[0] == crc
     return mapped, mi_ok, fp_ok
+
+
+# --- the sockets' reader ----------------------------------------------------
+
+
+class Responder(threading.Thread):
+    """Reads every socket a Probe made. A Binding request from the gateway
+    goes to the socket's owner (Probe.gateway_request), which answers it
+    as a browser does; everything else is queued for recv()."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.lock = threading.Lock()
+        self.socks = {}  # socket -> (owner, queue)
+        self.wake_r, self.wake_w = socket.socketpair()
+        self.start()
+
+    def add(self, sock, owner):
+        with self.lock:
+            self.socks[sock] = (owner, queue.Queue())
+        self.wake_w.send(b"x")
+
+    def remove(self, sock):
+        with self.lock:
+            self.socks.pop(sock, None)
+        self.wake_w.send(b"x")
+
+    def recv(self, sock, timeout):
+        """The next (data, src) on sock that no owner took, or None."""
+        with self.lock:
+            ent = self.socks.get(sock)
+        if ent is None:
+            return None
+        try:
+            return ent[1].get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return None
+
+    def run(self):
+        while True:
+            with self.lock:
+                socks = list(self.socks)
+            try:
+                r, _, _ = select.select(socks + [self.wake_r], [], [], 0.2)
+            except (OSError, ValueError):
+                continue  # a socket closed under us: read the list again
+            for s in r:
+                if s is self.wake_r:
+                    s.recv(4096)
+                    continue
+                with self.lock:
+                    ent = self.socks.get(s)
+                if ent is None:
+                    continue
+                try:
+                    data, src = s.recvfrom(65535)
+                except OSError:
+                    continue
+                if not ent[0].gateway_request(s, data, src):
+                    ent[1].put((data, src))
+
+
+RESPONDER = None
 
 
 # --- SDP ---------------------------------------------------------------------
@@ -462,6 +591,7 @@ class Relay(threading.Thread):
         self.from_gw_stun = 0
         self.from_gw_other = 0   # from an address other than the gateway's
         self.records_from_gw = []  # (content type, first handshake type)
+        self.first_dtls_at = None
 
     @property
     def port(self):
@@ -469,21 +599,27 @@ class Relay(threading.Thread):
 
     def run(self):
         while not self.stop:
-            r, _, _ = select.select([self.front, self.leg], [], [], 0.1)
+            r, _, _ = select.select([self.front], [], [], 0.005)
             if self.front in r:
                 data, src = self.front.recvfrom(65535)
                 self.client = src
                 self.leg.sendto(data, self.gw)
                 self.to_gw += 1
-            if self.leg in r:
-                data, src = self.leg.recvfrom(65535)
+            while True:
+                got = RESPONDER.recv(self.leg, 0)
+                if got is None:
+                    break
+                data, src = got
                 if (src[0], src[1]) != self.gw:
                     self.from_gw_other += 1
+                    continue
                     continue
                 if data and data[0] <= 3:
                     self.from_gw_stun += 1
                     continue
                 self.from_gw += 1
+                if self.first_dtls_at is None:
+                    self.first_dtls_at = time.monotonic()
                 self.records_from_gw.extend(dtls_records(data))
                 if self.client is not None:
                     self.front.sendto(data, self.client)
@@ -565,6 +701,11 @@ class Probe:
         self.ans_ufrag = self.ans_pwd = self.ans_fp = None
         self.last_sent = self.last_valid_sent = None
         self.n_handshakes = 0
+        # the gateway's own checks: answered unless deaf; each one seen as
+        # (time, socket port, tid, what was wrong or "")
+        self.deaf = args.mode == "deaf"
+        self.gw_requests = []
+        self.old_creds = []  # (ufrag, pwd, answer's ufrag) of earlier offers
         self.others = []  # more sockets, closed with the leg's
         self.subs = []    # consent modes: the legs, each a Probe
         self.tasks = []   # and their keepalives
@@ -574,7 +715,67 @@ class Probe:
         fam = socket.AF_INET6 if ":" in self.gw[0] else socket.AF_INET
         s = socket.socket(fam, socket.SOCK_DGRAM)
         s.bind(("::1" if fam == socket.AF_INET6 else "127.0.0.1", 0))
+        RESPONDER.add(s, self)
         return s
+
+    def gateway_request(self, sock, data, src):
+        """(The responder thread.) A Binding request from the gateway to
+        one of our sockets: checked and, unless deaf, answered as a full
+        ICE agent answers (RFC 8445 §7.3). False for anything else."""
+        if (src[0], src[1]) != self.gw or not data or data[0] > 3:
+            return False
+        v = stun_verify(data, self.pwd)
+        if v is None or v[0] != STUN_BINDING_REQUEST:
+            return False
+        user = v[2].get(A_USERNAME, b"").decode(errors="replace")
+        ufrag, pwd, ans_ufrag = self.ufrag, self.pwd, self.ans_ufrag
+        for old in self.old_creds:  # a leg this probe offered before
+            if user == "%s:%s" % (old[0], old[2]):
+                ufrag, pwd, ans_ufrag = old
+                v = stun_verify(data, pwd)
+        _, tid, attrs, mi_ok, fp_ok = v
+        want_user = "%s:%s" % (ufrag, ans_ufrag)
+        wrong = []
+        if user != want_user:
+            wrong.append("USERNAME %r, want %r" % (user, want_user))
+        if not mi_ok:
+            wrong.append("MESSAGE-INTEGRITY does not verify with our ice-pwd")
+        if not fp_ok:
+            wrong.append("FINGERPRINT missing or wrong")
+        if A_ICE_CONTROLLED not in attrs or A_ICE_CONTROLLING in attrs:
+            wrong.append("not ICE-CONTROLLED")
+        if A_PRIORITY not in attrs:
+            wrong.append("no PRIORITY")
+        if A_USE_CANDIDATE in attrs:
+            wrong.append("USE-CANDIDATE from the controlled agent")
+        self.gw_requests.append((time.monotonic(), sock.getsockname()[1], tid,
+                                 "; ".join(wrong)))
+        if not wrong and not self.deaf:
+            sock.sendto(stun_success(tid, src, pwd), src)
+        return True
+
+    def wait_gw_check(self, sock, since, what, timeout=1.0):
+        """Waits for the gateway's own check to sock (sent after since) and
+        a moment for our answer to reach it: a new address counts for the
+        leg only from then on."""
+        port = sock.getsockname()[1]
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(r[1] == port and r[0] >= since for r in self.gw_requests):
+                time.sleep(0.05)
+                return True
+            time.sleep(0.005)
+        return self.checks.check(False, "%s: the gateway checked that address "
+                                 "(nothing within %g s)" % (what, timeout))
+
+    def gw_requests_ok(self, what):
+        """Every check the gateway sent us was a right one."""
+        bad = [w for _, _, _, w in self.gw_requests if w]
+        return self.checks.check(not bad, "%s: the gateway's %d check(s) to us "
+                                 "verified (USERNAME, MESSAGE-INTEGRITY with our "
+                                 "ice-pwd, FINGERPRINT, ICE-CONTROLLED)%s" %
+                                 (what, len(self.gw_requests),
+                                  "" if not bad else ": " + bad[0]))
 
     def note(self, msg):
         say("%s: %s" % (self.tag, msg) if self.tag else msg)
@@ -666,10 +867,10 @@ class Probe:
             left = deadline - time.monotonic()
             if left <= 0:
                 return None
-            r, _, _ = select.select([sock], [], [], left)
-            if not r:
+            got = RESPONDER.recv(sock, left)
+            if got is None:
                 return None
-            data, src = sock.recvfrom(65535)
+            data, src = got
             p = stun_parse(data)
             if (src[0], src[1]) == self.gw and p is not None and p[1] == tid:
                 return data
@@ -798,6 +999,18 @@ class Probe:
                            if re.search(r"profile=|Cipher is|alert|error|Verif", l))[:600],
              relay.to_gw, relay.from_gw))
         c.check(relay.from_gw_other == 0, "nothing reached the leg socket from elsewhere")
+        # RFC 7675: the gateway's own check, answered, came before its flight
+        leg_port = self.leg.getsockname()[1]
+        since = self.offer_sent  # this leg's (a re-offer is a new leg)
+        first_req = min((w[0] for w in self.gw_requests
+                         if w[1] == leg_port and w[0] >= since), default=None)
+        if relay.first_dtls_at is not None:
+            c.check(first_req is not None and first_req < relay.first_dtls_at,
+                    "the gateway checked the leg socket (%s) before its first DTLS "
+                    "datagram (%.3f s)" % (
+                        "never" if first_req is None else "%.3f s" % (first_req - T0),
+                        relay.first_dtls_at - T0))
+        self.gw_requests_ok("handshake")
         if a.expect == "success":
             c.check(rc == 0, "s_client exit status %s (want 0)" % rc)
             c.check(self.result["handshake_done"],
@@ -846,12 +1059,12 @@ class Probe:
         records = []
         deadline = time.monotonic() + 3
         while time.monotonic() < deadline:
-            r, _, _ = await asyncio.to_thread(select.select, [self.leg], [], [], 0.3)
-            if not r:
+            got = await asyncio.to_thread(RESPONDER.recv, self.leg, 0.3)
+            if got is None:
                 if records:
                     break
                 continue
-            data, src = self.leg.recvfrom(65535)
+            data, src = got
             if (src[0], src[1]) != self.gw or (data and data[0] <= 3):
                 continue
             records.extend(dtls_records(data))
@@ -872,10 +1085,10 @@ class Probe:
         nothing; STUN and anything else is left aside."""
         records = []
         while True:
-            r, _, _ = select.select([sock], [], [], secs)
-            if not r:
+            got = RESPONDER.recv(sock, secs)
+            if got is None:
                 return records
-            data, src = sock.recvfrom(65535)
+            data, src = got
             if (src[0], src[1]) == self.gw and data and 20 <= data[0] <= 63:
                 records.extend(dtls_records(data))
             else:
@@ -957,7 +1170,9 @@ class Probe:
         self.others.append(C)
         self.note("third socket C: port %d" % C.getsockname()[1])
         await t(self.check_from, B, True, "a valid check from B with USE-CANDIDATE")
-        b_sent, b_answered = self.last_sent, time.monotonic()
+        b_sent = self.last_sent
+        await t(self.wait_gw_check, B, b_sent, "B's check with USE-CANDIDATE")
+        b_answered = time.monotonic()
         # the leg moved between these two: at most once a second
         await t(self.check_from, C, True, "right after it, a valid check from C with "
                 "USE-CANDIDATE")
@@ -986,6 +1201,7 @@ class Probe:
         await asyncio.sleep(max(0.0, b_answered + 1.1 - time.monotonic()))
         await t(self.check_from, C, True, "over a second after the move, a valid check "
                 "from C with USE-CANDIDATE")
+        await t(self.wait_gw_check, C, self.last_sent, "C's check a second on")
         m5 = await self.snap()
         step = "C's check with USE-CANDIDATE a second on"
         self.delta(m4, m5, moves, "", 1, step)
@@ -1071,6 +1287,7 @@ class Probe:
         old_uf, old_pwd, old_fp = self.ans_ufrag, self.ans_pwd, self.ans_fp
         old_user = "%s:%s" % (old_uf, self.ufrag)
         m0 = await self.snap()
+        self.old_creds.append((self.ufrag, self.pwd, old_uf))
         self.ufrag, self.pwd = rand_ice(8), rand_ice(24)
         await self.offer()
         c.check(self.ans_ufrag != old_uf, "the second answer has another ice-ufrag "
@@ -1218,6 +1435,50 @@ class Probe:
         m3 = await self.snap()
         self.delta(m2, m3, ICE_C, 'result="unknown_ufrag"', 1, "the ended leg's check")
 
+    # --- deaf ---
+
+    async def run_deaf(self):
+        a, c, t = self.a, self.checks, asyncio.to_thread
+        m0 = await self.snap()
+        g0 = mval(m0, G + "legs")
+        await self.setup()
+        if not await t(self.valid_check, 1):
+            return
+        self.leg.sendto(client_hello([0x0007, 0x0001]), self.gw)
+        self.note("sent a ClientHello after the valid check; the gateway's checks "
+                  "go unanswered")
+        m = await self.sig.wait_for({"gateway-leg-ended"},
+                                    self.offer_sent + a.handshake + 2 - time.monotonic())
+        m1 = await self.snap()
+        c.check(m is not None and m.get("reason") == "handshake_timeout",
+                "gateway-leg-ended handshake_timeout (got %r)" % m)
+        # everything but the gateway's requests queued up meanwhile
+        recs = await t(self.recv_dtls, self.leg, 0.05)
+        c.check(not recs, "no DTLS from the gateway to an address that never "
+                "answered its checks (records %s)" % recs)
+        reqs = [r for r in self.gw_requests if r[1] == self.leg.getsockname()[1]]
+        self.gw_requests_ok("deaf")
+        times = [r[0] for r in reqs]
+        tids = {r[2] for r in reqs}
+        gaps = [round(b - x, 3) for x, b in zip(times, times[1:])]
+        self.result["gw_checks"] = {"n": len(reqs), "gaps": gaps,
+                                    "tids": len(tids)}
+        c.check(len(reqs) == 8, "the gateway checked the leg socket 8 times "
+                "(got %d, gaps %s)" % (len(reqs), gaps))
+        c.check(len(tids) == 1, "one transaction id, resent (got %d)" % len(tids))
+        # RTO 50 ms doubling to 1.6 s, on a 100 ms tick
+        rto = [0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 1.6]
+        c.check(len(gaps) == len(rto) and all(r - 0.01 <= g <= r + 0.15
+                                              for g, r in zip(gaps, rto)),
+                "gaps between them %s (want about %s, +100 ms tick)" % (gaps, rto))
+        step = "the deaf leg"
+        self.delta(m0, m1, G + "consent_checks_total", 'result="sent"', 8, step)
+        self.delta(m0, m1, G + "consent_checks_total", 'result="timeout"', 1, step)
+        self.delta(m0, m1, G + "consent_checks_total", 'result="answered"', 0, step)
+        self.delta(m0, m1, ENDED, 'reason="handshake_timeout"', 1, step)
+        self.delta(m0, m1, G + "dtls_handshakes_total", "", 0, step)
+        self.gauge(m1, g0, "after it (as before)")
+
     async def leg_ended(self):
         a, c = self.a, self.checks
         if a.leg_ended:
@@ -1241,6 +1502,8 @@ class Probe:
                 await self.run_steal()
             elif mode == "timeout":
                 await self.run_timeout()
+            elif mode == "deaf":
+                await self.run_deaf()
             else:
                 await self.setup()
                 if mode == "ice":
@@ -1273,8 +1536,8 @@ class Probe:
                 await asyncio.wait_for(self.sig.close(), 5)
             except (asyncio.TimeoutError, websockets.WebSocketException):
                 pass
-        self.leg.close()
-        for s in self.others:
+        for s in [self.leg] + self.others:
+            RESPONDER.remove(s)
             s.close()
 
 
@@ -1286,14 +1549,15 @@ def main():
     p.add_argument("--fingerprint", required=True,
                    help="the offer's a=fingerprint sha-256 value (AB:CD:...)")
     p.add_argument("--mode", choices=("handshake", "ice", "raw-hello", "move", "steal",
-                                      "reoffer", "consent", "consent-stray", "timeout"),
+                                      "reoffer", "consent", "consent-stray", "timeout",
+                                      "deaf"),
                    default="handshake")
     p.add_argument("--metrics", help="sottod's http://127.0.0.1:PORT/metrics (move, steal, "
                    "reoffer, consent, consent-stray and timeout need it)")
     p.add_argument("--consent", type=int, default=5,
                    help="consent modes: sottod's gateway.consent_timeout")
     p.add_argument("--handshake", type=int, default=2,
-                   help="timeout mode: sottod's gateway.handshake_timeout")
+                   help="timeout and deaf modes: sottod's gateway.handshake_timeout")
     p.add_argument("--dtls", choices=("none", "hello", "nocheck"), default="none",
                    help="timeout mode: what the leg does after the answer")
     p.add_argument("--cert", help="s_client's certificate (PEM)")
@@ -1328,6 +1592,8 @@ def main():
     except ValueError as e:
         p.error("--gateway: %s" % e)
     args.api = args.api.rstrip("/")
+    global RESPONDER
+    RESPONDER = Responder()
     probe = Probe(args)
     asyncio.run(probe.run())
     checks = probe.all_checks
