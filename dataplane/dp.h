@@ -377,6 +377,10 @@ struct dp_ctx {
 	 * the fast path hands it SRTP/SRTCP from media addresses */
 	void (*media_input)(struct dp_worker *w, struct rte_mbuf **pkts,
 			    uint16_t n, uint64_t now);
+	/* the daemon's, run by each worker once its driver is set up, just
+	 * before its loop (a seccomp filter of the worker's own); <0 stops
+	 * the dataplane. NULL: none */
+	int (*worker_ready)(struct dp_worker *w);
 };
 
 /* ---- control-side API (one thread) ---- */
@@ -465,6 +469,17 @@ dp_worker_take_tx(struct dp_worker *w, struct rte_mbuf **tx, uint16_t n)
 {
 	return (uint16_t)rte_ring_sc_dequeue_burst(w->tx_ring, (void **)tx, n,
 						   NULL);
+}
+
+/* Drivers call this between their set-up and their loop. */
+static inline int
+dp_worker_ready(struct dp_worker *w)
+{
+	int rc = w->dp->worker_ready != NULL ? w->dp->worker_ready(w) : 0;
+
+	if (rc < 0)
+		__atomic_store_n(&w->dp->quit, 1, __ATOMIC_SEQ_CST);
+	return rc;
 }
 
 /* Reports a quiescent state: the worker holds no table pointers now. */

@@ -22,7 +22,9 @@
 #include "siphash.h"
 
 #define DP_POLICER_SLOTS 4096      /* per worker, a power of 2 */
-#define DP_POLICER_SHIFT 20        /* token fixed point */
+/* token fixed point: 32 bits of fraction, so that 100 packets/s at a
+ * 3 GHz TSC is still 143 units per tick (within 1 %) */
+#define DP_POLICER_SHIFT 32
 
 struct dp_policer_slot {
 	uint64_t tag;              /* the prefix's hash; 0: free */
@@ -34,6 +36,7 @@ struct dp_policer {
 	uint8_t key[16];
 	uint64_t rate;             /* packets << SHIFT per TSC tick */
 	uint64_t burst;            /* packets << SHIFT */
+	uint64_t fill_ticks;       /* from empty to burst (no overflow past) */
 	struct dp_policer_slot slot[DP_POLICER_SLOTS];
 };
 
@@ -44,10 +47,12 @@ dp_policer_init(struct dp_policer *p, const uint8_t key[16], uint32_t per_sec,
 {
 	memset(p, 0, sizeof(*p));
 	memcpy(p->key, key, sizeof(p->key));
-	p->rate = per_sec ? ((uint64_t)per_sec << DP_POLICER_SHIFT) / hz : 0;
+	p->rate = per_sec ? (uint64_t)(((unsigned __int128)per_sec
+					<< DP_POLICER_SHIFT) / hz) : 0;
 	if (per_sec && p->rate == 0)
 		p->rate = 1;
 	p->burst = (uint64_t)(burst ? burst : 1) << DP_POLICER_SHIFT;
+	p->fill_ticks = p->rate ? p->burst / p->rate + 1 : 0;
 }
 
 static inline bool
@@ -70,7 +75,9 @@ dp_policer_allow(struct dp_policer *p, const struct sotto_addr *src,
 		s->last = now;
 		s->tokens = p->burst;
 	} else if (now > s->last) {
-		uint64_t add = (now - s->last) * p->rate;
+		uint64_t dt = now - s->last;
+		uint64_t add = dt >= p->fill_ticks ? p->burst : dt * p->rate;
+
 		s->tokens = add >= p->burst - s->tokens ? p->burst
 							: s->tokens + add;
 		s->last = now;

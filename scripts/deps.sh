@@ -8,7 +8,7 @@ pkgs=(
 	build-essential pkg-config meson ninja-build clang llvm
 	libdpdk-dev dpdk liburing-dev libyaml-dev libssl-dev libsrtp2-dev libopus-dev
 	libnuma-dev libpcap-dev libbsd-dev libelf-dev libjansson-dev
-	libhttp-parser-dev libwslay-dev libcap-dev
+	libhttp-parser-dev libwslay-dev libcap-dev libseccomp-dev
 	# tests and benchmarks
 	coturn iproute2 procps psmisc valgrind python3 ca-certificates
 	# dpdk driver tests (scripts/netns.sh): veth offloads, ping checks,

@@ -30,6 +30,7 @@
 #include "gw.h"
 #include "log.h"
 #include "privdrop.h"
+#include "sandbox.h"
 #include "sig.h"
 #include "turn_server.h"
 
@@ -330,6 +331,35 @@ drop_privileges(const struct sotto_config *cfg,
 	return 0;
 }
 
+/*
+ * The workers, each under its own seccomp filter from its first loop on
+ * (sandbox.h), and the control thread under its own once they run.
+ * SOTTO_SECCOMP=log|off in the environment loosens it (docs/security.md).
+ */
+static int
+start_sandboxed(struct dp_ctx *dp, const struct sotto_config *cfg)
+{
+	const char *m = getenv("SOTTO_SECCOMP");
+	bool dpdk = cfg->dataplane.driver == DP_DRIVER_DPDK;
+	int ret;
+
+	if (m != NULL && strcmp(m, "off") == 0)
+		sandbox_set_mode(SANDBOX_OFF, dpdk);
+	else if (m != NULL && strcmp(m, "log") == 0)
+		sandbox_set_mode(SANDBOX_LOG, dpdk);
+	else
+		sandbox_set_mode(SANDBOX_ON, dpdk);
+	if (sandbox_process() < 0)
+		return -1;
+	dp->worker_ready = sandbox_worker;
+	ret = dp_ctx_start(dp);
+	if (ret < 0) {
+		log_err("main", "cannot start workers: %s", strerror(-ret));
+		return -1;
+	}
+	return sandbox_control() < 0 ? -1 : 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -407,12 +437,8 @@ main(int argc, char **argv)
 	    drop_privileges(&cfg, drop_to_user ? &run_as : NULL,
 			    made_socket_dir) < 0)
 		goto out_ctl;
-	ret = dp_ctx_start(&dp);
-	if (ret < 0) {
-		log_err("main", "cannot start workers: %s", strerror(-ret));
-		ret = 1;
+	if (start_sandboxed(&dp, &cfg) < 0)
 		goto out_ctl;
-	}
 	log_config(&cfg);
 	log_info("main", "sottod %s ready", SOTTO_VERSION);
 

@@ -186,6 +186,19 @@ dpdk_init(struct dp_ctx *dp)
 		if (port->neigh == NULL)
 			return -ENOMEM;
 	}
+	/* every relay address must be one of a port's, or its Allocates
+	 * would only ever get 508s */
+	for (unsigned k = 0; k < conf->n_relay; k++) {
+		char b[SOTTO_ADDRSTRLEN];
+
+		if (dpdk_port_of_ip(d, &conf->relay[k]) >= 0)
+			continue;
+		sotto_addr_str(&conf->relay[k], b, sizeof(b));
+		*strrchr(b, ':') = '\0';
+		fprintf(stderr, "dpdk: turn.relay.addresses: %s is the address of no port in dataplane.dpdk.ports\n",
+			b);
+		return -EADDRNOTAVAIL;
+	}
 	return 0;
 }
 

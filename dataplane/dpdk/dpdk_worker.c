@@ -5,6 +5,7 @@
  * No allocation (mbufs come from the pool), locks, syscalls (but the idle
  * back-off's sleep) or logging here: scripts/check-fastpath.sh checks.
  */
+#include <errno.h>
 #include <time.h>
 
 #include <rte_branch_prediction.h>
@@ -274,6 +275,8 @@ dpdk_worker_run(struct dp_worker *w)
 	unsigned idle = 0, sleep_us = DPDK_SLEEP_MIN_US;
 
 	w->emit = dpdk_emit;
+	if (dp_worker_ready(w) < 0)
+		return -EPERM;
 	while (!dp_quit(dp)) {
 		uint64_t now = rte_rdtsc();
 		bool busy = false;

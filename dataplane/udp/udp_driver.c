@@ -131,6 +131,22 @@ udp_init(struct dp_ctx *dp)
 		if (ret < 0)
 			return ret;
 	}
+	/* a relay address this host does not have would only show at the
+	 * first Allocate, as 508s: find it now */
+	for (unsigned k = 0; k < conf->n_relay; k++) {
+		char b[SOTTO_ADDRSTRLEN];
+		int fd;
+
+		ret = open_socket(&conf->relay[k], false, &fd);
+		if (ret < 0) {
+			sotto_addr_str(&conf->relay[k], b, sizeof(b));
+			*strrchr(b, ':') = '\0';
+			fprintf(stderr, "udp: turn.relay.addresses: cannot bind %s: %s\n",
+				b, strerror(-ret));
+			return ret;
+		}
+		close(fd);
+	}
 	return 0;
 }
 

@@ -320,6 +320,12 @@ udp_worker_run(struct dp_worker *w)
 			arm_recv(uw, u, s);
 	arm_wake(w, uw);
 	io_uring_submit(&uw->ring);
+	if (dp_worker_ready(w) < 0) {
+		teardown_worker(uw);
+		rte_free(uw); /* fastpath-allow: before the loop */
+		w->drv = NULL;
+		return -EPERM;
+	}
 
 	while (!dp_quit(dp)) {
 		uint16_t n_rx, n_tx, n_ctl;

@@ -326,6 +326,28 @@ main(void)
 	CHECK_EQ(w->ctr[DP_DROP_EXCEPTION_POLICED], before + 4 * 45 + 1);
 	w->pol = NULL;
 
+	/* the rate, on a simulated clock: 100/s with a burst of 50, over
+	 * ten seconds at ten times the rate, lets 50 + 1000 through, less
+	 * the rate's rounding to whole units per tick (under 1 %), whatever
+	 * the TSC's frequency */
+	static const uint64_t hzs[] = { 1000000000ull, 2600000000ull,
+					4000000000ull };
+	for (unsigned h = 0; h < 3; h++) {
+		struct sotto_addr src = v4("127.0.0.11", 1000);
+		uint64_t t = 1000, passed = 0;
+
+		dp_policer_init(&pol, pkey, 100, 50, hzs[h]);
+		for (int i = 0; i < 10000; i++, t += hzs[h] / 1000)
+			passed += dp_policer_allow(&pol, &src, t);
+		CHECK(passed >= 1040 && passed <= 1051);
+		/* a long pause fills the bucket, no more (no overflow) */
+		t += hzs[h] * 86400 * 365;
+		passed = 0;
+		for (int i = 0; i < 200; i++)
+			passed += dp_policer_allow(&pol, &src, t);
+		CHECK_EQ(passed, 50);
+	}
+
 	/* a new peer set replaces the old one; the old is freed later */
 	struct dp_peerset *ps2 = dp_peerset_new(1, 0);
 	ps2->perms[0] = stranger;
