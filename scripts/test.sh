@@ -13,6 +13,10 @@
 #      its reason printed: CI has every dependency, so a skip hides a gap.
 #
 # Exits non-zero if anything failed (a failed build counts as one failure).
+# Each meson run is checked against what it should have run: a test that
+# `meson test --list` names (same suites) but that has no result counts as
+# failed, and so does meson exiting other than 0, or 1 with a failed test to
+# show for it (killed, crashed, out of its own time: 125, 127, 128+N...).
 #
 # Sanitizer settings for build-asan/: leak detection is ON
 # (detect_leaks=1). sottod calls rte_eal_cleanup() on shutdown, so what the
@@ -24,7 +28,9 @@
 # integration tests after SIGTERM. UBSan halts on the first error.
 #
 # Environment: SOTTO_TEST_SKIP_DEPS=1 skips step 1 (offline re-runs);
-# SOTTO_TEST_BUILDS="normal asan fuzz" picks which builds to run.
+# SOTTO_TEST_BUILDS="normal asan fuzz" picks which builds to run;
+# SOTTO_TEST_SUITES="unit" runs those suites instead of each build's own
+# (a build's left-out suites stay left out; not allowed with CI=true).
 set -uo pipefail
 
 cd "$(dirname "$0")/.." || exit 1
@@ -42,6 +48,13 @@ note() { printf '=== %s\n' "$*" >&2; }
 # record KIND NAME STATUS DETAIL: a result not from meson (builds).
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$results"; }
 
+ci=0
+ci_env=${CI:-}
+case ${ci_env,,} in true | 1 | yes) ci=1 ;; esac
+if [ -n "${SOTTO_TEST_SUITES:-}" ] && [ "$ci" -eq 1 ]; then
+	record env SOTTO_TEST_SUITES FAIL "set in CI: every suite must run"
+fi
+
 if [ "${SOTTO_TEST_SKIP_DEPS:-0}" != 1 ]; then
 	note "deps"
 	if ! scripts/deps.sh; then
@@ -50,7 +63,8 @@ if [ "${SOTTO_TEST_SKIP_DEPS:-0}" != 1 ]; then
 fi
 
 # run_suites BUILD DIR SUITE... [-SUITE...]: meson test in DIR, leaving out
-# the -SUITEs; results go to the list.
+# the -SUITEs; results go to the list, with meson's exit status and the
+# names of the tests it should run (meson test --list, same suites).
 run_suites() {
 	local build=$1 dir=$2
 	shift 2
@@ -61,12 +75,19 @@ run_suites() {
 		*) args+=(--suite "$s") ;;
 		esac
 	done
-	local logbase="testlog-sotto-$build"
+	local logbase="testlog-sotto-$build" list="$work/list-$build.txt" rc
 	rm -f "$dir/meson-logs/$logbase.json"
 	note "test: $build ($*)"
+	if ! meson test -C "$dir" --no-rebuild --list "${args[@]}" >"$list"; then
+		record build "$build" FAIL "meson test --list $* failed"
+		: >"$list"
+	fi
 	meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes 2 \
 		--logbase "$logbase" "${args[@]}"
-	printf 'meson\t%s\t%s\t%s\n' "$build" "$dir/meson-logs/$logbase.json" "$*" >>"$results"
+	rc=$?
+	[ "$rc" -eq 0 ] || note "meson test ($build) exited $rc"
+	printf 'meson\t%s\t%s\t%s\t%s\t%s\n' "$build" \
+		"$dir/meson-logs/$logbase.json" "$*" "$rc" "$list" >>"$results"
 }
 
 for b in $builds; do
@@ -82,6 +103,14 @@ for b in $builds; do
 		continue
 		;;
 	esac
+	if [ -n "${SOTTO_TEST_SUITES:-}" ]; then
+		keep=()
+		for s in "${suites[@]}"; do
+			case $s in -*) keep+=("$s") ;; esac
+		done
+		# shellcheck disable=SC2206 # a list of suite names
+		suites=($SOTTO_TEST_SUITES "${keep[@]}")
+	fi
 	note "build: $b"
 	if ! scripts/build.sh "$b"; then
 		record build "$b" FAIL "build failed (see output above)"
@@ -116,31 +145,72 @@ def reason(entry):
             return ln.strip()
     return "no reason printed"
 
+def how(rc):
+    return "killed by signal %d" % (rc - 128) if rc > 128 else "exit %d" % rc
+
 for row in open(sys.argv[1]):
-    kind, name, status, detail = row.rstrip("\n").split("\t", 3)
+    fields = row.rstrip("\n").split("\t")
+    kind = fields[0]
     if kind != "meson":
+        kind, name, status, detail = row.rstrip("\n").split("\t", 3)
         failed += 1
         problems.append("FAIL  %s %s: %s" % (kind, name, detail))
         continue
-    build, path, suites = name, status, detail
+    build, path, suites, rc, listfile = fields[1:6]
+    rc = int(rc)
     entries = []
     try:
         with open(path) as f:
-            entries = [json.loads(l) for l in f if l.strip()]
+            for l in f:
+                try:
+                    entries.append(json.loads(l))
+                except ValueError:
+                    pass    # a line cut short by a killed meson
     except OSError:
         pass
+    try:
+        with open(listfile) as f:
+            # "project:suite[+suite] / test"; not meson's warnings
+            listed = [l.strip() for l in f if " / " in l and not l.startswith("WARNING")]
+    except OSError:
+        listed = []
+    # Every test meson lists must have a result: a test that never ran
+    # (meson killed, crashed) must not vanish from the count.
+    ran = set(e.get("name", "") for e in entries)
+    missing = [n for n in listed if n not in ran]
+    extra = sorted(ran - set(listed))
+    if len(listed) != len(entries) or missing or extra:
+        problems.append("FAIL  %s [%s]: meson listed %d tests and ran %d" % (
+            build, suites, len(listed), len(entries)))
+    for n in missing:
+        problems.append("FAIL  %s/%s: never ran (meson %s)" % (build, n, how(rc)))
+    for n in extra:
+        problems.append("FAIL  %s/%s: ran but not listed" % (build, n))
+    f_ = len(missing) + len(extra)
+    if len(entries) > len(ran):
+        f_ += 1
+        problems.append("FAIL  %s [%s]: a test ran twice" % (build, suites))
+    # meson test exits 1 when a test failed; anything else (a signal, its
+    # own errors: 125, 127...) is a failure whatever the log says.
+    bad = [e for e in entries if e.get("result") not in ("OK", "EXPECTEDFAIL", "SKIP")]
+    if rc not in (0, 1) or (rc == 1 and not bad) or (rc == 0 and bad):
+        f_ += 1
+        problems.append("FAIL  %s [%s]: meson test %s with %d failed test(s)" % (
+            build, suites, how(rc), len(bad)))
     if not entries:
-        failed += 1
+        f_ += 1
         problems.append("FAIL  %s [%s]: no tests ran" % (build, suites))
+        failed += f_
+        lines.append("%-7s %s: 0 passed, %d failed" % (build, suites, f_))
         continue
     # names read "project:suite / test"
     def suite_of(e):
-        return e.get("name", "").split(" / ")[0].split(":")[-1]
+        return e.get("name", "").split(" / ")[0].split(":")[-1].split("+")
     for s in [s for s in suites.split() if not s.startswith("-")]:
-        if not any(suite_of(e) == s for e in entries):
+        if not any(s in suite_of(e) for e in entries):
             failed += 1
             problems.append("FAIL  %s: suite '%s' has no tests" % (build, s))
-    p = f_ = sk = 0
+    p = sk = 0
     for e in entries:
         r = e.get("result", "")
         tname = "%s/%s" % (build, e.get("name", "?"))

@@ -84,6 +84,12 @@ T_REALM=sotto.local
 
 # How long one external command may run (seconds).
 T_TIMEOUT=${T_TIMEOUT:-120}
+# How long a command expected to stop by itself (expect_exit) may run.
+T_EXPECT_TIMEOUT=${T_EXPECT_TIMEOUT:-30}
+
+# What AddressSanitizer, LeakSanitizer and UndefinedBehaviorSanitizer print
+# when they report (build-asan/, scripts/test.sh).
+T_SANITIZER_RE='AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:'
 
 log() { printf '%s: %s\n' "$T_NAME" "$*" >&2; }
 
@@ -93,7 +99,13 @@ fail() {
 	exit 1
 }
 
+# skip REASON: exit 77. After a check_fail a skip would hide that failure
+# (meson reads 77 as a skip whatever came before), so then it fails.
 skip() {
+	if [ "$T_FAILED" -ne 0 ]; then
+		log "FAIL: cannot skip ($*): a check failed before"
+		exit 1
+	fi
 	log "SKIP: $*"
 	exit 77
 }
@@ -138,7 +150,9 @@ lib_cleanup() {
 			rm -rf "$T_DIR"
 		fi
 	fi
-	if [ "$rc" -eq 0 ] && [ "$T_FAILED" -ne 0 ]; then
+	# a recorded failure wins over a pass and over a skip (an exit 77
+	# that did not come through skip)
+	if { [ "$rc" -eq 0 ] || [ "$rc" -eq 77 ]; } && [ "$T_FAILED" -ne 0 ]; then
 		rc=1
 	fi
 	exit "$rc"
@@ -586,6 +600,9 @@ server_stop() {
 		show_server_log
 		fail "server exit status $rc after SIG$sig (want 0)"
 	fi
+	if sanitizer_report "$SERVER_LOG"; then
+		fail "a sanitizer report in $SERVER_LOG"
+	fi
 	if [ "$T_DRIVER" = dpdk ]; then
 		# No kernel socket to look for: the port (and its AF_XDP
 		# socket) is gone if nothing runs in the gateway namespace.
@@ -597,6 +614,138 @@ server_stop() {
 		fail "UDP port $T_PORT still open after the server exited"
 	fi
 	log "server stopped on SIG$sig with status 0"
+}
+
+# --- exit statuses ---------------------------------------------------------
+
+# sanitizer_report FILE: true, with the report shown, if FILE holds one.
+sanitizer_report() {
+	[ -f "$1" ] && grep -Eq "$T_SANITIZER_RE" "$1" || return 1
+	log "--- sanitizer report in $1:"
+	grep -E -A 20 "$T_SANITIZER_RE" "$1" | head -n 60 >&2
+	log "---"
+}
+
+# expect_exit NAME STATUS REGEX CMD...: runs CMD (at most T_EXPECT_TIMEOUT
+# s), its stdout and stderr in EX_OUT ($T_DIR/NAME.out), its exit status in
+# EX_RC. The check passes if CMD exits with exactly STATUS, its output
+# matches the extended REGEX ("" for any) and holds no sanitizer report.
+# Not "any non-zero": in build-asan/ an error path that crashes, leaks or
+# hits UB exits non-zero too (ASan with 1, the same as a refusal), and must
+# fail the test rather than pass for the refusal. Otherwise check_fail,
+# return 1.
+expect_exit() {
+	local name=$1 want=$2 re=$3 why=""
+	shift 3
+	EX_OUT="$T_DIR/$name.out"
+	timeout "$T_EXPECT_TIMEOUT" "$@" >"$EX_OUT" 2>&1
+	EX_RC=$?
+	if sanitizer_report "$EX_OUT"; then
+		why="a sanitizer report (exit $EX_RC)"
+	elif [ "$EX_RC" -eq 124 ] && [ "$want" -ne 124 ]; then
+		why="still running after $T_EXPECT_TIMEOUT s"
+	elif [ "$EX_RC" -ne "$want" ]; then
+		why="exit $EX_RC, want $want"
+	elif [ -n "$re" ] && ! grep -Eq -- "$re" "$EX_OUT"; then
+		why="exit $EX_RC but no /$re/ in its output"
+	fi
+	if [ -n "$why" ]; then
+		log "--- $EX_OUT:"
+		tail -n 20 "$EX_OUT" >&2
+		log "---"
+		check_fail "$name: $why"
+		return 1
+	fi
+	log "ok: $name: exit $EX_RC${re:+, /$re/}"
+}
+
+# --- metrics -----------------------------------------------------------------
+
+# metrics_scrape FILE: sottod's /metrics (T_METRICS_LISTEN, where sottod
+# runs: its namespace in dpdk mode) into FILE.
+metrics_scrape() {
+	local ns=()
+	[ -n "${T_METRICS_LISTEN:-}" ] || fail "metrics_scrape: no T_METRICS_LISTEN"
+	[ "$T_DRIVER" = dpdk ] && ns=(ip netns exec "$GW_NS")
+	"${ns[@]}" curl -sf --max-time 5 "http://$T_METRICS_LISTEN/metrics" >"$1" ||
+		fail "cannot scrape http://$T_METRICS_LISTEN/metrics"
+}
+
+# metric FILE SERIES: the value of one sample, SERIES written exactly as
+# exposed (name{labels}), or "none" if the scrape has no such sample.
+metric() {
+	awk -v s="$2" '$1 == s { v = $NF; found = 1 } END { print found ? v : "none" }' "$1"
+}
+
+# Families whose series appear only once they count something: absent from
+# a scrape, such a series reads 0 (sotto_turn_error_responses_total by
+# method and code: turn_server_errors emits the non-zero ones). Any other absent series is a failure (a
+# renamed or lost counter must not read as "0, as wanted").
+T_METRICS_SPARSE='sotto_turn_error_responses_total'
+
+# expect_deltas BEFORE AFTER SPEC...: SPEC is "SERIES OP N": the growth of
+# SERIES from scrape BEFORE to scrape AFTER must be OP (= >= <=) N. Until all
+# hold, AFTER is scraped again for up to ~3 s: a worker counts a datagram
+# that gets no answer (a drop) a little after the client sent it. Returns 1
+# after a check_fail per SPEC that does not hold.
+expect_deltas() {
+	local before=$1 after=$2 spec series op n try bad=0
+	shift 2
+	for ((try = 0; try < 15; try++)); do
+		bad=0
+		for spec in "$@"; do
+			read -r series op n <<<"$spec"
+			delta_of "$before" "$after" "$series" || { bad=1; break; }
+			delta_holds "$DELTA" "$op" "$n" || { bad=1; break; }
+		done
+		[ "$bad" -eq 0 ] && break
+		sleep 0.2
+		metrics_scrape "$after"
+	done
+	bad=0
+	for spec in "$@"; do
+		read -r series op n <<<"$spec"
+		if ! delta_of "$before" "$after" "$series"; then
+			check_fail "$series: $DELTA_WHY"
+			bad=1
+		elif ! delta_holds "$DELTA" "$op" "$n"; then
+			check_fail "$series grew by $DELTA ($DELTA_B -> $DELTA_A), want $op $n"
+			bad=1
+		else
+			log "ok: $series +$DELTA ($op $n)"
+		fi
+	done
+	return "$bad"
+}
+
+# delta_of BEFORE AFTER SERIES: DELTA (and DELTA_B, DELTA_A), or return 1
+# with DELTA_WHY.
+delta_of() {
+	local fam=${3%%\{*}
+	DELTA_B=$(metric "$1" "$3")
+	DELTA_A=$(metric "$2" "$3")
+	if [[ " $T_METRICS_SPARSE " == *" $fam "* ]]; then
+		[ "$DELTA_B" = none ] && DELTA_B=0
+		[ "$DELTA_A" = none ] && DELTA_A=0
+	fi
+	if [ "$DELTA_B" = none ] || [ "$DELTA_A" = none ]; then
+		DELTA_WHY="not in /metrics (before: $DELTA_B, after: $DELTA_A)"
+		return 1
+	fi
+	if ! [[ $DELTA_B =~ ^[0-9]+$ && $DELTA_A =~ ^[0-9]+$ ]]; then
+		DELTA_WHY="not a count ($DELTA_B -> $DELTA_A)"
+		return 1
+	fi
+	DELTA=$((DELTA_A - DELTA_B))
+}
+
+delta_holds() {
+	case $2 in
+	=) [ "$1" -eq "$3" ] ;;
+	'>=') [ "$1" -ge "$3" ] ;;
+	'<=') [ "$1" -le "$3" ] ;;
+	*) fail "expect_deltas: bad operator '$2'" ;;
+	esac
 }
 
 # --- clients ---------------------------------------------------------------

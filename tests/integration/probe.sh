@@ -32,7 +32,8 @@ printf '%s\n' "$T_SECRET" >"$T_DIR/secret"
 printf '# not this one\n\nwrong-secret-%s\n' "$$" >"$T_DIR/wrong-secret"
 
 # run_probe NAME ARGS...: runs the probe where the clients live; sets
-# P_RC, P_OUT (stdout file), P_ERR (stderr file).
+# P_RC, P_OUT (stdout file), P_ERR (stderr file). A sanitizer report on
+# stderr fails the test whatever the exit status.
 run_probe() {
 	local name=$1
 	shift
@@ -40,6 +41,11 @@ run_probe() {
 	P_ERR="$T_DIR/probe-$name.err"
 	in_cli timeout "$T_TIMEOUT" "$PROBE" probe "$@" >"$P_OUT" 2>"$P_ERR"
 	P_RC=$?
+	# the expected exit statuses below (2, 3...) must not stand in for a
+	# sanitized sottoctl that crashed or leaked on the way there
+	if sanitizer_report "$P_ERR"; then
+		check_fail "$name: a sanitizer report from sottoctl probe (exit $P_RC)"
+	fi
 	return 0
 }
 

@@ -51,6 +51,11 @@ ctl_raw() {
 	C_ERR="$T_DIR/ctl-$C_N-$name.err"
 	timeout 30 "$CTL" "$@" >"$C_OUT" 2>"$C_ERR"
 	C_RC=$?
+	# an exit 1/2/3 that expect_rc wants must not stand in for a sanitized
+	# sottoctl that crashed or leaked on its error path
+	if sanitizer_report "$C_ERR"; then
+		check_fail "$name: a sanitizer report from sottoctl $* (exit $C_RC)"
+	fi
 	return 0
 }
 ctl() {
