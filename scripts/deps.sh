@@ -20,20 +20,34 @@ pkgs=(
 	curl prometheus
 )
 
+# the browser tests' accessibility check loads axe-core (npm registry,
+# pinned in tests/browser/package-lock.json): Debian's Node.js and npm
+# unless the machine has its own
+command -v npm >/dev/null || pkgs+=(nodejs npm)
+
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
 
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -q
-# coturn's package would enable a system service; the tests run its client
-# tools only and the benchmark starts turnserver by hand on loopback.
-$SUDO mkdir -p /usr/sbin
-printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
-$SUDO chmod +x /usr/sbin/policy-rc.d
-$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
-$SUDO rm -f /usr/sbin/policy-rc.d
+if [ ${#missing[@]} -gt 0 ]; then
+	export DEBIAN_FRONTEND=noninteractive
+	$SUDO apt-get update -q
+	# coturn's package would enable a system service; the tests run its
+	# client tools only and the benchmark starts turnserver by hand on
+	# loopback.
+	$SUDO mkdir -p /usr/sbin
+	printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+	$SUDO chmod +x /usr/sbin/policy-rc.d
+	$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+	$SUDO rm -f /usr/sbin/policy-rc.d
+fi
+
+# npm packages the tests load, exactly as locked (no install scripts)
+top=$(cd "$(dirname "$0")/.." && pwd)
+if [ ! -f "$top/tests/browser/node_modules/axe-core/axe.min.js" ]; then
+	npm ci --prefix "$top/tests/browser" --omit=dev --ignore-scripts \
+		--no-audit --no-fund
+fi

@@ -36,6 +36,10 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 repo=$(pwd)
 
+# scripts/deps.sh installs axe-core: a browser test that cannot load it
+# fails instead of leaving the accessibility check out
+export SOTTO_REQUIRE_AXE=1
+
 builds=${SOTTO_TEST_BUILDS:-normal asan fuzz}
 work=$(mktemp -d "${TMPDIR:-/tmp}/sotto-test.XXXXXX")
 trap 'rm -rf "$work"' EXIT

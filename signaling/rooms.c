@@ -146,6 +146,7 @@ room_destroy(struct room_table *t, struct room *r)
 	t->count--;
 	free(r->peers);
 	free(r->kicked);
+	free(r->spent);
 	free(r->turn_jti);
 	explicit_bzero(r, sizeof(*r));
 	free(r);
@@ -187,17 +188,24 @@ room_peer(const struct room *r, const char *hex)
 	return NULL;
 }
 
-/* Index of jti in the sorted kick list, or where it would go. */
+/* A sorted list of jtis (the kick list, the spent invites). */
+struct jti_list {
+	uint8_t (**v)[ROOM_JTI_BYTES];
+	uint32_t *n, *alloc;
+	uint32_t cap;
+};
+
+/* Index of id in the list, or where it would go. */
 static uint32_t
-kicked_pos(const struct room *r, const uint8_t jti[ROOM_JTI_BYTES],
-	   bool *found)
+list_pos(uint8_t (*v)[ROOM_JTI_BYTES], uint32_t n,
+	 const uint8_t id[ROOM_JTI_BYTES], bool *found)
 {
-	uint32_t lo = 0, hi = r->n_kicked;
+	uint32_t lo = 0, hi = n;
 
 	*found = false;
 	while (lo < hi) {
 		uint32_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(r->kicked[mid], jti, ROOM_JTI_BYTES);
+		int c = memcmp(v[mid], id, ROOM_JTI_BYTES);
 
 		if (c == 0) {
 			*found = true;
@@ -211,20 +219,20 @@ kicked_pos(const struct room *r, const uint8_t jti[ROOM_JTI_BYTES],
 	return lo;
 }
 
-bool
-room_is_kicked(const struct room *r, const char *jti)
+static bool
+list_has(uint8_t (*v)[ROOM_JTI_BYTES], uint32_t n, const char *jti)
 {
 	uint8_t id[ROOM_JTI_BYTES];
 	bool found;
 
 	if (hex_decode(jti, id, sizeof(id)) < 0)
 		return false;
-	kicked_pos(r, id, &found);
+	list_pos(v, n, id, &found);
 	return found;
 }
 
-int
-room_kick(struct room *r, const char *jti)
+static int
+list_add(struct jti_list l, const char *jti)
 {
 	uint8_t id[ROOM_JTI_BYTES];
 	uint32_t at;
@@ -232,28 +240,56 @@ room_kick(struct room *r, const char *jti)
 
 	if (hex_decode(jti, id, sizeof(id)) < 0)
 		return -EINVAL;
-	at = kicked_pos(r, id, &found);
+	at = list_pos(*l.v, *l.n, id, &found);
 	if (found)
 		return 0;
-	if (r->n_kicked >= r->kick_cap)
+	if (*l.n >= l.cap)
 		return -ENOSPC;
-	if (r->n_kicked == r->kicked_alloc) {
-		uint32_t n = r->kicked_alloc ? 2 * r->kicked_alloc : 8;
+	if (*l.n == *l.alloc) {
+		uint32_t n = *l.alloc ? 2 * *l.alloc : 8;
 		void *p;
 
-		if (n > r->kick_cap)
-			n = r->kick_cap;
-		p = realloc(r->kicked, (size_t)n * sizeof(*r->kicked));
+		if (n > l.cap)
+			n = l.cap;
+		p = realloc(*l.v, (size_t)n * sizeof(**l.v));
 		if (p == NULL)
 			return -ENOMEM;
-		r->kicked = p;
-		r->kicked_alloc = n;
+		*l.v = p;
+		*l.alloc = n;
 	}
-	memmove(r->kicked[at + 1], r->kicked[at],
-		(size_t)(r->n_kicked - at) * sizeof(*r->kicked));
-	memcpy(r->kicked[at], id, sizeof(id));
-	r->n_kicked++;
+	memmove((*l.v)[at + 1], (*l.v)[at],
+		(size_t)(*l.n - at) * sizeof(**l.v));
+	memcpy((*l.v)[at], id, sizeof(id));
+	(*l.n)++;
 	return 0;
+}
+
+bool
+room_is_kicked(const struct room *r, const char *jti)
+{
+	return list_has(r->kicked, r->n_kicked, jti);
+}
+
+int
+room_kick(struct room *r, const char *jti)
+{
+	return list_add((struct jti_list){ &r->kicked, &r->n_kicked,
+					   &r->kicked_alloc, r->kick_cap },
+			jti);
+}
+
+bool
+room_is_spent(const struct room *r, const char *jti)
+{
+	return list_has(r->spent, r->n_spent, jti);
+}
+
+int
+room_spend(struct room *r, const char *jti)
+{
+	return list_add((struct jti_list){ &r->spent, &r->n_spent,
+					   &r->spent_alloc, r->kick_cap },
+			jti);
 }
 
 /* invites are counted in 1/60000 so a per-minute rate refills a whole

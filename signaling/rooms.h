@@ -21,6 +21,9 @@ struct gw_room;   /* control/gateway/gw.h */
  * could issue more (invites unlimited) refuses kicks beyond it rather than
  * forget one. */
 #define ROOM_KICKED_MAX 65536
+/* A display name (optional, group rooms): at most this many bytes of
+ * UTF-8, kept in the room only (never logged, wiped with the peer). */
+#define PEER_NAME_MAX 64
 
 struct ws_conn;
 struct room;
@@ -33,7 +36,12 @@ struct sig_peer {
 	struct ws_conn *ws;         /* NULL once the connection is gone */
 	struct room *room;          /* NULL until joined */
 	enum sig_role role;
-	char jti[33];               /* of the token it joined with */
+	char jti[33];               /* its seat: the creator's token, or the
+				     * seat token given in "joined" */
+	char invite_jti[33];        /* the invite it came in with ("" for
+				     * the creator and a returning seat) */
+	char name[PEER_NAME_MAX + 1]; /* "" if none */
+	bool muted;                 /* as the participant last said */
 	uint64_t connected_ms;
 	uint64_t msg_tokens;        /* message bucket, in 1/1000 messages */
 	uint64_t msg_last_ms;
@@ -52,6 +60,7 @@ struct room {
 	uint64_t empty_since_ms;    /* 0 while someone is in it */
 	uint32_t max_participants;
 	bool locked;
+	bool auto_lock;             /* locks itself once full */
 	bool gateway;               /* gateway mode: sotto is everyone's peer */
 	struct gw_room *gw;         /* the gateway's room, NULL: relay mode */
 	unsigned n_peers;
@@ -63,6 +72,14 @@ struct room {
 	 */
 	uint8_t (*kicked)[ROOM_JTI_BYTES];
 	uint32_t n_kicked, kicked_alloc, kick_cap;
+	/* single-use invites already used to join: kept like the kick list
+	 * (sorted, grown, at most kick_cap, for the room's life) */
+	uint8_t (*spent)[ROOM_JTI_BYTES];
+	uint32_t n_spent, spent_alloc;
+	/* refused joins not yet told to the creator (sig_ws.c) */
+	uint64_t refused_told_ms;
+	uint32_t refused_pending;
+	const char *refused_reason;
 	/* invites: a token bucket per room, in 1/60000 invites */
 	uint64_t invite_tokens, invite_last_ms;
 	bool invite_started;
@@ -101,6 +118,11 @@ bool room_is_kicked(const struct room *r, const char *jti);
 /* Remembers jti for the room's life. 0 (also when it was already),
  * -EINVAL for a malformed jti, -ENOSPC at kick_cap, -ENOMEM. */
 int room_kick(struct room *r, const char *jti);
+
+/* Single-use invites (jti) used to join: the same rules as the kick list
+ * (room_kick's return values), sharing its kick_cap. */
+bool room_is_spent(const struct room *r, const char *jti);
+int room_spend(struct room *r, const char *jti);
 
 /*
  * One invite against the room's budget: per_minute a minute after a

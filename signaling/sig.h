@@ -31,6 +31,7 @@ struct sig;
 	X(join_failed_token)                                                  \
 	X(join_failed_full)                                                   \
 	X(join_failed_locked)                                                 \
+	X(join_failed_used)      /* a single-use invite used again */        \
 	X(join_failed_rate)                                                   \
 	X(join_failed_timeout)   /* connected, never joined in time */        \
 	X(messages_relayed)                                                   \

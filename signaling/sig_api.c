@@ -233,6 +233,9 @@ sig_tick(struct sig *s, uint64_t now_ms)
 			   now_ms - r->empty_since_ms >= SIG_EMPTY_ROOM_MS) {
 			s->st.rooms_expired++;
 			sig_room_shut(s, r, "room_closed", "the room was empty");
+		} else if (r->refused_pending > 0 &&
+			   now_ms - r->refused_told_ms >= 1000) {
+			sig_refusals_flush(s, r);
 		}
 		r = next;
 	}
@@ -299,13 +302,15 @@ now_s(void)
 	return (int64_t)(clock_realtime_ms() / 1000);
 }
 
-/* Signs a token for room with role, expiring at most ttl from now and
- * never after the room. Returns the length or <0. */
-static int
-mint(struct sig *s, const struct room *room, enum sig_role role, int64_t ttl,
-     char *out, size_t cap, int64_t *exp)
+/* Signs a token for room with role (and use, for members), expiring at
+ * most ttl from now and never after the room. Returns the length or <0;
+ * c (if not NULL) gets the claims, the jti among them. */
+int
+sig_mint(struct sig *s, const struct room *room, enum sig_role role,
+	 enum sig_use use, int64_t ttl, char *out, size_t cap,
+	 struct sig_token_claims *claims)
 {
-	struct sig_token_claims c = { .role = role };
+	struct sig_token_claims c = { .role = role, .use = use };
 	int64_t room_end;
 	int ret;
 
@@ -320,7 +325,8 @@ mint(struct sig *s, const struct room *room, enum sig_role role, int64_t ttl,
 	ret = sig_token_sign(&s->keys[0], &c, out, cap);
 	if (ret > 0) {
 		s->st.tokens_issued++;
-		*exp = c.exp;
+		if (claims != NULL)
+			*claims = c;
 	}
 	return ret;
 }
@@ -426,7 +432,7 @@ may_create_room(struct sig *s, struct http_req *r)
  * else why (a static string, or why_buf). */
 static const char *
 room_params(struct sig *s, json_t *body, uint32_t *max, bool *gateway,
-	    char *why_buf, size_t why_len)
+	    bool *auto_lock, char *why_buf, size_t why_len)
 {
 	const struct sotto_config *cfg = s->cfg;
 	json_t *v = json_object_get(body, "max_participants");
@@ -463,6 +469,11 @@ room_params(struct sig *s, json_t *body, uint32_t *max, bool *gateway,
 	if (*gateway && json_object_get(body, "max_participants") == NULL)
 		*max = cfg->signaling.max_participants < 10 ?
 			       cfg->signaling.max_participants : 10;
+	/* a 1:1 call locks itself once both are in, unless asked not to */
+	v = json_object_get(body, "auto_lock");
+	if (v != NULL && !json_is_boolean(v))
+		return "auto_lock must be true or false";
+	*auto_lock = v != NULL ? json_is_true(v) : (!*gateway && *max == 2);
 	return NULL;
 }
 
@@ -480,6 +491,9 @@ kick_cap(const struct sotto_config *cfg, uint32_t max_participants)
 	uint64_t n = 1 + max_participants + per_min +
 		     per_min * ((cfg->signaling.room_ttl + 59) / 60);
 
+	/* a kick remembers the participant's seat and the invite it came
+	 * in with */
+	n *= 2;
 	return per_min == 0 || n > ROOM_KICKED_MAX ? ROOM_KICKED_MAX
 						   : (uint32_t)n;
 }
@@ -491,17 +505,18 @@ create_room(struct sig *s, struct http_req *r)
 	char tok[SIG_TOKEN_BUF], logid[9], why_buf[96];
 	const char *why;
 	struct room *room;
+	struct sig_token_claims c;
 	uint32_t max;
-	bool gateway;
+	bool gateway, auto_lock;
 	json_t *body;
-	int64_t exp;
 
 	if (!may_create_room(s, r))
 		return;
 	body = body_json(r);
 	if (body == NULL)
 		return;
-	why = room_params(s, body, &max, &gateway, why_buf, sizeof(why_buf));
+	why = room_params(s, body, &max, &gateway, &auto_lock, why_buf,
+			  sizeof(why_buf));
 	json_decref(body);
 	if (why != NULL) {
 		http_respond_error(r, 400, "bad_request", why, NULL);
@@ -530,8 +545,9 @@ create_room(struct sig *s, struct http_req *r)
 			return;
 		}
 	}
-	if (mint(s, room, SIG_ROLE_CREATOR, cfg->signaling.token_ttl, tok,
-		 sizeof(tok), &exp) < 0) {
+	room->auto_lock = auto_lock;
+	if (sig_mint(s, room, SIG_ROLE_CREATOR, SIG_USE_ANY,
+		     cfg->signaling.token_ttl, tok, sizeof(tok), &c) < 0) {
 		if (room->gw != NULL)
 			gw_room_free(s->gw, room->gw);
 		room_destroy(&s->rooms, room);
@@ -543,22 +559,35 @@ create_room(struct sig *s, struct http_req *r)
 	log_info("signaling", "room created room=%s… max_participants=%u mode=%s",
 		 logid, max, gateway ? "gateway" : "relay");
 	respond_json(r, 201,
-		     json_pack("{s:s, s:s, s:I, s:i, s:s}", "room", room->hex,
-			       "token", tok, "expires_at", (json_int_t)exp,
-			       "max_participants", (int)max, "mode",
-			       gateway ? "gateway" : "relay"));
+		     json_pack("{s:s, s:s, s:I, s:i, s:s, s:b}", "room",
+			       room->hex, "token", tok, "expires_at",
+			       (json_int_t)c.exp, "max_participants", (int)max,
+			       "mode", gateway ? "gateway" : "relay",
+			       "auto_lock", auto_lock));
 	explicit_bzero(tok, sizeof(tok));
 }
 
 static void
 invite(struct sig *s, struct http_req *r, struct room *room)
 {
-	int64_t ttl = s->cfg->signaling.token_ttl, exp;
+	int64_t ttl = s->cfg->signaling.token_ttl;
 	char tok[SIG_TOKEN_BUF];
+	struct sig_token_claims c;
 	json_t *body = body_json(r), *v;
+	bool once;
 
 	if (body == NULL)
 		return;
+	/* single-use unless asked otherwise, in a room for two; a group's
+	 * default stays one link for several (docs/signaling.md) */
+	v = json_object_get(body, "single_use");
+	if (v != NULL && !json_is_boolean(v)) {
+		json_decref(body);
+		http_respond_error(r, 400, "bad_request",
+				   "single_use must be true or false", NULL);
+		return;
+	}
+	once = v != NULL ? json_is_true(v) : room->max_participants == 2;
 	v = json_object_get(body, "ttl");
 	if (v != NULL) {
 		if (!json_is_integer(v) || json_integer_value(v) < 60 ||
@@ -584,12 +613,15 @@ invite(struct sig *s, struct http_req *r, struct room *room)
 				   "Retry-After: 60\r\n");
 		return;
 	}
-	if (mint(s, room, SIG_ROLE_MEMBER, ttl, tok, sizeof(tok), &exp) < 0) {
+	if (sig_mint(s, room, SIG_ROLE_MEMBER,
+		     once ? SIG_USE_ONCE : SIG_USE_ANY, ttl, tok, sizeof(tok),
+		     &c) < 0) {
 		http_respond_error(r, 500, "internal", "cannot sign", NULL);
 		return;
 	}
-	respond_json(r, 201, json_pack("{s:s, s:I}", "token", tok,
-				       "expires_at", (json_int_t)exp));
+	respond_json(r, 201, json_pack("{s:s, s:I, s:b}", "token", tok,
+				       "expires_at", (json_int_t)c.exp,
+				       "single_use", once));
 	explicit_bzero(tok, sizeof(tok));
 }
 
@@ -641,7 +673,8 @@ kick(struct sig *s, struct http_req *r, struct room *room)
 	/* a reload may have raised the invite rate since the room began */
 	if (room->kick_cap < kick_cap(s->cfg, room->max_participants))
 		room->kick_cap = kick_cap(s->cfg, room->max_participants);
-	if (room_kick(room, p->jti) < 0) {
+	if (room_kick(room, p->jti) < 0 ||
+	    (p->invite_jti[0] != '\0' && room_kick(room, p->invite_jti) < 0)) {
 		char logid[9];
 
 		/* forgetting a kicked token would let it back in: refuse */
@@ -849,6 +882,52 @@ credentials(struct sig *s, struct http_req *r)
 	explicit_bzero(pw, sizeof(pw));
 }
 
+/*
+ * POST /v1/check (any valid room token): what joining with it would meet,
+ * so that a page can tell its user before asking for a microphone. The
+ * same answer as the join for a bad token or an unknown room (401), the
+ * join's refusal as a 403 with its code, else the kind of call.
+ */
+static void
+check_token(struct sig *s, struct http_req *r)
+{
+	struct sig_token_claims c;
+	struct room *room;
+	const char *why;
+
+	room = authorize(s, r, NULL, &c);
+	if (room == NULL)
+		return;
+	if (!rate_limit_allow(s->creds_rl, &r->conn->peer, s->now_ms)) {
+		s->st.creds_rate_limited++;
+		http_respond_error(r, 429, "rate_limited",
+				   "too many requests from this address",
+				   "Retry-After: 60\r\n");
+		return;
+	}
+	why = sig_admission(room, &c, NULL);
+	if (why != NULL) {
+		/* someone holding a link was kept out: the creator hears of
+		 * it as of a refused join (the page goes no further) */
+		sig_tell_refused(s, room, why);
+		http_respond_error(r, 403, why,
+				   strcmp(why, "invite_used") == 0 ?
+					   "this invite was used already" :
+				   strcmp(why, "room_full") == 0 ?
+					   "the room is full" :
+					   "the room is locked",
+				   NULL);
+		return;
+	}
+	respond_json(r, 200,
+		     json_pack("{s:s, s:s, s:i, s:i, s:b, s:b}", "mode",
+			       room->gateway ? "gateway" : "relay", "role",
+			       sig_role_name(c.role), "max_participants",
+			       (int)room->max_participants, "participants",
+			       (int)room->n_peers, "locked", room->locked,
+			       "single_use", c.use == SIG_USE_ONCE));
+}
+
 static void
 static_file(struct sig *s, struct http_req *r)
 {
@@ -915,6 +994,12 @@ sig_http_handle(struct http_req *r, void *arg)
 		else
 			http_respond_error(r, 405, "method_not_allowed",
 					   "use POST", "Allow: POST\r\n");
+	} else if (strcmp(r->path, "/v1/check") == 0) {
+		if (post)
+			check_token(s, r);
+		else
+			http_respond_error(r, 405, "method_not_allowed",
+					   "use POST", "Allow: POST\r\n");
 	} else if (strcmp(r->path, "/v1/ws") == 0) {
 		if (get)
 			sig_ws_upgrade(s, r);
@@ -968,6 +1053,8 @@ sig_metrics(const struct sig *s, struct metrics *m)
 		    st->join_failed_full);
 	metrics_u64(m, "sotto_signaling_join_failures_total", "reason=\"locked\"",
 		    st->join_failed_locked);
+	metrics_u64(m, "sotto_signaling_join_failures_total",
+		    "reason=\"invite_used\"", st->join_failed_used);
 	metrics_u64(m, "sotto_signaling_join_failures_total",
 		    "reason=\"rate_limited\"", st->join_failed_rate);
 	metrics_u64(m, "sotto_signaling_join_failures_total", "reason=\"timeout\"",

@@ -41,7 +41,25 @@ struct sig {
 	size_t sdp_out_cap;
 };
 
+/* sig_api.c */
+int sig_mint(struct sig *s, const struct room *room, enum sig_role role,
+	     enum sig_use use, int64_t ttl, char *out, size_t cap,
+	     struct sig_token_claims *claims);
+
 /* sig_ws.c */
+/*
+ * Whether a holder of c may join r now: NULL, or the error code the join
+ * gets ("invite_used", "room_full", "room_locked"). *again (if not NULL)
+ * gets the participant holding the same seat, whom the join replaces.
+ */
+const char *sig_admission(const struct room *r,
+			  const struct sig_token_claims *c,
+			  struct sig_peer **again);
+/* Refused joins (and pre-join checks, POST /v1/check) are told to the
+ * room's creator ({"type":"join-refused"}) at most once a second; the
+ * tick sends what waited. code: a static string. */
+void sig_tell_refused(struct sig *s, struct room *r, const char *code);
+void sig_refusals_flush(struct sig *s, struct room *r);
 void sig_ws_upgrade(struct sig *s, struct http_req *r);
 /* Tells everyone in r why (error code), disconnects them, frees r. */
 void sig_room_shut(struct sig *s, struct room *r, const char *code,

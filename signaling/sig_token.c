@@ -154,6 +154,20 @@ sig_role_name(enum sig_role r)
 	return NULL;
 }
 
+const char *
+sig_use_name(enum sig_use u)
+{
+	switch (u) {
+	case SIG_USE_ONCE:
+		return "once";
+	case SIG_USE_SEAT:
+		return "seat";
+	case SIG_USE_ANY:
+		break;
+	}
+	return NULL;
+}
+
 static bool
 kid_valid(const char *s, size_t len)
 {
@@ -201,7 +215,7 @@ int
 sig_token_sign(const struct sig_token_key *k, struct sig_token_claims *c,
 	       char *out, size_t cap)
 {
-	char hdr[96], pl[256], jti[sizeof(c->jti)];
+	char hdr[96], pl[256], jti[sizeof(c->jti)], use[24] = "";
 	const char *role;
 	uint8_t mac[SIG_LEN];
 	unsigned mac_len = sizeof(mac);
@@ -214,6 +228,12 @@ sig_token_sign(const struct sig_token_key *k, struct sig_token_claims *c,
 	if (sig_room_id_valid(c->room, strnlen(c->room, sizeof(c->room))) != 0 ||
 	    role == NULL || c->iat < 0 || c->exp <= c->iat)
 		return -EINVAL;
+	if (c->use != SIG_USE_ANY) {
+		if (sig_use_name(c->use) == NULL || c->role != SIG_ROLE_MEMBER)
+			return -EINVAL;
+		snprintf(use, sizeof(use), ",\"use\":\"%s\"",
+			 sig_use_name(c->use));
+	}
 	if (c->jti[0] == '\0') {
 		uint8_t rnd[JTI_BYTES];
 
@@ -240,8 +260,8 @@ sig_token_sign(const struct sig_token_key *k, struct sig_token_claims *c,
 	hl = (size_t)n;
 	n = snprintf(pl, sizeof(pl),
 		     "{\"room\":\"%s\",\"role\":\"%s\",\"iat\":%" PRId64
-		     ",\"exp\":%" PRId64 ",\"jti\":\"%s\"}",
-		     c->room, role, c->iat, c->exp, jti);
+		     ",\"exp\":%" PRId64 ",\"jti\":\"%s\"%s}",
+		     c->room, role, c->iat, c->exp, jti, use);
 	if (n < 0 || (size_t)n >= sizeof(pl))
 		return -EINVAL;
 	pll = (size_t)n;
@@ -309,7 +329,7 @@ static const char *
 parse_claims(const json_t *p, int64_t now, struct sig_token_claims *t)
 {
 	static const char *const need[] = { "room", "role", "iat", "exp", "jti" };
-	const json_t *room, *role, *iat, *exp, *jti, *nbf;
+	const json_t *room, *role, *iat, *exp, *jti, *nbf, *use;
 
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
 		if (json_object_get(p, need[i]) == NULL)
@@ -320,6 +340,7 @@ parse_claims(const json_t *p, int64_t now, struct sig_token_claims *t)
 	exp = json_object_get(p, "exp");
 	jti = json_object_get(p, "jti");
 	nbf = json_object_get(p, "nbf");
+	use = json_object_get(p, "use");
 
 	if (!json_is_string(room) ||
 	    sig_room_id_valid(json_string_value(room),
@@ -341,6 +362,19 @@ parse_claims(const json_t *p, int64_t now, struct sig_token_claims *t)
 		       2 * JTI_BYTES))
 		return "bad claim";
 	memcpy(t->jti, json_string_value(jti), sizeof(t->jti));
+
+	/* optional; only members have one */
+	t->use = SIG_USE_ANY;
+	if (use != NULL) {
+		if (!json_is_string(use) || t->role != SIG_ROLE_MEMBER)
+			return "bad claim";
+		if (strcmp(json_string_value(use), "once") == 0)
+			t->use = SIG_USE_ONCE;
+		else if (strcmp(json_string_value(use), "seat") == 0)
+			t->use = SIG_USE_SEAT;
+		else
+			return "bad claim";
+	}
 
 	/* RFC 7519 §2 NumericDate; fractional seconds are not ours */
 	if (!json_is_integer(iat) || !json_is_integer(exp))

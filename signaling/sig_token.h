@@ -29,6 +29,17 @@ enum sig_role {
 	SIG_ROLE_CREATOR = 1,
 };
 
+/*
+ * What a member token may be used for (the "use" claim; docs/signaling.md
+ * "Tokens"). Absent: an invite any number of people may join with.
+ */
+enum sig_use {
+	SIG_USE_ANY = 0,   /* no claim: a reusable invite (or the creator's) */
+	SIG_USE_ONCE = 1,  /* "once": a single-use invite */
+	SIG_USE_SEAT = 2,  /* "seat": one admitted participant's own token,
+			    * given in "joined"; comes back into a locked room */
+};
+
 struct sig_token_key {
 	char id[33];              /* kid: 1..32 chars [A-Za-z0-9._-] */
 	uint8_t secret[64];
@@ -40,13 +51,15 @@ struct sig_token_claims {
 	enum sig_role role;
 	int64_t iat, exp;                /* unix seconds */
 	char jti[33];                    /* 32 lowercase hex, 128 random bits */
+	enum sig_use use;                /* members only; SIG_USE_ANY: no claim */
 };
 
 /*
  * Signs c with k. If c->jti is empty it is first filled with 128 bits from
  * getrandom(2). Returns the token's length (out is NUL-terminated), -ENOSPC
  * if cap is too small, -EINVAL for a bad key or bad claims (room not 32
- * lowercase hex, unknown role, iat < 0, exp <= iat, malformed jti), or the
+ * lowercase hex, unknown role, iat < 0, exp <= iat, malformed jti, a use
+ * on a creator token or outside enum sig_use), or the
  * -errno of getrandom.
  */
 int sig_token_sign(const struct sig_token_key *k, struct sig_token_claims *c,
@@ -62,7 +75,8 @@ int sig_token_sign(const struct sig_token_key *k, struct sig_token_claims *c,
  *   "unknown key"    kid missing or not among keys;
  *   "bad signature"  HMAC mismatch;
  *   "missing claim"  one of room, role, iat, exp, jti absent;
- *   "bad claim"      a claim of the wrong type or format, iat more than
+ *   "bad claim"      a claim of the wrong type or format (a "use" other
+ *                    than "once" or "seat", or on a creator token), iat more than
  *                    SIG_TOKEN_LEEWAY ahead of now, exp <= iat, or an nbf
  *                    (RFC 7519 §4.1.5) that is not yet reached;
  *   "expired"        exp <= now.
@@ -75,6 +89,9 @@ int sig_token_verify(const struct sig_token_key *keys, unsigned n,
 
 /* 0 if s[0..len) is a room id (32 lowercase hex digits), else -EINVAL. */
 int sig_room_id_valid(const char *s, size_t len);
+
+/* "once" or "seat"; NULL for SIG_USE_ANY or a value outside enum sig_use. */
+const char *sig_use_name(enum sig_use u);
 
 /* "member" or "creator"; NULL for a value outside enum sig_role. */
 const char *sig_role_name(enum sig_role r);

@@ -156,15 +156,160 @@ global_join_allowed(struct sig *s)
 	return true;
 }
 
+/*
+ * A display name: 1..PEER_NAME_MAX bytes of UTF-8 (jansson checked the
+ * encoding), something other than spaces, and no control characters,
+ * invisible or bidirectional formatting characters (which could make one
+ * name read as another's or reorder the text around it).
+ */
+static bool
+name_valid(const char *str, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)str;
+	bool visible = false;
+
+	if (len == 0 || len > PEER_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (u[i] < 0x20 || u[i] == 0x7f)
+			return false;
+		if (u[i] != ' ')
+			visible = true;
+		/* C1 controls U+0080..U+009F */
+		if (u[i] == 0xc2 && i + 1 < len && u[i + 1] <= 0x9f)
+			return false;
+		if (u[i] == 0xe2 && i + 2 < len) {
+			/* U+200B..U+200F, U+2028..U+202E */
+			if (u[i + 1] == 0x80 &&
+			    ((u[i + 2] >= 0x8b && u[i + 2] <= 0x8f) ||
+			     (u[i + 2] >= 0xa8 && u[i + 2] <= 0xae)))
+				return false;
+			/* U+2060..U+206F (word joiner, isolates, …) */
+			if (u[i + 1] == 0x81 && u[i + 2] >= 0xa0 &&
+			    u[i + 2] <= 0xaf)
+				return false;
+		}
+		/* U+FEFF */
+		if (u[i] == 0xef && i + 2 < len && u[i + 1] == 0xbb &&
+		    u[i + 2] == 0xbf)
+			return false;
+	}
+	return visible;
+}
+
+const char *
+sig_admission(const struct room *r, const struct sig_token_claims *c,
+	      struct sig_peer **again)
+{
+	/* the creator's token and seat tokens name one person each: they
+	 * come back (into a locked room too) and replace their old
+	 * connection; invites bring someone new */
+	bool returning = c->role == SIG_ROLE_CREATOR || c->use == SIG_USE_SEAT;
+	struct sig_peer *same = NULL;
+
+	if (again != NULL)
+		*again = NULL;
+	if (c->use == SIG_USE_ONCE && room_is_spent(r, c->jti))
+		return "invite_used";
+	for (unsigned i = 0; returning && i < r->n_peers && same == NULL; i++)
+		if (strcmp(r->peers[i]->jti, c->jti) == 0)
+			same = r->peers[i];
+	if (same != NULL) {
+		if (again != NULL)
+			*again = same;
+		return NULL;
+	}
+	if (r->n_peers >= r->max_participants)
+		return "room_full";
+	if (r->locked && !returning)
+		return "room_locked";
+	return NULL;
+}
+
+void
+sig_refusals_flush(struct sig *s, struct room *r)
+{
+	json_t *j;
+	char *txt;
+	bool told = false;
+
+	if (r->refused_pending == 0)
+		return;
+	j = json_pack("{s:s, s:s, s:i}", "type", "join-refused", "reason",
+		      r->refused_reason, "count", (int)r->refused_pending);
+	txt = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (txt == NULL)
+		return;
+	for (unsigned i = 0; i < r->n_peers; i++) {
+		struct sig_peer *q = r->peers[i];
+
+		if (q->role == SIG_ROLE_CREATOR && q->ws != NULL && !q->dead) {
+			ws_send_text(q->ws, txt, strlen(txt));
+			told = true;
+		}
+	}
+	free(txt);
+	/* kept for a creator who is away (reloading) until one is back */
+	if (told) {
+		r->refused_pending = 0;
+		r->refused_told_ms = s->now_ms;
+	}
+}
+
+/* A refused join, for the creator: at once, or with the next tick when
+ * one was told less than a second ago (a flood of refusals is one
+ * message a second). */
+void
+sig_tell_refused(struct sig *s, struct room *r, const char *code)
+{
+	if (r->refused_pending < UINT32_MAX)
+		r->refused_pending++;
+	r->refused_reason = code;
+	if (r->refused_told_ms == 0 || s->now_ms - r->refused_told_ms >= 1000)
+		sig_refusals_flush(s, r);
+}
+
+static const char *
+refusal_text(const char *code)
+{
+	if (strcmp(code, "invite_used") == 0)
+		return "this invite was used already";
+	if (strcmp(code, "room_full") == 0)
+		return "the room is full";
+	return "the room is locked";
+}
+
+/* Who is in r, for "joined": peer, role, name (if any), muted. */
+static json_t *
+participants(const struct room *r)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a != NULL && i < r->n_peers; i++) {
+		const struct sig_peer *q = r->peers[i];
+		json_t *o = json_pack("{s:s, s:s, s:b}", "peer", q->hex, "role",
+				      sig_role_name(q->role), "muted", q->muted);
+
+		if (o != NULL && q->name[0] != '\0')
+			json_object_set_new(o, "name", json_string(q->name));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
 static void
 on_join(struct sig *s, struct sig_peer *p, json_t *msg)
 {
 	const char *tok = json_string_value(json_object_get(msg, "token"));
+	json_t *name = json_object_get(msg, "name");
 	uint64_t t0 = clock_mono_us();
-	struct sig_token_claims c;
+	struct sig_token_claims c, sc;
+	char seat[SIG_TOKEN_BUF] = "";
+	struct sig_peer *again;
 	const char *why = NULL;
 	struct room *r;
-	json_t *peers;
+	json_t *peers, *joined, *hello;
 
 	if (p->room != NULL) {
 		send_error(p, "already_joined", "this connection is in a room",
@@ -174,6 +319,15 @@ on_join(struct sig *s, struct sig_peer *p, json_t *msg)
 	if (tok == NULL) {
 		s->st.messages_rejected++;
 		send_error(p, "bad_message", "join needs a token", "join");
+		return;
+	}
+	if (name != NULL && (!json_is_string(name) ||
+			     !name_valid(json_string_value(name),
+					 json_string_length(name)))) {
+		s->st.messages_rejected++;
+		send_error(p, "bad_message",
+			   "name must be 1 to 64 bytes of text without control or formatting characters",
+			   "join");
 		return;
 	}
 	/* per IP first: one address spending its own budget must not
@@ -200,37 +354,130 @@ on_join(struct sig *s, struct sig_peer *p, json_t *msg)
 		ws_close(p->ws, 1008, "invalid_token");
 		return;
 	}
-	if (r->locked) {
-		s->st.join_failed_locked++;
-		send_error(p, "room_locked", "the room is locked", "join");
+	why = sig_admission(r, &c, &again);
+	if (why != NULL) {
+		if (strcmp(why, "room_full") == 0)
+			s->st.join_failed_full++;
+		else if (strcmp(why, "room_locked") == 0)
+			s->st.join_failed_locked++;
+		else
+			s->st.join_failed_used++;
+		send_error(p, why, refusal_text(why), "join");
+		sig_tell_refused(s, r, why);
 		return;
 	}
+	/* a single-use invite is spent by the join it lets in; a room that
+	 * cannot remember one more refuses rather than forget it */
+	if (c.use == SIG_USE_ONCE && room_spend(r, c.jti) < 0) {
+		send_error(p, "unavailable",
+			   "the room cannot take more invites; ask for a new call",
+			   "join");
+		return;
+	}
+	if (c.role == SIG_ROLE_CREATOR || c.use == SIG_USE_SEAT) {
+		memcpy(p->jti, c.jti, sizeof(p->jti));
+		p->invite_jti[0] = '\0';
+	} else {
+		/* someone new: a seat of their own, so that they can come
+		 * back (and be removed) without the invite */
+		memset(&sc, 0, sizeof(sc));
+		if (sig_mint(s, r, SIG_ROLE_MEMBER, SIG_USE_SEAT,
+			     s->cfg->signaling.token_ttl, seat, sizeof(seat),
+			     &sc) < 0) {
+			send_error(p, "unavailable", "cannot sign", "join");
+			return;
+		}
+		memcpy(p->jti, sc.jti, sizeof(p->jti));
+		memcpy(p->invite_jti, c.jti, sizeof(p->invite_jti));
+	}
+	if (again != NULL)
+		sig_peer_remove(s, again, "replaced",
+				"this participant joined again from another page");
 	peers = json_array();
 	for (unsigned i = 0; i < r->n_peers; i++)
 		json_array_append_new(peers, json_string(r->peers[i]->hex));
 	if (room_add_peer(r, p, s->now_ms) < 0) {
+		/* sig_admission said there was a place */
 		json_decref(peers);
 		s->st.join_failed_full++;
 		send_error(p, "room_full", "the room is full", "join");
+		explicit_bzero(seat, sizeof(seat));
 		return;
 	}
 	p->role = c.role;
-	memcpy(p->jti, c.jti, sizeof(p->jti));
+	p->muted = false;
+	if (name != NULL)
+		snprintf(p->name, sizeof(p->name), "%s", json_string_value(name));
 	s->st.joins++;
 	s->st.peers_current++;
-	json_t *joined = json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:s}",
-				   "type", "joined", "room", r->hex, "peer",
-				   p->hex, "role", sig_role_name(c.role),
-				   "peers", peers, "max_participants",
-				   (int)r->max_participants, "mode",
-				   r->gateway ? "gateway" : "relay");
-	if (joined != NULL && r->gateway)
-		json_object_set_new(joined, "slots",
-				    json_integer((json_int_t)gw_slots(s->gw)));
+	if (r->auto_lock && r->n_peers >= r->max_participants)
+		r->locked = true;
+	joined = json_pack("{s:s, s:s, s:s, s:s, s:o, s:i, s:s, s:b, s:b}",
+			   "type", "joined", "room", r->hex, "peer", p->hex,
+			   "role", sig_role_name(c.role), "peers", peers,
+			   "max_participants", (int)r->max_participants, "mode",
+			   r->gateway ? "gateway" : "relay", "locked",
+			   r->locked, "auto_lock", r->auto_lock);
+	if (joined != NULL) {
+		json_t *others = participants(r);
+
+		/* everyone but the one joining, like "peers" */
+		json_array_remove(others, json_array_size(others) - 1);
+		json_object_set_new(joined, "participants", others);
+		if (seat[0] != '\0')
+			json_object_set_new(joined, "seat", json_string(seat));
+		if (r->gateway)
+			json_object_set_new(joined, "slots",
+					    json_integer((json_int_t)gw_slots(s->gw)));
+	}
 	send_json(p, joined);
-	broadcast(r, p, json_pack("{s:s, s:s}", "type", "peer-joined", "peer",
-				  p->hex));
+	explicit_bzero(seat, sizeof(seat));
+	hello = json_pack("{s:s, s:s}", "type", "peer-joined", "peer", p->hex);
+	if (hello != NULL && p->role == SIG_ROLE_CREATOR)
+		json_object_set_new(hello, "role", json_string("creator"));
+	if (hello != NULL && p->name[0] != '\0')
+		json_object_set_new(hello, "name", json_string(p->name));
+	broadcast(r, p, hello);
+	/* a creator back from a reload hears what it missed */
+	if (p->role == SIG_ROLE_CREATOR)
+		sig_refusals_flush(s, r);
 	metrics_hist_add(&s->st.join_us, clock_mono_us() - t0);
+}
+
+/* {"type":"status","muted":bool,"speaking":bool}: what the others' pages
+ * show (a muted badge, a speaking ring); either field may be left out. */
+static void
+on_status(struct sig *s, struct sig_peer *p, json_t *msg)
+{
+	json_t *m = json_object_get(msg, "muted");
+	json_t *sp = json_object_get(msg, "speaking");
+	json_t *out;
+
+	if (p->room == NULL) {
+		s->st.messages_rejected++;
+		send_error(p, "not_joined", "join a room first", "status");
+		return;
+	}
+	if ((m != NULL && !json_is_boolean(m)) ||
+	    (sp != NULL && !json_is_boolean(sp)) || (m == NULL && sp == NULL)) {
+		s->st.messages_rejected++;
+		send_error(p, "bad_message",
+			   "status needs muted or speaking, true or false",
+			   "status");
+		return;
+	}
+	out = json_pack("{s:s, s:s}", "type", "status", "from", p->hex);
+	if (out == NULL)
+		return;
+	if (m != NULL) {
+		p->muted = json_is_true(m);
+		json_object_set_new(out, "muted", json_boolean(p->muted));
+	}
+	if (sp != NULL)
+		json_object_set_new(out, "speaking",
+				    json_boolean(json_is_true(sp)));
+	s->st.messages_relayed++;
+	broadcast(p->room, p, out);
 }
 
 /* The addressee of a relayed message, or NULL after telling the sender. */
@@ -465,6 +712,8 @@ ws_message(struct ws_conn *w, const uint8_t *data, size_t len)
 		on_sdp(s, p, msg, strcmp(type, "offer") == 0 ? "offer" : "answer");
 	} else if (strcmp(type, "candidate") == 0) {
 		on_candidate(s, p, msg);
+	} else if (strcmp(type, "status") == 0) {
+		on_status(s, p, msg);
 	} else if (strcmp(type, "ping") == 0) {
 		send_json(p, json_pack("{s:s}", "type", "pong"));
 	} else if (strcmp(type, "leave") == 0) {

@@ -1,30 +1,40 @@
 // SPDX-License-Identifier: BSD-3-Clause
 //
-// sotto's web client (docs/signaling.md): a 1:1 call in relay mode or a
-// group call in gateway mode; the room's creator chooses, and the "joined"
-// message tells everyone which.
+// sotto's web client (docs/web-client.md is the user's side of it,
+// docs/signaling.md the protocol): a 1:1 call in relay mode or a group
+// call in gateway mode; the room's creator chooses, "joined" says which.
 //
-// The page creates a room (or joins one from a "#join=<token>" link) and
-// signals over sottod's WebSocket.
+// Screens: start (the kind of call, in plain words) → the call; or, from
+// an invite link ("#join=<token>"), a pre-join screen that says what kind
+// of call it is (POST /v1/check) before the microphone is asked for.
+// Refusals that cannot change (expired, used, full, locked, closed, a bad
+// link) end on a screen without a retry.
 //
 // Relay mode: TURN credentials from sottod, one RTCPeerConnection to the
-// other browser restricted to relay candidates. Audio is DTLS-SRTP between
-// the two browsers; the verification code lets the callers check that
-// nobody swapped the DTLS fingerprints in signaling.
+// other browser restricted to relay candidates; DTLS-SRTP end to end. The
+// security code (both DTLS fingerprints hashed) is shown once the other
+// person is there; "Codes match" records it for the call, and any later
+// change of code (a rejoin, someone else in the seat) is flagged loudly.
 //
 // Gateway mode: one RTCPeerConnection to sotto itself (ICE-lite, a host
 // candidate on its media address, no ICE servers): the microphone on a
 // sendrecv transceiver and slots-1 recvonly ones; sotto sends the loudest
 // other speakers on those slots, each played by its own <audio>. DTLS-SRTP
-// ends at sotto, which decrypts and re-encrypts: hop by hop, so there is no
-// verification code, and the page says so.
+// ends at sotto (hop by hop): no security code, and the page says so.
+// Names (optional), join/leave notices, speaking and muted states, and the
+// creator's Lock and Remove.
+//
+// The token that brings this tab back into its call (the creator's, or
+// the seat token "joined" gives someone who came with an invite) is kept
+// in sessionStorage (this tab only, gone with it), never in localStorage.
 //
 // Everything a test needs is mirrored on window.sotto and refreshed from
-// getStats() every 500 ms.
+// getStats() every 500 ms. Addresses are kept there for the tests; the
+// page shows none.
 //
 // Query parameters (for tests and development):
-//   ?autostart=1      click "Start a call" on load
-//   ?mode=gateway     preselect the group (gateway) call (or mode=relay)
+//   ?autostart=1      press "Start the call" on load
+//   ?mode=gateway     preselect the group call (or mode=relay)
 //   ?audio=raw        no echo cancellation, noise suppression or gain
 //                     control on the microphone (for test tones)
 //   ?ws=<ws(s) URL>   signal through this WebSocket instead of /v1/ws
@@ -36,31 +46,43 @@
 	// The server closes a socket that sent nothing for 60 s.
 	const PING_INTERVAL_MS = 25000;
 	const HISTORY_MAX = 200;
+	const NOTICES_MAX = 4;
 	// Gateway mode: how many times a leg the gateway ended is offered
 	// again before the call counts as failed.
 	const LEG_RETRIES = 1;
-	// Socket errors after which the server has closed the connection, or
-	// after which this call cannot go on.
-	const FATAL_ERRORS = new Set([
-		'invalid_token', 'kicked', 'room_closed', 'room_full',
-		'room_locked', 'sdp_rejected', 'already_joined',
-	]);
+	// After losing the server: tries to join again, this far apart (ms).
+	const RECONNECT_DELAYS = [500, 1000, 2000, 3000, 3000, 4000];
+	// Speaking: the microphone's level (0..1) above this, held this long.
+	const SPEAKING_LEVEL = 0.02;
+	const SPEAKING_HOLD_MS = 700;
+	const STORE_KEY = 'sotto.call';
+	const INVITE_KEY = 'sotto.invite';
 
 	const $ = (id) => document.getElementById(id);
 	const params = new URLSearchParams(location.search);
 
 	// The test-visible state. Fields are null until known.
 	const sotto = {
+		screen: 'start',          // start | checking | prejoin | rejoin | problem | call
 		state: 'idle',
-		mode: null,               // 'relay' | 'gateway', from "joined"
+		problem: null,            // the code of what stopped the call
+		problemText: null,
+		retryOffered: false,      // whether the page offers a retry now
+		mode: null,               // 'relay' | 'gateway'
 		slots: null,              // gateway: receive slots
-		participants: [],         // gateway: the others' peer ids
+		participants: [],         // the others' peer ids
+		people: [],               // the others: {peer, role, name, label, muted, speaking}
+		notices: [],
 		role: null,
 		room: null,
 		peer: null,
+		name: null,
 		remotePeer: null,
+		locked: false,
 		inviteLink: null,
+		inviteSingleUse: null,
 		signaling: 'closed',
+		reconnects: 0,
 		iceState: null,
 		connectionState: null,
 		localCandidateType: null,
@@ -80,6 +102,8 @@
 		bytesReceived: 0,
 		packetsReceived: 0,
 		bytesSent: 0,
+		micLevel: null,
+		speaking: false,
 		inbound: [],              // per inbound-rtp stream (gateway: per slot)
 		remoteCandidates: [],     // every remote candidate getStats knows
 		localFingerprint: null,
@@ -88,6 +112,9 @@
 		remoteSetup: null,
 		code: null,
 		codeText: null,
+		codeConfirmed: null,      // the code "Codes match" was pressed for
+		codeChanged: false,       // the code changed since one was shown
+		codesDiffered: false,
 		legEnded: 0,              // gateway: legs sotto ended
 		legEndedReason: null,
 		muted: false,
@@ -100,11 +127,16 @@
 	// The current call; replaced on every (re)join so that events of an
 	// old socket or peer connection are ignored.
 	let call = null;
+	// What the pre-join screen found out about an invite.
+	let pending = null;
+	// Labels for people without a name, in the order this page met them.
+	const guestLabels = new Map();
 
 	class ServerError extends Error {
 		constructor(code, reason, status) {
 			super(reason ? `${reason} (${code})` : code);
 			this.code = code;
+			this.reason = reason;
 			this.status = status;
 		}
 	}
@@ -116,24 +148,100 @@
 		console.log(`sotto: ${event}`);
 	}
 
-	// --- display --------------------------------------------------------
+	// --- words ----------------------------------------------------------
 
-	const STATE_TEXT = {
-		'idle': 'idle',
-		'starting': 'creating the room…',
-		'connecting': 'connecting…',
-		'waiting': 'waiting for the other person…',
-		'rejoining': 'the server ended the connection; connecting again…',
-		'connected': 'connected',
-		'reconnecting': 'connection interrupted…',
-		'failed': 'failed',
-		'peer-left': 'the other person left',
-		'left': 'you left the call',
-		'error': 'error',
+	const KIND_TEXT = {
+		'relay': 'A call between two people, encrypted end to end',
+		'gateway': 'A group call, encrypted to and from the server',
 	};
-
-	// getStats' tlsVersion is the record-layer version in hex.
+	const KIND_DETAIL = {
+		'relay': 'Only you and the other person can hear it. The server passes the encrypted audio along without being able to decrypt it, and neither of you sees the other\u2019s address.',
+		'gateway': 'The server decrypts the audio to choose who is heard and encrypts it again for each listener, so whoever runs the server could listen. The others do not see your address.',
+	};
+	// One line: what the server can and cannot see.
+	const SEES_TEXT = {
+		'relay': 'The server sees that this call happens, when, and each caller\u2019s IP address. It cannot hear the call.',
+		'gateway': 'The server sees the audio, the names you give, when the call happens and each caller\u2019s IP address.',
+	};
 	const DTLS_VERSIONS = { 'FEFD': 'DTLS 1.2', 'FEFC': 'DTLS 1.3' };
+
+	function statusText() {
+		const gw = sotto.mode === 'gateway';
+		switch (sotto.state) {
+		case 'idle': return '';
+		case 'checking': return 'Checking the invite\u2026';
+		case 'prejoin': return '';
+		case 'starting': return 'Setting up the call\u2026';
+		case 'connecting': return 'Connecting\u2026';
+		case 'waiting': return gw ? 'Connected. Nobody else is here yet.' :
+			'Waiting for the other person to join.';
+		case 'connected': return gw ? 'Connected to the group call.' : 'Connected.';
+		case 'reconnecting': return 'The connection is unstable. Trying to keep the call going\u2026';
+		case 'peer-left': return 'The other person left the call.';
+		case 'server-lost': return call && call.reconnecting ?
+			'Lost connection to the server. Trying to reconnect\u2026' :
+			'Lost connection to the server.';
+		case 'failed': return sotto.problemText || 'The call could not go on.';
+		case 'ended': return sotto.problemText || 'Call ended.';
+		case 'error': return sotto.problemText || 'Something went wrong.';
+		default: return sotto.state;
+		}
+	}
+
+	// Server and browser errors in the words a caller needs, and whether
+	// trying again can ever help.
+	function describeProblem(code, reason) {
+		switch (code) {
+		case 'expired':
+			return ['This invite link has expired.', 'Ask the person who sent it for a new one.', false];
+		case 'invite_used':
+			return ['This invite link has already been used.', 'Each link lets one person in. Ask the person who sent it for a new one.', false];
+		case 'room_full':
+			return ['This call is full.', 'Nobody else can join it.', false];
+		case 'room_locked':
+			return ['This call is locked.', 'Its host is not letting anyone new in.', false];
+		case 'invalid_token':
+			if (reason === 'expired')
+				return describeProblem('expired');
+			return ['This link does not open a call.', 'The call may have ended, or the link is incomplete. Ask for a new one.', false];
+		case 'bad_link':
+			return ['This link does not open a call.', 'It is incomplete or damaged. Ask for a new one.', false];
+		case 'room_closed':
+			return ['The call has ended.', '', false];
+		case 'gone':
+			return ['The call has ended.', 'The server no longer has it (it may have restarted).', false];
+		case 'kicked':
+			return ['You were removed from the call by its host.', '', false];
+		case 'replaced':
+			return ['This call continues in another tab or window.', '', false];
+		case 'left':
+			return ['You left the call.', '', false];
+		case 'codes_differ':
+			return ['You hung up because the codes were different.', 'Someone may have been listening. Start a new call and send the link another way.', false];
+		case 'wrong_kind':
+			return ['This call is not the kind the invite said.', 'Nothing was sent. Ask for a new link.', false];
+		case 'mic_blocked':
+			return ['The microphone is blocked for this page.', 'Allow it in the browser (the icon in the address bar), then try again.', true];
+		case 'mic_missing':
+			return ['No microphone was found.', 'Connect one, then try again.', true];
+		case 'mic_busy':
+			return ['The microphone could not be started.', 'Another app may be using it. Close it, then try again.', true];
+		case 'rate_limited':
+			return ['Too many attempts from your network.', 'Wait a minute, then try again.', true];
+		case 'unreachable':
+			return ['The server cannot be reached.', 'Check your connection, then try again.', true];
+		case 'unavailable':
+			return ['The server cannot start a call right now.', 'Try again in a few minutes.', true];
+		case 'sdp_rejected':
+			return ['The server refused this browser\u2019s connection settings.', reason || '', true];
+		case 'media_failed':
+			return [reason || 'The audio connection was lost.', 'Rejoin to connect again.', true];
+		default:
+			return [reason || 'Something went wrong.', '', true];
+		}
+	}
+
+	// --- display --------------------------------------------------------
 
 	function setState(state) {
 		if (sotto.state === state)
@@ -143,18 +251,40 @@
 		render();
 	}
 
-	function showError(text) {
-		sotto.lastError = text;
-		note(`error ${text}`);
-		const el = $('error');
-		el.textContent = text;
-		el.hidden = false;
+	function showScreen(screen) {
+		sotto.screen = screen;
+		render();
 	}
 
-	function clearError() {
-		sotto.lastError = null;
-		$('error').hidden = true;
-		$('error').textContent = '';
+	function focusOn(id) {
+		const el = $(id);
+		if (!el)
+			return;
+		// After render: a hidden element cannot take focus.
+		setTimeout(() => {
+			if (!el.hidden && !el.disabled && el.offsetParent !== null)
+				el.focus();
+			else
+				$('heading').focus();
+		}, 0);
+	}
+
+	function addNotice(text) {
+		sotto.notices.push(text);
+		if (sotto.notices.length > NOTICES_MAX)
+			sotto.notices.shift();
+		note(`notice: ${text}`);
+		const ul = $('notices');
+		const li = document.createElement('li');
+		li.textContent = text;
+		ul.append(li);
+		while (ul.children.length > NOTICES_MAX)
+			ul.firstElementChild.remove();
+	}
+
+	function clearNotices() {
+		sotto.notices = [];
+		$('notices').replaceChildren();
 	}
 
 	function formatBytes(n) {
@@ -165,77 +295,197 @@
 		return `${(n / 1000000).toFixed(1)} MB`;
 	}
 
-	const MODE_TEXT = {
-		'relay': '1:1, end-to-end encrypted, relayed',
-		'gateway': 'group, encrypted hop by hop through the server',
-	};
+	function labelOf(p) {
+		if (p.name)
+			return p.name;
+		if (!guestLabels.has(p.peer))
+			guestLabels.set(p.peer, `Guest ${guestLabels.size + 1}`);
+		return guestLabels.get(p.peer);
+	}
 
-	function renderParticipants() {
-		const gw = sotto.mode === 'gateway';
-		$('participants-box').hidden = !gw;
-		if (!gw)
+	function personItem(p, self) {
+		const li = document.createElement('li');
+		li.className = 'person';
+		li.dataset.peer = p.peer || '';
+		if (p.speaking && !p.muted)
+			li.classList.add('speaking');
+		const dot = document.createElement('span');
+		dot.className = 'dot';
+		dot.setAttribute('aria-hidden', 'true');
+		const name = document.createElement('span');
+		name.className = 'name';
+		name.textContent = self ? (sotto.name ? `${sotto.name} (you)` : 'You') : p.label;
+		li.append(dot, name);
+		const badge = (text, cls) => {
+			const b = document.createElement('span');
+			b.className = `badge ${cls}`;
+			b.textContent = text;
+			li.append(b);
+		};
+		if (p.role === 'creator')
+			badge('host', 'host');
+		if (p.muted)
+			badge('muted', 'muted');
+		else if (p.speaking)
+			badge('speaking', 'speaking-badge');
+		if (!self && isCreator() && call && !call.ended) {
+			const rm = document.createElement('button');
+			rm.type = 'button';
+			rm.className = 'remove';
+			rm.textContent = 'Remove';
+			rm.setAttribute('aria-label', `Remove ${p.label}`);
+			rm.addEventListener('click', () => removePerson(p.peer));
+			li.append(rm);
+		}
+		return li;
+	}
+
+	function renderPeople() {
+		const show = sotto.mode === 'gateway' && sotto.screen === 'call' &&
+			call !== null && !call.ended;
+		$('people-panel').hidden = !show;
+		if (!show)
 			return;
-		const n = sotto.participants.length;
-		$('participants-count').textContent = n === 0 ?
-			'nobody else is here yet' : `${n} other${n === 1 ? '' : 's'} in the room`;
-		const ul = $('participants');
-		const want = [sotto.peer ? `${sotto.peer} (you)` : null, ...sotto.participants]
-			.filter(Boolean);
-		const have = [...ul.children].map((li) => li.textContent);
-		if (have.join('\n') === want.join('\n'))
+		const n = sotto.people.length;
+		$('people-title').textContent = n === 0 ? 'People in the call: just you' :
+			`People in the call: you and ${n} other${n === 1 ? '' : 's'}`;
+		const me = { peer: sotto.peer, role: sotto.role, muted: sotto.muted, speaking: sotto.speaking };
+		const items = [personItem(me, true), ...sotto.people.map((p) => personItem(p, false))];
+		// Rebuilt only when something shown changed, so focus on a
+		// Remove button survives the stats refresh.
+		const key = items.map((li) => li.textContent + li.className).join('\n');
+		const ul = $('people');
+		if (ul.dataset.key === key)
 			return;
-		ul.replaceChildren(...want.map((text, i) => {
-			const li = document.createElement('li');
-			li.textContent = text;
-			if (i === 0 && sotto.peer)
-				li.className = 'you';
-			return li;
-		}));
+		const focused = document.activeElement && ul.contains(document.activeElement) ?
+			document.activeElement.closest('li').dataset.peer : null;
+		ul.dataset.key = key;
+		ul.replaceChildren(...items);
+		if (focused) {
+			const again = [...ul.children].find((li) => li.dataset.peer === focused);
+			const btn = again && again.querySelector('button');
+			if (btn)
+				btn.focus();
+		}
+	}
+
+	function isCreator() {
+		return sotto.role === 'creator';
 	}
 
 	function render() {
-		const st = $('state');
-		st.textContent = STATE_TEXT[sotto.state] || sotto.state;
-		st.className = `state ${sotto.state}`;
-		$('room').textContent = sotto.room ? sotto.room.slice(0, 8) : '–';
-		$('mode').textContent = MODE_TEXT[sotto.mode] || '–';
-		$('role').textContent = sotto.role || '–';
-		$('code').textContent = sotto.codeText || '––– –––';
+		const scr = sotto.screen;
+		const inCall = call !== null && !call.ended;
 		const gw = sotto.mode === 'gateway';
-		$('code-box').hidden = gw;
-		$('gateway-notice').hidden = !gw;
-		$('invite-text').textContent = gw ?
-			'Send this link to the people you want in the call. Anyone with it can join.' :
-			'Send this link to the person you want to talk to. Anyone with it can join this call.';
-		renderParticipants();
+		const relay = sotto.mode === 'relay';
+
+		const headings = {
+			'start': 'Start a private call',
+			'checking': 'Opening the invite',
+			'prejoin': 'You are invited to a call',
+			'rejoin': 'Your call in this tab',
+			'problem': sotto.retryOffered ? 'The call could not start' : 'This link cannot be used',
+			'call': inCall ? (gw ? 'Group call' : 'Call') : 'Call ended',
+		};
+		$('heading').textContent = headings[scr] || 'Private call';
+		document.title = scr === 'call' && inCall ? 'In a call \u2013 sotto' : 'sotto call';
+
+		$('start-panel').hidden = scr !== 'start';
+		$('group-options').hidden = chosenMode() !== 'gateway';
+		$('start-sees').textContent = SEES_TEXT[chosenMode()];
+		$('prejoin-panel').hidden = !(scr === 'prejoin' || scr === 'rejoin');
+		$('problem-panel').hidden = scr !== 'problem';
+		$('problem-text').textContent = sotto.problemText || '';
+		$('problem-next').textContent = (call && call.problemNext) || sotto.problemNext || '';
+
+		// Always in the page (a live region that comes and goes is not
+		// announced); empty when there is nothing to say.
+		const st = $('status');
+		const text = scr === 'call' || scr === 'checking' ? statusText() : '';
+		if (st.textContent !== text)
+			st.textContent = text;
+		st.className = `status ${sotto.state}`;
+
+		// The invite: while the creator waits, never once connected.
+		const showInvite = scr === 'call' && inCall && sotto.inviteLink !== null &&
+			isCreator() && call.inviteOpen && sotto.state !== 'server-lost';
+		$('invite-panel').hidden = !showInvite;
+		if (showInvite) {
+			$('invite-link').value = sotto.inviteLink;
+			$('invite-text').textContent = gw ?
+				(sotto.inviteSingleUse ? 'Send this link to one person. It lets one person in; make a new one for each.' :
+					'Send this link to the people you want in the call. Anyone who has it can join until you lock the room.') :
+				'Send this link to the person you want to talk to. It works once: the first person who opens it joins, then the call locks itself.';
+			$('invite-note').textContent = 'Send it in a way only they can read. Anyone who opens it first takes the place.';
+		}
+
+		// The security code, relay calls only, once both ends are there.
+		const showCode = scr === 'call' && relay && sotto.code !== null &&
+			(inCall || sotto.codesDiffered);
+		$('verify-panel').hidden = !showCode;
+		if (showCode) {
+			$('code').textContent = sotto.codeText;
+			const confirmed = sotto.codeConfirmed === sotto.code;
+			$('verified').hidden = !confirmed;
+			$('verify-actions').hidden = confirmed || !inCall;
+			$('verify-text').hidden = confirmed;
+			const alert = $('code-alert');
+			alert.hidden = !sotto.codeChanged || !inCall;
+			const want = 'The security code changed. This happens when the other person rejoins, or when someone else has taken their place. Compare the new code aloud before you say anything private.';
+			if (sotto.codeChanged && alert.textContent !== want)
+				alert.textContent = want;
+			$('verify-panel').classList.toggle('changed', sotto.codeChanged && inCall);
+		}
+		$('gateway-notice').hidden = !(scr === 'call' && gw && inCall);
+		renderPeople();
+		$('notices').hidden = scr !== 'call' || sotto.notices.length === 0;
+		$('call-sees').hidden = !(scr === 'call' && inCall && sotto.mode);
+		$('call-sees').textContent = SEES_TEXT[sotto.mode] || '';
+
+		// Technical details, collapsed; no address of anyone.
+		$('details').hidden = !(scr === 'call' && sotto.room);
+		$('room').textContent = sotto.room ? sotto.room.slice(0, 8) : '\u2013';
+		$('mode').textContent = sotto.mode === 'relay' ? '1:1, end to end, relayed' :
+			gw ? 'group, through the server (hop by hop)' : '\u2013';
+		$('role').textContent = sotto.role === 'creator' ? 'the host (you started it)' :
+			sotto.role === 'member' ? 'a guest' : '\u2013';
+		if (sotto.localCandidateType)
+			$('path').textContent = gw ? `your browser (${sotto.localCandidateType}) \u21c4 server (${sotto.remoteCandidateType})` :
+				`${sotto.localCandidateType} \u21c4 ${sotto.remoteCandidateType}, through the server`;
+		else
+			$('path').textContent = sotto.iceState ? `ICE ${sotto.iceState}` : '\u2013';
+		$('dtls').textContent = sotto.dtlsState ?
+			[sotto.dtlsState, DTLS_VERSIONS[sotto.tlsVersion] || sotto.tlsVersion, sotto.dtlsCipher]
+				.filter(Boolean).join(', ') : '\u2013';
+		$('srtp').textContent = sotto.srtpCipher || '\u2013';
+		$('received').textContent = sotto.packetsReceived ?
+			`${formatBytes(sotto.bytesReceived)} (${sotto.packetsReceived} packets)` : '\u2013';
 		$('slots-label').hidden = !gw;
 		$('slots').hidden = !gw;
 		if (gw) {
 			const busy = sotto.inbound.filter((s) => s.packetsReceived > 0).length;
-			$('slots').textContent = sotto.slots ?
-				`${sotto.slots} (${busy} receiving audio)` : '–';
+			$('slots').textContent = sotto.slots ? `${sotto.slots} (${busy} receiving audio)` : '\u2013';
 		}
 
-		if (sotto.localCandidateType) {
-			$('path').textContent =
-				`${sotto.localCandidateType} ${sotto.localAddress}:${sotto.localPort} ⇄ ` +
-				`${sotto.remoteCandidateType} ${sotto.remoteAddress}:${sotto.remotePort}`;
-		} else {
-			$('path').textContent = sotto.iceState ? `ICE ${sotto.iceState}` : '–';
-		}
-		$('dtls').textContent = sotto.dtlsState ?
-			[sotto.dtlsState, DTLS_VERSIONS[sotto.tlsVersion] || sotto.tlsVersion, sotto.dtlsCipher]
-				.filter(Boolean).join(', ') : '–';
-		$('srtp').textContent = sotto.srtpCipher || '–';
-		$('received').textContent = sotto.packetsReceived ?
-			`${formatBytes(sotto.bytesReceived)} (${sotto.packetsReceived} packets)` : '–';
-
-		const inCall = call !== null && !call.ended;
-		$('mute').disabled = !inCall;
-		$('mute').textContent = sotto.muted ? 'Unmute' : 'Mute';
-		$('mute').classList.toggle('active', sotto.muted);
-		$('leave').disabled = !inCall;
-		$('rejoin').hidden = !(call !== null && call.ended && call.token);
+		// The control bar: only what can work now.
+		$('controls').hidden = !(scr === 'call' || scr === 'problem');
+		$('mute').hidden = !inCall;
+		$('mute').setAttribute('aria-pressed', sotto.muted ? 'true' : 'false');
+		$('muted-badge').hidden = !(inCall && sotto.muted);
+		$('leave').hidden = !inCall;
+		$('lock').hidden = !(inCall && gw && isCreator());
+		$('lock').setAttribute('aria-pressed', sotto.locked ? 'true' : 'false');
+		$('lock').textContent = sotto.locked ? 'Room locked' : 'Lock room';
+		$('invite-more').hidden = !(inCall && isCreator() &&
+			(gw ? !call.inviteOpen || sotto.inviteSingleUse : sotto.state === 'peer-left'));
+		$('invite-more').textContent = relay ? 'Invite someone else' :
+			(call && call.inviteOpen && sotto.inviteSingleUse ? 'New invite link' : 'Invite someone');
+		const canRejoin = call !== null && call.ended && call.canRejoin && stored() !== null;
+		$('rejoin').hidden = !(scr === 'call' && (canRejoin ||
+			(inCall && (sotto.state === 'failed' || (sotto.state === 'server-lost' && !call.reconnecting)))));
+		sotto.retryOffered = scr === 'problem' ? sotto.retryOffered : !$('rejoin').hidden;
+		$('new-call').hidden = !((scr === 'call' && !inCall) || scr === 'problem');
+		$('new-call').textContent = scr === 'problem' && sotto.retryOffered ? 'Try again' : 'Start a new call';
 	}
 
 	// --- HTTP API -------------------------------------------------------
@@ -253,7 +503,7 @@
 		try {
 			res = await fetch(path, init);
 		} catch (e) {
-			throw new Error(`cannot reach the server (${e.message})`);
+			throw new ServerError('unreachable', e.message, 0);
 		}
 		let data = null;
 		try {
@@ -264,16 +514,19 @@
 		if (!res.ok) {
 			if (data && typeof data.error === 'string')
 				throw new ServerError(data.error, data.reason, res.status);
-			throw new ServerError(`http_${res.status}`, res.statusText, res.status);
+			throw new ServerError(res.status >= 500 ? 'unavailable' : `http_${res.status}`,
+				res.statusText, res.status);
 		}
 		if (data === null || typeof data !== 'object')
-			throw new Error(`${method} ${path}: the server's answer is not JSON`);
+			throw new ServerError('unavailable', 'the server\u2019s answer is not JSON', res.status);
 		return data;
 	}
 
-	// The room id from a token's payload, for display only: the server
+	// A token's claims, for display and early checks only: the server
 	// checks the signature.
 	function tokenClaims(token) {
+		if (typeof token !== 'string')
+			return null;
 		const parts = token.split('.');
 		if (parts.length !== 3)
 			return null;
@@ -287,6 +540,36 @@
 			return claims;
 		} catch (e) {
 			return null;
+		}
+	}
+
+	// --- this tab's call, across reloads ----------------------------------
+
+	function store(rec) {
+		try {
+			sessionStorage.setItem(STORE_KEY, JSON.stringify(rec));
+		} catch (e) {
+			note(`sessionStorage: ${e.message}`);
+		}
+	}
+
+	function stored() {
+		try {
+			const rec = JSON.parse(sessionStorage.getItem(STORE_KEY) || 'null');
+			if (rec && typeof rec.token === 'string' && tokenClaims(rec.token))
+				return rec;
+		} catch (e) {
+			// nothing usable
+		}
+		return null;
+	}
+
+	function forget() {
+		try {
+			sessionStorage.removeItem(STORE_KEY);
+			sessionStorage.removeItem(INVITE_KEY);
+		} catch (e) {
+			// nothing to do
 		}
 	}
 
@@ -322,7 +605,7 @@
 		const local = sdpFingerprint(pc.localDescription.sdp);
 		const remote = sdpFingerprint(pc.remoteDescription.sdp);
 		if (!local || !remote) {
-			showError('the session descriptions do not carry exactly one sha-256 fingerprint each; the call cannot be verified');
+			failCall(c, 'media_failed', 'The connection cannot be verified: the two ends did not each send one certificate fingerprint.');
 			return;
 		}
 		const code = await verificationCode(local, remote);
@@ -332,8 +615,17 @@
 		sotto.remoteFingerprint = remote;
 		sotto.localSetup = sdpSetup(pc.localDescription.sdp);
 		sotto.remoteSetup = sdpSetup(pc.remoteDescription.sdp);
+		const wasShown = c.lastCode !== null && c.lastCode !== code;
 		sotto.code = code;
 		sotto.codeText = `${code.slice(0, 3)} ${code.slice(3)}`;
+		if (wasShown) {
+			// A rejoin or someone else in the seat: whatever was
+			// compared before does not hold for this code.
+			sotto.codeChanged = true;
+			sotto.codeConfirmed = null;
+			note(`code changed from ${c.lastCode} to ${code}`);
+		}
+		c.lastCode = code;
 		note(`code ${sotto.codeText}`);
 		render();
 	}
@@ -349,14 +641,10 @@
 
 	function wsUrl() {
 		const override = params.get('ws');
-		if (override) {
-			if (!loopbackOrigin())
-				showError('ignoring ?ws=: only a page served from a loopback address may choose its signaling server');
-			else if (/^wss?:\/\//.test(override))
-				return override;
-			else
-				showError(`ignoring ?ws=${override}: not a ws:// or wss:// URL`);
-		}
+		if (override && loopbackOrigin() && /^wss?:\/\//.test(override))
+			return override;
+		if (override)
+			note(`ignoring ?ws=${override}`);
 		const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
 		return `${scheme}//${location.host}/v1/ws`;
 	}
@@ -373,17 +661,22 @@
 	function openSocket(c) {
 		const ws = new WebSocket(wsUrl());
 		c.ws = ws;
+		c.joinedThisSocket = false;
 		sotto.signaling = 'connecting';
 		ws.onopen = () => {
-			if (c !== call)
+			if (c !== call || c.ws !== ws)
 				return;
 			sotto.signaling = 'open';
 			note('signaling open');
-			send(c, { type: 'join', token: c.token });
+			const join = { type: 'join', token: c.token };
+			if (c.name)
+				join.name = c.name;
+			send(c, join);
+			clearInterval(c.pingTimer);
 			c.pingTimer = setInterval(() => send(c, { type: 'ping' }), PING_INTERVAL_MS);
 		};
 		ws.onmessage = (ev) => {
-			if (c !== call)
+			if (c !== call || c.ws !== ws)
 				return;
 			let msg;
 			try {
@@ -401,28 +694,65 @@
 			c.chain = c.chain.then(() => handle(c, msg)).catch((e) => {
 				if (c !== call)
 					return;
-				showError(`${msg.type}: ${e.message}`);
-				endCall(c, 'failed');
+				note(`${msg.type}: ${e.message}`);
+				failCall(c, 'media_failed', `The call could not be set up (${e.message}).`);
 			});
 		};
 		ws.onclose = (ev) => {
-			if (c !== call)
+			if (c !== call || c.ws !== ws)
 				return;
 			sotto.signaling = 'closed';
 			clearInterval(c.pingTimer);
 			note(`signaling closed (${ev.code}${ev.reason ? ' ' + ev.reason : ''})`);
+			c.ws = null;
 			if (c.ended)
 				return;
-			if (sotto.state === 'connected') {
-				// Media does not need signaling; it goes on until
-				// someone leaves.
-				showError('the signaling connection closed; the call goes on but cannot be re-established');
-				return;
-			}
-			if (!c.serverError)
-				showError(`the signaling connection closed (${ev.code}${ev.reason ? ': ' + ev.reason : ''})`);
-			endCall(c, 'failed');
+			serverLost(c);
 		};
+	}
+
+	// The connection to the server is gone without a word from it: say
+	// so (not "the other person"), and try to come back with this tab's
+	// token. The call's audio may still flow for a moment; it is set up
+	// again once the server answers.
+	function serverLost(c) {
+		if (c.ended)
+			return;
+		if (sotto.state !== 'server-lost') {
+			c.reconnectTry = 0;
+			closePeerConnection(c);
+			resetMediaState();
+			sotto.people = [];
+			sotto.participants = [];
+			c.remotePeer = sotto.remotePeer = null;
+			setState('server-lost');
+			addNotice('Lost connection to the server.');
+		}
+		scheduleReconnect(c);
+	}
+
+	function scheduleReconnect(c) {
+		clearTimeout(c.reconnectTimer);
+		c.reconnectTimer = null;
+		if (c.reconnectTry >= RECONNECT_DELAYS.length) {
+			note('giving up reconnecting');
+			c.reconnecting = false;
+			render();
+			focusOn('rejoin');
+			return;
+		}
+		c.reconnecting = true;
+		const delay = RECONNECT_DELAYS[c.reconnectTry++];
+		c.reconnectTimer = setTimeout(() => {
+			c.reconnectTimer = null;
+			if (c !== call || c.ended)
+				return;
+			sotto.reconnects += 1;
+			note(`reconnecting (try ${c.reconnectTry})`);
+			// If it does not open, onclose comes back to serverLost.
+			openSocket(c);
+		}, delay);
+		render();
 	}
 
 	async function handle(c, msg) {
@@ -430,44 +760,32 @@
 			return;
 		switch (msg.type) {
 		case 'joined':
-			sotto.peer = msg.peer || null;
-			if (msg.role)
-				sotto.role = msg.role;
-			c.mode = sotto.mode = msg.mode === 'gateway' ? 'gateway' : 'relay';
-			note(`joined as ${sotto.peer} (${sotto.role}), ${c.mode} mode, ${(msg.peers || []).length} already here`);
-			if (c.mode === 'gateway') {
-				if (!Number.isInteger(msg.slots) || msg.slots < 1 || msg.slots > 16)
-					throw new Error(`the server named no usable number of slots (${msg.slots})`);
-				c.slots = sotto.slots = msg.slots;
-				sotto.participants = Array.isArray(msg.peers) ?
-					msg.peers.filter((x) => typeof x === 'string') : [];
-				setState('connecting');
-				await gatewayOffer(c);
-				break;
-			}
-			await fetchCredentials(c);
-			if (Array.isArray(msg.peers) && msg.peers.length > 0) {
-				// The second to join offers.
-				c.remotePeer = sotto.remotePeer = msg.peers[0];
-				setState('connecting');
-				await makeOffer(c);
-			} else {
-				setState('waiting');
-			}
+			await onJoined(c, msg);
 			break;
-		case 'peer-joined':
+		case 'peer-joined': {
+			const p = addPerson(msg);
 			note(`peer ${msg.peer} joined`);
 			if (c.mode === 'gateway') {
-				if (typeof msg.peer === 'string' && !sotto.participants.includes(msg.peer))
-					sotto.participants.push(msg.peer);
+				addNotice(`${p.label} joined.`);
+				// Someone came: the link goes out of sight; "Invite
+				// someone" brings one back.
+				c.inviteOpen = false;
+				// The newcomer learns who is speaking now.
+				if (sotto.speaking)
+					send(c, { type: 'status', speaking: true });
 				render();
 				break;
 			}
+			// The link has done its job: out of sight.
+			c.inviteOpen = false;
 			if (!c.remotePeer) {
 				c.remotePeer = sotto.remotePeer = msg.peer;
 				setState('connecting');
 			}
+			if (isCreator() && sotto.state !== 'connected' && c.autoLock)
+				sotto.locked = true;
 			break;
+		}
 		case 'offer':
 			if (c.mode === 'gateway') {
 				note(`ignoring an offer from ${msg.from}: the gateway is the only peer`);
@@ -502,7 +820,6 @@
 			break;
 		case 'candidate':
 			if (c.mode === 'gateway') {
-				// sotto is ICE-lite: its candidate is in the answer.
 				note(`ignoring a candidate from ${msg.from}`);
 				break;
 			}
@@ -510,27 +827,23 @@
 				note(`ignoring a candidate from ${msg.from}`);
 				break;
 			}
-			if (msg.candidate === null || msg.candidate === undefined) {
-				note('remote end of candidates');
-				try {
+			try {
+				if (msg.candidate === null || msg.candidate === undefined)
 					await c.pc.addIceCandidate();
-				} catch (e) {
-					note(`end of candidates: ${e.message}`);
-				}
-			} else {
-				// One unusable candidate does not end the call;
-				// ICE fails by itself if none works.
-				try {
+				else
 					await c.pc.addIceCandidate(msg.candidate);
-				} catch (e) {
-					note(`candidate refused: ${e.message}`);
-				}
+			} catch (e) {
+				// One unusable candidate does not end the call.
+				note(`candidate refused: ${e.message}`);
 			}
 			break;
-		case 'peer-left':
+		case 'peer-left': {
 			note(`peer ${msg.peer} left`);
+			const p = sotto.people.find((x) => x.peer === msg.peer);
+			removePersonLocal(msg.peer);
 			if (c.mode === 'gateway') {
-				sotto.participants = sotto.participants.filter((x) => x !== msg.peer);
+				if (p)
+					addNotice(c.removing === msg.peer ? `${p.label} was removed.` : `${p.label} left.`);
 				render();
 				break;
 			}
@@ -539,38 +852,178 @@
 				c.remotePeer = sotto.remotePeer = null;
 				resetMediaState();
 				setState('peer-left');
+				addNotice('The other person left the call.');
+				focusOn(isCreator() ? 'invite-more' : 'leave');
 			}
 			break;
+		}
+		case 'status': {
+			const p = sotto.people.find((x) => x.peer === msg.from);
+			if (!p)
+				break;
+			if (typeof msg.muted === 'boolean')
+				p.muted = msg.muted;
+			if (typeof msg.speaking === 'boolean')
+				p.speaking = msg.speaking;
+			render();
+			break;
+		}
+		case 'join-refused': {
+			const n = Number.isInteger(msg.count) && msg.count > 1 ? `${msg.count} times` : 'once';
+			const what = c.mode === 'relay' ?
+				`Someone else tried to join (${n}) and was kept out: this call stays between the two of you.` :
+				msg.reason === 'room_locked' ? `Someone tried to join (${n}) and was kept out: the room is locked.` :
+					msg.reason === 'room_full' ? `Someone tried to join (${n}) and was kept out: the call is full.` :
+						`Someone tried to join with a link that was already used (${n}) and was kept out.`;
+			addNotice(what);
+			render();
+			break;
+		}
 		case 'gateway-leg-ended': {
 			if (c.mode !== 'gateway')
 				break;
 			sotto.legEnded += 1;
 			sotto.legEndedReason = typeof msg.reason === 'string' ? msg.reason : null;
-			const why = sotto.legEndedReason || 'no reason given';
 			if (c.legRetries < LEG_RETRIES) {
 				c.legRetries += 1;
-				showError(`the server ended the audio connection (${why}); connecting again`);
-				setState('rejoining');
+				addNotice('The audio connection to the server dropped. Connecting it again\u2026');
+				setState('connecting');
 				await gatewayOffer(c);
 			} else {
-				showError(`the server ended the audio connection again (${why}); use "Join again" to retry`);
-				endCall(c, 'failed');
+				failCall(c, 'media_failed', 'The audio connection to the server dropped again.');
 			}
 			break;
 		}
 		case 'pong':
 			break;
-		case 'error': {
-			const text = msg.reason ? `${msg.reason} (${msg.error})` : String(msg.error);
-			showError(`server: ${text}${msg.ref ? ` [${msg.ref}]` : ''}`);
-			if (FATAL_ERRORS.has(msg.error)) {
-				c.serverError = true;
-				endCall(c, 'failed');
-			}
+		case 'error':
+			onServerError(c, msg);
 			break;
-		}
 		default:
 			note(`ignoring message type ${msg.type}`);
+		}
+	}
+
+	function onServerError(c, msg) {
+		const code = String(msg.error);
+		note(`server error ${code}: ${msg.reason || ''} [${msg.ref || ''}]`);
+		if (msg.ref === 'join' && code === 'rate_limited') {
+			// Joining again later can work: the reconnect loop does.
+			c.ws && c.ws.close();
+			return;
+		}
+		if (msg.ref === 'join' && code === 'invalid_token' && c.joinedOnce) {
+			// Our own token no longer opens the room: it is gone.
+			endCall(c, 'ended', 'gone');
+			return;
+		}
+		if (msg.ref === 'join' && !c.joinedOnce) {
+			// The pre-join check passed a moment ago; this is final.
+			endCall(c, 'ended', code, msg.reason);
+			showProblem(code, msg.reason);
+			return;
+		}
+		switch (code) {
+		case 'kicked':
+		case 'room_closed':
+		case 'replaced':
+		case 'invalid_token':
+			endCall(c, 'ended', code === 'invalid_token' ? 'gone' : code);
+			return;
+		case 'sdp_rejected':
+			failCall(c, 'sdp_rejected', msg.reason);
+			return;
+		default:
+			note(`server: ${msg.reason || code}`);
+		}
+	}
+
+	function addPerson(info) {
+		if (typeof info.peer !== 'string')
+			return { label: 'Someone' };
+		let p = sotto.people.find((x) => x.peer === info.peer);
+		if (!p) {
+			p = { peer: info.peer, role: 'member', name: null, label: null, muted: false, speaking: false };
+			sotto.people.push(p);
+		}
+		if (info.role === 'creator' || info.role === 'member')
+			p.role = info.role;
+		if (typeof info.name === 'string' && info.name.length > 0)
+			p.name = info.name.slice(0, 64);
+		if (typeof info.muted === 'boolean')
+			p.muted = info.muted;
+		p.label = labelOf(p);
+		sotto.participants = sotto.people.map((x) => x.peer);
+		return p;
+	}
+
+	function removePersonLocal(peer) {
+		sotto.people = sotto.people.filter((x) => x.peer !== peer);
+		sotto.participants = sotto.people.map((x) => x.peer);
+	}
+
+	async function onJoined(c, msg) {
+		const first = !c.joinedOnce;
+		c.joinedOnce = true;
+		c.joinedThisSocket = true;
+		clearTimeout(c.reconnectTimer);
+		c.reconnectTimer = null;
+		c.reconnectTry = 0;
+		c.reconnecting = false;
+		sotto.peer = msg.peer || null;
+		if (msg.role)
+			sotto.role = msg.role;
+		const mode = msg.mode === 'gateway' ? 'gateway' : 'relay';
+		if (c.expectMode && mode !== c.expectMode) {
+			// The pre-join screen said otherwise: stop before any
+			// audio is sent.
+			endCall(c, 'ended', 'wrong_kind');
+			showProblem('wrong_kind');
+			return;
+		}
+		c.mode = sotto.mode = mode;
+		c.autoLock = msg.auto_lock === true;
+		sotto.locked = msg.locked === true;
+		if (typeof msg.seat === 'string' && tokenClaims(msg.seat)) {
+			// From now on this tab comes back with its own seat;
+			// the invite is spent.
+			c.token = msg.seat;
+			try {
+				sessionStorage.removeItem(INVITE_KEY);
+			} catch (e) {
+				// nothing to do
+			}
+		}
+		store({ token: c.token, role: sotto.role, room: sotto.room, mode, name: c.name || null });
+		c.canRejoin = true;
+		sotto.people = [];
+		sotto.participants = [];
+		const infos = Array.isArray(msg.participants) ? msg.participants :
+			(Array.isArray(msg.peers) ? msg.peers.map((peer) => ({ peer })) : []);
+		for (const info of infos)
+			addPerson(info);
+		note(`joined as ${sotto.peer} (${sotto.role}), ${mode} mode, ${infos.length} already here`);
+		if (!first)
+			addNotice('Connected to the server again.');
+		if (sotto.muted)
+			send(c, { type: 'status', muted: true });
+		if (mode === 'gateway') {
+			if (!Number.isInteger(msg.slots) || msg.slots < 1 || msg.slots > 16)
+				throw new Error(`the server named no usable number of slots (${msg.slots})`);
+			c.slots = sotto.slots = msg.slots;
+			setState('connecting');
+			await gatewayOffer(c);
+			return;
+		}
+		await fetchCredentials(c);
+		if (sotto.people.length > 0) {
+			// The second to join offers.
+			c.remotePeer = sotto.remotePeer = sotto.people[0].peer;
+			setState('connecting');
+			await makeOffer(c);
+		} else {
+			setState('waiting');
+			focusOn(isCreator() && sotto.inviteLink ? 'copy' : 'leave');
 		}
 	}
 
@@ -607,7 +1060,7 @@
 		pc.onicecandidateerror = (ev) => {
 			// A 401 on the first Allocate is the normal TURN challenge.
 			if (ev.errorCode !== 401)
-				note(`ICE candidate error ${ev.errorCode} ${ev.errorText || ''} (${ev.url || ''})`);
+				note(`ICE candidate error ${ev.errorCode} ${ev.errorText || ''}`);
 		};
 		watchStates(c, pc);
 		pc.ontrack = (ev) => {
@@ -634,34 +1087,34 @@
 				return;
 			sotto.connectionState = pc.connectionState;
 			note(`connection ${pc.connectionState}`);
+			// Without the server, its word on the call is what counts.
+			if (sotto.state === 'server-lost')
+				return;
 			switch (pc.connectionState) {
 			case 'connected':
-				// A gateway leg offered again after sotto ended
-				// the last one: the notice is history now.
-				if (sotto.state === 'rejoining')
-					clearError();
-				setState('connected');
+				if (sotto.state !== 'connected') {
+					setState('connected');
+					focusOn(c.mode === 'relay' && sotto.codeConfirmed !== sotto.code ? 'codes-match' : 'mute');
+				}
 				break;
 			case 'disconnected':
 				setState('reconnecting');
 				break;
-			case 'failed':
-				if (c.mode === 'gateway') {
-					if (sotto.dtlsEverConnected)
-						showError('the connection to the server was lost');
-					else if (sotto.iceEverConnected)
-						showError('the encrypted connection to the server could not be set up (DTLS failed)');
-					else
-						showError('no path to the server\'s media address (ICE failed)');
-				} else if (sotto.dtlsEverConnected) {
-					showError('the connection to the other person was lost');
-				} else if (sotto.iceEverConnected) {
-					showError('the encrypted connection could not be set up (DTLS failed): the other side\'s certificate does not match the one signaling delivered, or the connection broke; do not trust this call');
-				} else {
-					showError('no relayed path to the other person (ICE failed)');
-				}
-				setState('failed');
+			case 'failed': {
+				let why;
+				if (c.mode === 'gateway')
+					why = sotto.dtlsEverConnected ? 'The audio connection to the server was lost.' :
+						sotto.iceEverConnected ? 'The encrypted connection to the server could not be set up.' :
+							'No network path to the server\u2019s audio address.';
+				else if (sotto.dtlsEverConnected)
+					why = 'The audio connection to the other person was lost.';
+				else if (sotto.iceEverConnected)
+					why = 'The encrypted connection could not be set up: the other side\u2019s certificate is not the one the server passed on. Do not trust this call.';
+				else
+					why = 'No path through the server to the other person.';
+				failCall(c, 'media_failed', why);
 				break;
+			}
 			default:
 				break;
 			}
@@ -671,8 +1124,7 @@
 	// Gateway mode: the one connection, to sotto. No ICE servers: sotto
 	// answers with a host candidate on its media address (ICE-lite), and
 	// the browser pairs its own host candidates with it; nobody else's
-	// address is ever seen. The microphone goes on a sendrecv transceiver,
-	// and slots-1 recvonly ones take the other speakers sotto picks.
+	// address is ever seen.
 	function newGatewayConnection(c) {
 		closePeerConnection(c);
 		resetMediaState();
@@ -710,14 +1162,12 @@
 		const offer = await pc.createOffer();
 		await pc.setLocalDescription(offer);
 		watchDtls(c);
-		// Trickled candidates are not needed: sotto learns the address
-		// from the browser's connectivity checks.
 		send(c, { type: 'offer', to: 'gateway', sdp: pc.localDescription.sdp });
 		note(`offer sent to the gateway (${c.slots} slots)`);
 	}
 
-	// Gateway mode: the fingerprints are shown for the record, but they
-	// make no verification code (the other end is the server).
+	// Gateway mode: the fingerprints are kept for the record, but they
+	// make no security code (the other end is the server).
 	function updateFingerprints(c) {
 		const pc = c.pc;
 		if (!pc || !pc.localDescription || !pc.remoteDescription)
@@ -841,6 +1291,7 @@
 		let transport = null;
 		const inbound = [];
 		let outbound = null;
+		let source = null;
 		const pairs = [];
 		const remotes = [];
 		report.forEach((s) => {
@@ -850,6 +1301,8 @@
 				inbound.push(s);
 			else if (s.type === 'outbound-rtp' && s.kind === 'audio')
 				outbound = s;
+			else if (s.type === 'media-source' && s.kind === 'audio')
+				source = s;
 			else if (s.type === 'candidate-pair')
 				pairs.push(s);
 			else if (s.type === 'remote-candidate')
@@ -901,75 +1354,125 @@
 			protocol: s.protocol || null,
 		}));
 		sotto.bytesSent = outbound ? outbound.bytesSent || 0 : 0;
+		sotto.micLevel = source && typeof source.audioLevel === 'number' ? source.audioLevel : null;
+		updateSpeaking(c);
 		sotto.statsAt = Date.now();
 		render();
 	}
 
+	// Speaking, from this page's own microphone level; in a group call the
+	// others are told (the server ranks speakers by level anyway).
+	function updateSpeaking(c) {
+		const now = performance.now();
+		if (!sotto.muted && sotto.micLevel !== null && sotto.micLevel > SPEAKING_LEVEL)
+			c.spokeAt = now;
+		const speaking = !sotto.muted && c.spokeAt !== null && now - c.spokeAt < SPEAKING_HOLD_MS;
+		if (speaking === sotto.speaking)
+			return;
+		sotto.speaking = speaking;
+		if (c.mode === 'gateway')
+			send(c, { type: 'status', speaking });
+	}
+
 	// --- call lifecycle -------------------------------------------------
 
-	async function join(token, role) {
-		const claims = tokenClaims(token);
-		if (!claims) {
-			showError('this link does not hold a valid room token');
-			setState('error');
-			return;
-		}
-		clearError();
+	function newCall(token, role, opts) {
 		const c = {
 			token,
 			role,
+			name: opts.name || null,
+			expectMode: opts.expectMode || null,
 			ws: null,
 			pc: null,
-			stream: null,
+			// a start asks for the microphone before making the room
+			stream: opts.stream || null,
 			iceServers: null,
 			remotePeer: null,
 			chain: Promise.resolve(),
 			pingTimer: null,
+			reconnectTimer: null,
+			reconnectTry: 0,
+			reconnecting: false,
 			dtlsWatched: null,
-			serverError: false,
 			ended: false,
+			joinedOnce: false,
+			joinedThisSocket: false,
+			canRejoin: false,
 			mode: null,
 			slots: null,
 			legRetries: 0,
+			lastCode: opts.lastCode || null,
+			spokeAt: null,
+			autoLock: false,
+			inviteOpen: false,
+			removing: null,
+			problemNext: null,
 		};
+		return c;
+	}
+
+	// Joins with token; the microphone is asked for here, after a click.
+	async function join(token, role, opts) {
+		const claims = tokenClaims(token);
+		if (!claims) {
+			showProblem('bad_link');
+			return;
+		}
+		const c = newCall(token, role, opts || {});
 		call = c;
 		sotto.role = role;
 		sotto.room = claims.room;
 		sotto.peer = null;
 		sotto.remotePeer = null;
-		sotto.muted = false;
-		sotto.mode = null;
+		sotto.name = c.name;
+		sotto.mode = c.expectMode;
 		sotto.slots = null;
+		sotto.people = [];
 		sotto.participants = [];
 		sotto.legEnded = 0;
 		sotto.legEndedReason = null;
+		sotto.problem = null;
+		sotto.problemText = null;
+		sotto.codeChanged = false;
+		sotto.codeConfirmed = null;
+		sotto.codesDiffered = false;
+		sotto.lastError = null;
 		resetMediaState();
-		$('call-panel').hidden = false;
+		clearNotices();
+		showScreen('call');
 		setState('connecting');
-		render();
-		try {
-			// Relay mode's TURN credentials come once "joined" says
-			// which mode the room is in (fetchCredentials).
-			try {
-				c.stream = await navigator.mediaDevices.getUserMedia({ audio: audioConstraints() });
-			} catch (e) {
-				throw new Error(`no microphone (${e.name}: ${e.message})`);
-			}
-		} catch (e) {
+		if (!c.stream) {
+			const problem = await getMicrophone(c);
 			if (c !== call)
 				return;
-			showError(e.message);
-			endCall(c, 'failed');
-			return;
+			if (problem) {
+				c.ended = true;
+				showProblem(problem, null, () => join(token, role, opts));
+				return;
+			}
 		}
-		if (c !== call)
-			return;
+		if (sotto.muted)
+			for (const t of c.stream.getAudioTracks())
+				t.enabled = false;
 		openSocket(c);
 		render();
 	}
 
+	async function getMicrophone(c) {
+		try {
+			c.stream = await navigator.mediaDevices.getUserMedia({ audio: audioConstraints() });
+			return null;
+		} catch (e) {
+			note(`microphone: ${e.name}: ${e.message}`);
+			if (e.name === 'NotAllowedError' || e.name === 'SecurityError')
+				return 'mic_blocked';
+			if (e.name === 'NotFoundError' || e.name === 'OverconstrainedError')
+				return 'mic_missing';
+			return 'mic_busy';
+		}
+	}
+
 	// Relay mode: TURN credentials for the relay-only peer connection.
-	// A failure ends the call (handle's caller shows it).
 	async function fetchCredentials(c) {
 		if (c.iceServers)
 			return;
@@ -988,11 +1491,10 @@
 		return { echoCancellation: false, noiseSuppression: false, autoGainControl: false };
 	}
 
-	function endCall(c, state) {
-		if (c.ended)
-			return;
-		c.ended = true;
+	function stopMedia(c) {
 		clearInterval(c.pingTimer);
+		clearTimeout(c.reconnectTimer);
+		c.reconnectTimer = null;
 		closePeerConnection(c);
 		if (c.ws) {
 			c.ws.onclose = null;
@@ -1005,60 +1507,292 @@
 				t.stop();
 			c.stream = null;
 		}
-		setState(state);
-		render();
 	}
+
+	// The call is over: why, and what can be done next. Nothing of it
+	// (code, people, counters) stays on screen as if it went on.
+	function endCall(c, state, problem, reason) {
+		if (c.ended)
+			return;
+		c.ended = true;
+		stopMedia(c);
+		const permanent = ['room_closed', 'gone', 'kicked', 'replaced', 'wrong_kind',
+			'invalid_token', 'expired', 'invite_used', 'room_full', 'room_locked', 'bad_link'];
+		if (permanent.includes(problem) || problem === 'codes_differ') {
+			c.canRejoin = false;
+			forget();
+		}
+		const [text, next] = describeProblem(problem, reason);
+		sotto.problem = problem;
+		sotto.problemText = text;
+		c.problemNext = next;
+		sotto.people = [];
+		sotto.participants = [];
+		sotto.speaking = false;
+		if (problem !== 'codes_differ') {
+			resetMediaState();
+			sotto.codeChanged = false;
+		}
+		setState(state);
+		addNotice(text);
+		render();
+		focusOn(!$('rejoin').hidden ? 'rejoin' : 'new-call');
+	}
+
+	// The call cannot go on as it is, but rejoining may work: the page
+	// stays in the call screen with "Rejoin".
+	function failCall(c, problem, reason) {
+		if (c.ended)
+			return;
+		const [text] = describeProblem(problem, reason);
+		sotto.problem = problem;
+		sotto.problemText = text;
+		sotto.lastError = text;
+		// The connection stays as it ended (its code too: after a
+		// failed handshake, two different codes say why); Rejoin
+		// starts over.
+		setState('failed');
+		addNotice(text);
+		focusOn('rejoin');
+	}
+
+	// A screen of its own for what stops the call before it starts.
+	function showProblem(code, reason, retry) {
+		const [text, next, temporary] = describeProblem(code, reason);
+		sotto.problem = code;
+		sotto.problemText = text;
+		sotto.problemNext = next;
+		sotto.lastError = text;
+		sotto.retryOffered = Boolean(temporary && retry);
+		problemRetry = sotto.retryOffered ? retry : null;
+		if (!temporary)
+			forget();
+		note(`problem ${code}: ${text}`);
+		showScreen('problem');
+		setState('error');
+		focusOn('new-call');
+	}
+	let problemRetry = null;
 
 	function leave() {
 		const c = call;
 		if (!c || c.ended)
 			return;
 		send(c, { type: 'leave' });
-		endCall(c, 'left');
+		endCall(c, 'ended', 'left');
 	}
 
 	function chosenMode() {
 		return $('mode-gateway').checked ? 'gateway' : 'relay';
 	}
 
+	function cleanName(s) {
+		// What the server accepts: visible text, at most 64 bytes.
+		const t = s.replace(/[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff]/g, '')
+			.trim().slice(0, 32);
+		return t.length > 0 && new TextEncoder().encode(t).length <= 64 ? t : null;
+	}
+
 	async function startCall() {
 		$('start').disabled = true;
-		clearError();
-		$('call-panel').hidden = false;
-		setState('starting');
 		const mode = chosenMode();
-		let room;
-		let invite;
-		try {
-			// A gateway room's size is the server's default for groups.
-			room = await api('POST', '/v1/rooms', null,
-				mode === 'gateway' ? { mode: 'gateway' } : { max_participants: 2 });
-			if (room.mode !== undefined && room.mode !== mode)
-				throw new Error(`the server made a ${room.mode} room, not a ${mode} one`);
-			if (typeof room.room !== 'string' || !/^[0-9a-f]{32}$/.test(room.room) ||
-			    typeof room.token !== 'string')
-				throw new Error('the server sent no room');
-			invite = await api('POST', `/v1/rooms/${room.room}/invites`, room.token);
-			if (typeof invite.token !== 'string')
-				throw new Error('the server sent no invite token');
-		} catch (e) {
-			showError(`could not start a call: ${e.message}`);
-			setState('error');
+		const name = mode === 'gateway' ? cleanName($('start-name').value) : null;
+		const reusable = mode === 'gateway' && $('reusable').checked;
+		sotto.mode = mode;
+		sotto.screen = 'call';
+		setState('starting');
+		// The microphone first: no room is made for a call that cannot
+		// have one.
+		const probe = newCall(null, 'creator', {});
+		const problem = await getMicrophone(probe);
+		if (problem) {
 			$('start').disabled = false;
+			showProblem(problem, null, () => { showScreen('start'); setState('idle'); });
 			return;
 		}
-		$('start-panel').hidden = true;
-		sotto.inviteLink = `${location.origin}${location.pathname}#join=${invite.token}`;
-		$('invite-link').value = sotto.inviteLink;
-		$('invite-panel').hidden = false;
+		let room;
+		try {
+			room = await api('POST', '/v1/rooms', null,
+				mode === 'gateway' ? { mode: 'gateway' } : { max_participants: 2, auto_lock: true });
+			if (room.mode !== undefined && room.mode !== mode)
+				throw new ServerError('unavailable', `the server made a ${room.mode} room`, 0);
+			if (typeof room.room !== 'string' || !/^[0-9a-f]{32}$/.test(room.room) ||
+			    typeof room.token !== 'string')
+				throw new ServerError('unavailable', 'the server sent no room', 0);
+			await makeInvite(room.room, room.token, !reusable);
+		} catch (e) {
+			for (const t of probe.stream.getTracks())
+				t.stop();
+			$('start').disabled = false;
+			showProblem(e.code || 'unavailable', e.reason || e.message,
+				() => { showScreen('start'); setState('idle'); });
+			return;
+		}
+		$('start').disabled = false;
 		note(`room ${room.room.slice(0, 8)} created`);
-		await join(room.token, 'creator');
+		store({ token: room.token, role: 'creator', room: room.room, mode, name });
+		await join(room.token, 'creator', { name, expectMode: mode, stream: probe.stream });
+		if (call) {
+			call.inviteOpen = true;
+			render();
+		}
+		focusOn('copy');
+	}
+
+	// A new invite link (single-use unless the creator chose one link
+	// for everyone); shown in the invite panel.
+	async function makeInvite(room, token, singleUse) {
+		const invite = await api('POST', `/v1/rooms/${room}/invites`, token, { single_use: singleUse });
+		if (typeof invite.token !== 'string')
+			throw new ServerError('unavailable', 'the server sent no invite', 0);
+		sotto.inviteLink = `${location.origin}${location.pathname}#join=${invite.token}`;
+		sotto.inviteSingleUse = invite.single_use !== false;
+		$('copy').textContent = 'Copy link';
+		return invite;
+	}
+
+	// Creator: another invite (a group's next person, or someone else
+	// after the other person left a 1:1 call, which unlocks it).
+	async function inviteMore() {
+		const c = call;
+		if (!c || c.ended || !isCreator())
+			return;
+		try {
+			if (c.mode === 'relay' && sotto.locked) {
+				await api('POST', `/v1/rooms/${sotto.room}/lock`, c.token, { locked: false });
+				sotto.locked = false;
+			}
+			await makeInvite(sotto.room, c.token, c.mode === 'relay' || sotto.inviteSingleUse !== false);
+			c.inviteOpen = true;
+			if (c.mode === 'relay')
+				setState('waiting');
+			render();
+			focusOn('copy');
+		} catch (e) {
+			addNotice(`No new invite: ${describeProblem(e.code, e.reason)[0]}`);
+		}
+	}
+
+	async function toggleLock() {
+		const c = call;
+		if (!c || c.ended || !isCreator())
+			return;
+		const want = !sotto.locked;
+		try {
+			const res = await api('POST', `/v1/rooms/${sotto.room}/lock`, c.token, { locked: want });
+			sotto.locked = res.locked === true;
+			addNotice(sotto.locked ? 'The room is locked: nobody new can join.' :
+				'The room is open again: anyone with a valid link can join.');
+			if (sotto.locked)
+				c.inviteOpen = false;
+		} catch (e) {
+			addNotice(`The room could not be ${want ? 'locked' : 'opened'}: ${describeProblem(e.code, e.reason)[0]}`);
+		}
+		render();
+	}
+
+	async function removePerson(peer) {
+		const c = call;
+		const p = sotto.people.find((x) => x.peer === peer);
+		if (!c || c.ended || !isCreator() || !p)
+			return;
+		c.removing = peer;
+		try {
+			await api('POST', `/v1/rooms/${sotto.room}/kick`, c.token, { peer });
+			if (!sotto.inviteSingleUse)
+				addNotice('The link they came with no longer works. Use \u201cInvite someone\u201d for a new one.');
+			c.inviteOpen = false;
+		} catch (e) {
+			addNotice(`${p.label} could not be removed: ${describeProblem(e.code, e.reason)[0]}`);
+		}
+		render();
+		focusOn('mute');
+	}
+
+	// --- opening a link ---------------------------------------------------
+
+	async function openInvite(token) {
+		pending = { token };
+		const claims = tokenClaims(token);
+		if (!claims) {
+			showProblem('bad_link');
+			return;
+		}
+		if (Number.isInteger(claims.exp) && claims.exp * 1000 < Date.now()) {
+			showProblem('expired');
+			return;
+		}
+		sotto.room = claims.room;
+		showScreen('checking');
+		setState('checking');
+		let info;
+		try {
+			info = await api('POST', '/v1/check', token);
+		} catch (e) {
+			const code = e.code || 'unreachable';
+			showProblem(code, e.reason, () => openInvite(token));
+			return;
+		}
+		const mode = info.mode === 'gateway' ? 'gateway' : 'relay';
+		pending.mode = mode;
+		sotto.mode = mode;
+		$('prejoin-kind').textContent = `${KIND_TEXT[mode]}.`;
+		const n = Number.isInteger(info.participants) ? info.participants : 0;
+		$('prejoin-detail').textContent = KIND_DETAIL[mode] + ' ' + (mode === 'relay' ?
+			(n > 0 ? 'The other person is waiting for you.' : 'The other person is not there yet.') :
+			(n === 0 ? 'Nobody is in the call yet.' : `${n} ${n === 1 ? 'person is' : 'people are'} in the call.`));
+		$('prejoin-sees').textContent = SEES_TEXT[mode];
+		$('prejoin-name-row').hidden = mode !== 'gateway';
+		$('join').textContent = 'Join with microphone';
+		$('forget').hidden = true;
+		showScreen('prejoin');
+		setState('prejoin');
+		focusOn(mode === 'gateway' ? 'join-name' : 'join');
+	}
+
+	function offerRejoin(rec) {
+		pending = { token: rec.token, role: rec.role, mode: rec.mode, name: rec.name, rejoin: true };
+		sotto.room = rec.room || null;
+		sotto.mode = rec.mode || null;
+		$('prejoin-kind').textContent = 'You were in a call in this tab.';
+		$('prejoin-detail').textContent = rec.mode ? `${KIND_TEXT[rec.mode]}.` : '';
+		$('prejoin-sees').textContent = SEES_TEXT[rec.mode] || '';
+		$('prejoin-name-row').hidden = true;
+		$('join').textContent = 'Rejoin with microphone';
+		$('forget').hidden = false;
+		showScreen('rejoin');
+		setState('prejoin');
+		focusOn('join');
+	}
+
+	function joinPending() {
+		if (!pending)
+			return;
+		const p = pending;
+		pending = null;
+		if (p.rejoin) {
+			join(p.token, p.role === 'creator' ? 'creator' : 'member',
+				{ name: p.name, expectMode: p.mode });
+			return;
+		}
+		const name = p.mode === 'gateway' ? cleanName($('join-name').value) : null;
+		join(p.token, 'member', { name, expectMode: p.mode });
+	}
+
+	function startOver() {
+		if (call && !call.ended)
+			return;
+		forget();
+		// A fresh page: nothing of this call stays in memory or on screen.
+		location.replace(`${location.pathname}${params.get('ws') ? `?ws=${encodeURIComponent(params.get('ws'))}` : ''}`);
 	}
 
 	// --- wiring ---------------------------------------------------------
 
 	function init() {
 		$('start').addEventListener('click', () => startCall());
+		for (const id of ['mode-relay', 'mode-gateway'])
+			$(id).addEventListener('change', () => render());
 		const mode = params.get('mode');
 		if (mode === 'gateway' || mode === 'relay')
 			$(`mode-${mode}`).checked = true;
@@ -1068,23 +1802,89 @@
 				await navigator.clipboard.writeText(input.value);
 				$('copy').textContent = 'Copied';
 			} catch (e) {
+				input.focus();
 				input.select();
 				$('copy').textContent = 'Press Ctrl+C';
 			}
 		});
 		$('mute').addEventListener('click', () => {
-			if (!call || !call.stream)
-				return;
 			sotto.muted = !sotto.muted;
-			for (const t of call.stream.getAudioTracks())
-				t.enabled = !sotto.muted;
+			if (call && call.stream)
+				for (const t of call.stream.getAudioTracks())
+					t.enabled = !sotto.muted;
+			if (call && !call.ended) {
+				send(call, { type: 'status', muted: sotto.muted });
+				if (sotto.muted && sotto.speaking) {
+					sotto.speaking = false;
+					if (call.mode === 'gateway')
+						send(call, { type: 'status', speaking: false });
+				}
+			}
 			note(sotto.muted ? 'muted' : 'unmuted');
 			render();
 		});
 		$('leave').addEventListener('click', leave);
+		$('lock').addEventListener('click', toggleLock);
+		$('invite-more').addEventListener('click', inviteMore);
+		$('codes-match').addEventListener('click', () => {
+			if (!sotto.code)
+				return;
+			sotto.codeConfirmed = sotto.code;
+			sotto.codeChanged = false;
+			note(`codes match: ${sotto.code}`);
+			addNotice('You compared the security codes: they match.');
+			render();
+			focusOn('mute');
+		});
+		$('codes-differ').addEventListener('click', () => {
+			const c = call;
+			if (!c || c.ended)
+				return;
+			sotto.codesDiffered = true;
+			send(c, { type: 'leave' });
+			endCall(c, 'ended', 'codes_differ');
+		});
 		$('rejoin').addEventListener('click', () => {
-			if (call && call.ended && call.token)
-				join(call.token, call.role);
+			const rec = stored();
+			const c = call;
+			if (c && !c.ended) {
+				// Failed or lost: start this tab's call over.
+				c.ended = true;
+				stopMedia(c);
+			}
+			if (rec)
+				join(rec.token, rec.role === 'creator' ? 'creator' : 'member',
+					{ name: rec.name, expectMode: rec.mode, lastCode: c ? c.lastCode : null });
+		});
+		$('new-call').addEventListener('click', () => {
+			if (sotto.screen === 'problem' && sotto.retryOffered && problemRetry) {
+				const retry = problemRetry;
+				problemRetry = null;
+				retry();
+				return;
+			}
+			startOver();
+		});
+		$('join').addEventListener('click', joinPending);
+		$('forget').addEventListener('click', () => {
+			const rec = stored();
+			forget();
+			if (rec) {
+				// Tell the server this seat is not coming back.
+				const ws = new WebSocket(wsUrl());
+				ws.onopen = () => {
+					ws.send(JSON.stringify({ type: 'join', token: rec.token }));
+					ws.send(JSON.stringify({ type: 'leave' }));
+				};
+			}
+			startOver();
+		});
+		// Leaving the page by accident ends the call: ask first.
+		window.addEventListener('beforeunload', (ev) => {
+			if (call && !call.ended) {
+				ev.preventDefault();
+				ev.returnValue = '';
+			}
 		});
 		window.addEventListener('pagehide', () => {
 			if (call && !call.ended)
@@ -1095,16 +1895,37 @@
 		setInterval(pollStats, STATS_INTERVAL_MS);
 
 		const fragment = new URLSearchParams(location.hash.slice(1));
-		const token = fragment.get('join');
+		let token = fragment.get('join');
 		if (token) {
 			// The token is a credential: keep it out of the history
-			// and of anything that copies the address bar.
+			// and of anything that copies the address bar, and in this
+			// tab only, until it is used.
 			history.replaceState(null, '', `${location.pathname}${location.search}`);
-			join(token, 'member');
+			try {
+				sessionStorage.setItem(INVITE_KEY, token);
+			} catch (e) {
+				// the reload of this page will not find it
+			}
 		} else {
-			$('start-panel').hidden = false;
+			try {
+				token = sessionStorage.getItem(INVITE_KEY);
+			} catch (e) {
+				token = null;
+			}
+		}
+		const rec = stored();
+		if (rec && (!token || tokenClaims(token)?.room === rec.room)) {
+			offerRejoin(rec);
+		} else if (token) {
+			if (rec)
+				forget();
+			openInvite(token);
+		} else {
+			showScreen('start');
 			if (params.get('autostart') === '1')
 				startCall();
+			else
+				render();
 		}
 		render();
 	}

@@ -300,7 +300,7 @@ browser_server_start() {
 	*"default-src 'self'"*) log "web client served with CSP: $csp" ;;
 	*) fail "GET / has no Content-Security-Policy with default-src 'self' (got '$csp')" ;;
 	esac
-	for f in index.html app.js style.css; do
+	for f in index.html app.js style.css favicon.svg favicon.ico; do
 		local path=/$f
 		[ "$f" = index.html ] && path=/
 		"${B_EXEC[@]}" curl -sf -o "$T_DIR/served-$f" "$B_ORIGIN$path" || fail "GET $path failed"

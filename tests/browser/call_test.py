@@ -12,9 +12,11 @@ call: page A starts a call (?autostart=1), page B opens A's invite link.
 Both must end on a relay<->relay candidate pair whose addresses are sotto's
 relay addresses, DTLS connected, audio bytes flowing in, and the same
 verification code, which must also be what docs/signaling.md's formula
-gives for the two fingerprints. Then B leaves and A must see it, and B
-opens the invite with its signature changed and must show the server's
-invalid_token refusal. No page may log a CSP violation or an uncaught error.
+gives for the two fingerprints. B goes through the pre-join screen first
+(no microphone asked for before "Join with microphone"). Then B leaves and
+A must see it, and B opens the invite with its signature changed and must
+show the refusal in plain words, without a retry. No page may log a CSP
+violation or an uncaught error.
 
 tamper: B signals through a proxy that swaps the DTLS fingerprint in one
 direction. ICE must connect on both sides (so the test cannot pass because
@@ -68,6 +70,12 @@ def start_call(a, b, args):
     if a.value("invite-link") != link:
         raise Failure("the invite link shown on the page is not window.sotto.inviteLink")
     b.open(invite_url(link, args.ws_b))
+    # The pre-join screen: the kind of call, and no microphone asked for
+    # before "Join with microphone".
+    wait_for([b], lambda s: s[0].get("screen") == "prejoin", 30, "B's pre-join screen")
+    if b.gum() != 0:
+        raise Failure("B: the pre-join screen asked for the microphone")
+    b.click("join")
     return link
 
 
@@ -180,22 +188,25 @@ def run_call(a, b, args):
 
     # Leaving: B's Leave button; A must be told.
     b.click("leave")
-    sa3, sb3 = wait_for([a, b], lambda s: s[0].get("state") == "peer-left" and s[1].get("state") == "left",
-                        10, "A to see B leave")
+    sa3, sb3 = wait_for([a, b], lambda s: s[0].get("state") == "peer-left" and s[1].get("state") == "ended"
+                        and s[1].get("problem") == "left", 10, "A to see B leave", fail_on_error=False)
     log(f"after B left: A {sa3['state']}, B {sb3['state']}")
 
     # A server error reaches the user: the invite with its signature
-    # changed must be refused (401 invalid_token) and the page must say so.
+    # changed must be refused (401 invalid_token) before anything is
+    # asked for, and the page must say so in plain words, with no retry.
     head, payload, sig = urllib.parse.urlsplit(link).fragment[len("join="):].split(".")
     forged = ".".join([head, payload, sig[::-1] if sig[::-1] != sig else sig[1:] + sig[0]])
+    b.js("sessionStorage.clear()")
     b.open(urllib.parse.urlsplit(link)._replace(fragment="join=" + forged).geturl())
-    sb4 = wait_for([b], lambda s: bool(s[0].get("lastError")) and s[0].get("state") == "failed",
-                   15, "B to show the refused forged invite", fail_on_error=False)[0]
-    shown = b.text("error")
+    sb4 = wait_for([b], lambda s: s[0].get("screen") == "problem", 15,
+                   "B to show the refused forged invite", fail_on_error=False)[0]
+    shown = b.text("problem-text")
     log(f"forged invite: B shows {shown!r}")
-    if "invalid_token" not in sb4["lastError"] or shown != sb4["lastError"]:
-        raise Failure(f"forged invite: want invalid_token shown, got lastError {sb4['lastError']!r}, "
-                      f"page {shown!r}")
+    if sb4.get("problem") != "invalid_token" or shown != sb4.get("problemText") or \
+            sb4.get("retryOffered") or b.gum() != 0:
+        raise Failure(f"forged invite: want invalid_token shown without a retry or a microphone, got "
+                      f"problem {sb4.get('problem')!r}, page {shown!r}, retry {sb4.get('retryOffered')}")
     check_console([a, b])
 
 

@@ -9,8 +9,10 @@ section and passes its addresses.
         --slots 3 --tmpdir DIR
 
 Each page's fake microphone plays its own tone from a WAV file (A 440 Hz,
-B 550 Hz, C 660 Hz). Page A chooses "group (gateway)" and starts a call
-(?autostart=1&mode=gateway), B and C open A's invite link. Then every page
+B 550 Hz, C 660 Hz). Page A chooses a group call with one link for
+everyone and starts it, B and C open A's invite link, see on the pre-join
+screen that it is a group call (no microphone asked yet) and join. Then
+every page
 must show, from the web client's window.sotto (getStats):
   - the room in gateway mode with --slots slots, the other two as
     participants, the hop-by-hop notice instead of a verification code;
@@ -263,15 +265,28 @@ def run(pages, args):
     others = len(pages) - 1
 
     # audio=raw: no noise suppression, which learns a steady tone as noise
-    # and removes it.
-    q = urllib.parse.urlencode({"autostart": "1", "mode": "gateway", "audio": "raw"})
+    # and removes it. A chooses a group call with one link for everyone.
+    q = urllib.parse.urlencode({"mode": "gateway", "audio": "raw"})
     a.open(args.base.rstrip("/") + "/?" + q)
+    wait_for([a], lambda s: s[0].get("screen") == "start", 30, "A's start screen")
+    a.click("reusable")
+    a.click("start")
     st = wait_for([a], lambda s: bool(s[0].get("inviteLink")), 30, "A's invite link")[0]
     link = st["inviteLink"]
+    if st.get("inviteSingleUse") is not False:
+        raise Failure("A: 'One link for everyone' made a single-use link")
     log(f"A: invite link {redact(link)}")
     head, _, frag = link.partition("#")
     for p in (b, c):
         p.open(head + "?audio=raw#" + frag)
+    # The pre-join screen says it is a group call through the server
+    # before anything is asked for.
+    for p in (b, c):
+        wait_for([p], lambda s: s[0].get("screen") == "prejoin", 30, f"{p.name}'s pre-join screen")
+        kind = p.text("prejoin-kind")
+        if "group" not in kind or p.gum() != 0:
+            raise Failure(f"{p.name}: pre-join says {kind!r}, microphone asked {p.gum()} times")
+        p.click("join")
 
     def established(states):
         return all(s.get("state") == "connected" and s.get("mode") == "gateway"
@@ -326,9 +341,9 @@ def run(pages, args):
             failures.append(f"{n}: shows a verification code ({s.get('codeText')}) in gateway mode")
         if not p.driver.find_element("id", "gateway-notice").is_displayed():
             failures.append(f"{n}: the hop-by-hop notice is not shown")
-        if p.driver.find_element("id", "code-box").is_displayed():
-            failures.append(f"{n}: the verification code box is shown")
-        shown = p.driver.find_elements("css selector", "#participants li")
+        if p.shown("verify-panel"):
+            failures.append(f"{n}: the security code is shown")
+        shown = p.driver.find_elements("css selector", "#people li")
         if len(shown) != len(pages):
             failures.append(f"{n}: {len(shown)} participants listed on the page, want {len(pages)}")
     if failures:
@@ -384,8 +399,8 @@ def run(pages, args):
                                    len(x.get("participants") or []) == others - 1 for x in s),
              10, "A and B to see C leave")
     sc = c.state()
-    if sc.get("state") != "left":
-        raise Failure(f"C: state {sc.get('state')} after Leave, want left")
+    if sc.get("state") != "ended" or sc.get("problem") != "left":
+        raise Failure(f"C: state {sc.get('state')} ({sc.get('problem')}) after Leave, want ended (left)")
     log("C left; A and B list one other participant")
     check_console(pages)
 

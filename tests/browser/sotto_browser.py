@@ -31,6 +31,16 @@ CHROMIUM_FLAGS = [
     "--autoplay-policy=no-user-gesture-required",
 ]
 
+GUM_COUNTER = r"""
+(() => {
+  const md = navigator.mediaDevices;
+  window.__gum = 0;
+  if (!md || !md.getUserMedia) return;
+  const orig = md.getUserMedia.bind(md);
+  md.getUserMedia = (c) => { window.__gum += 1; return orig(c); };
+})();
+"""
+
 FINGERPRINT_RE = re.compile(r"^[0-9A-F]{2}(?::[0-9A-F]{2}){31}$")
 
 
@@ -88,6 +98,10 @@ class Page:
             opts.add_argument(flag)
         opts.add_argument(f"--user-data-dir={self.profile}")
         opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        # The page asks before it is left during a call (beforeunload):
+        # accepted, and the command that met the prompt is told, so a
+        # test sees that it was asked (Page.prompts).
+        opts.set_capability("unhandledPromptBehavior", "accept and notify")
         # The log path puts the temp dir in chromedriver's command line, by
         # which the shell script finds strays if this process is killed.
         service = Service(
@@ -95,13 +109,54 @@ class Page:
             service_args=[f"--log-path={os.path.join(tmpdir, f'chromedriver-{name}.log')}"],
         )
         self.driver = webdriver.Chrome(service=service, options=opts)
+        self.driver.set_window_size(1280, 900)
         self.driver.set_page_load_timeout(30)
         self.driver.set_script_timeout(10)
         self.console = []
+        self.prompts = 0
+        # Counts the page's microphone requests (window.__gum), so a test
+        # can tell that a screen did not ask for it. DevTools scripts are
+        # not subject to the page's CSP.
+        self.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": GUM_COUNTER})
+
+    def _nav(self, fn, what):
+        from selenium.common.exceptions import UnexpectedAlertPresentException
+        for _ in range(3):
+            try:
+                fn()
+                return
+            except UnexpectedAlertPresentException as e:
+                self.prompts += 1
+                log(f"{self.name}: {what}: the page asked first ({e.alert_text or 'beforeunload'}), accepted")
+        raise Failure(f"{self.name}: {what}: a prompt kept coming back")
 
     def open(self, url):
         log(f"{self.name}: open {redact(url)}")
-        self.driver.get(url)
+        self._nav(lambda: self.driver.get(url), "open")
+
+    def reload(self):
+        log(f"{self.name}: reload")
+        self._nav(self.driver.refresh, "reload")
+
+    def js(self, script, *args):
+        return self.driver.execute_script(script, *args)
+
+    def shown(self, element_id):
+        """Whether the element exists and is displayed."""
+        return bool(self.js("const e = document.getElementById(arguments[0]);"
+                            "return !!e && !e.closest('[hidden]') && e.getClientRects().length > 0;",
+                            element_id))
+
+    def active_id(self):
+        return self.js("return document.activeElement ? document.activeElement.id : null;")
+
+    def gum(self):
+        """How many times the page asked for the microphone."""
+        return self.js("return window.__gum || 0;")
+
+    def stored(self):
+        """The page's sessionStorage call record (and localStorage size)."""
+        return self.js("return [sessionStorage.getItem('sotto.call'), localStorage.length];")
 
     def state(self):
         """window.sotto as a dict (empty before app.js has run)."""
@@ -162,9 +217,9 @@ def wait_for(pages, cond, timeout, what, interval=0.5, fail_on_error=True):
         if cond(states):
             return states
         for p, st in zip(pages, states):
-            if fail_on_error and st.get("state") in ("failed", "error"):
+            if fail_on_error and st.get("state") in ("failed", "error", "ended"):
                 raise Failure(f"{p.name}: call {st.get('state')} while waiting for {what}: "
-                              f"{st.get('lastError')}")
+                              f"{st.get('problemText') or st.get('lastError')}")
         if time.monotonic() >= deadline:
             raise Failure(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)

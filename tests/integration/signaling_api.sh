@@ -108,6 +108,11 @@ for name in k2only rotated main; do
 	SERVER_PID=${!pidvar}
 	SERVER_LOG="$T_DIR/$name.log"
 	T_PORT=$(sed -n 's/.*listen: \["127.0.0.1:\([0-9]*\)"\].*/\1/p' "$T_DIR/$name.yaml" | head -n 1)
+	# display names stay in the room: never in a log (test_api.py
+	# call_flows joins with this one)
+	if grep -q 'name-canary' "$SERVER_LOG"; then
+		check_fail "$name: a participant's display name is in $SERVER_LOG"
+	fi
 	if grep -qE 'AddressSanitizer|runtime error|LeakSanitizer' "$SERVER_LOG"; then
 		check_fail "$name: sanitizer report in $SERVER_LOG"
 		show_server_log

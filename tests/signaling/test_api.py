@@ -576,10 +576,12 @@ class T:
         return r.json()["token"]
 
     def forge(self, key, room, role="member", exp_in=3600, alg="HS256",
-              extra_hdr=None, drop=(), iat_in=-5):
+              extra_hdr=None, drop=(), iat_in=-5, use=None):
         now = int(time.time())
         claims = {"room": room, "role": role, "iat": now + iat_in,
                   "exp": now + exp_in, "jti": secrets.token_hex(16)}
+        if use is not None:
+            claims["use"] = use
         for c in drop:
             claims.pop(c, None)
         hdr = {"kid": key[0]}
@@ -680,6 +682,10 @@ class T:
             "tampered payload (member -> creator)": tampered,
             "missing jti claim": self.forge(k1, rid, drop=("jti",)),
             "bad role claim": self.forge(k1, rid, role="admin"),
+            "unknown use claim": self.forge(k1, rid, use="twice"),
+            "use claim on a creator token": self.forge(k1, rid, role="creator",
+                                                       use="seat"),
+            "use claim not a string": self.forge(k1, rid, use=1),
         }
         for what, tok in bad.items():
             r = api(port, "POST", "/v1/credentials", token=tok)
@@ -957,6 +963,13 @@ class T:
         m = c.msg()
         check("life: room_full leaves the socket open",
               m.get("type") == "pong", repr(m))
+        m = a.msg()
+        check("life: the creator is told a join was refused (room_full)",
+              m == {"type": "join-refused", "reason": "room_full",
+                    "count": 1}, repr(m))
+        m = b.msg(0.3)
+        check("life: the member is not told", m.get("type") == "_timeout",
+              repr(m))
 
         r = api(port, "POST", "/v1/rooms/%s/kick" % rid, token=ctok,
                 body={"peer": "0123456789abcdef"})
@@ -1298,6 +1311,345 @@ class T:
         check("kick: a token never kicked still joins that room",
               m.get("type") == "joined", repr(m))
         ws.client_close()
+
+    # -- the web client's flows (issue 17) --
+
+    def invite2(self, room, ctok, body=None):
+        r = api(self.main, "POST", "/v1/rooms/%s/invites" % room, token=ctok,
+                body=body)
+        if r is None or r.status != 201:
+            raise RuntimeError("invite failed: %s" % describe(r))
+        return r.json()
+
+    def try_join(self, token, name=None, ws=None):
+        ws = ws or WS(self.main)
+        msg = {"type": "join", "token": token}
+        if name is not None:
+            msg["name"] = name
+        ws.send(msg)
+        return ws, ws.msg()
+
+    @staticmethod
+    def next_not_refused(ws, timeout=5.0):
+        """The next message that is not a join-refused notice (pre-join
+        checks refused above may add one at the next tick)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = ws.msg(max(0.05, deadline - time.monotonic()))
+            if m.get("type") != "join-refused":
+                return m
+
+    @staticmethod
+    def refused_notice(ws, reason, timeout=2.5):
+        """Waits for a join-refused notice with this reason; returns it
+        (or the last message seen)."""
+        deadline = time.monotonic() + timeout
+        m = {"type": "_timeout"}
+        while time.monotonic() < deadline:
+            m = ws.msg(max(0.05, deadline - time.monotonic()))
+            if m.get("type") == "join-refused" and m.get("reason") == reason:
+                return m
+            if m.get("type") != "join-refused":
+                break
+        return m
+
+    @staticmethod
+    def claims(tok):
+        return jwt.decode(tok, options={"verify_signature": False})
+
+    @group
+    def call_flows(self):
+        port = self.main
+
+        # single-use invites: the default in a room of two
+        room = self.create_room()
+        rid, ctok = room["room"], room["token"]
+        check("flows: a room of two locks itself by default (auto_lock)",
+              room.get("auto_lock") is True, repr(room))
+        inv = self.invite2(rid, ctok)
+        check("flows: an invite to a room of two is single-use by default "
+              "(single_use true, use claim once)",
+              inv.get("single_use") is True and
+              self.claims(inv["token"]).get("use") == "once", repr(inv))
+        r = api(port, "POST", "/v1/check", token=inv["token"])
+        j = r.json() if r else None
+        check("flows: /v1/check with an unused invite -> 200 mode relay, "
+              "role member, 0 of 2 in, single_use",
+              r is not None and r.status == 200 and j == {
+                  "mode": "relay", "role": "member", "max_participants": 2,
+                  "participants": 0, "locked": False, "single_use": True},
+              describe(r))
+        for what, tok in (("no token", None), ("garbage", "a.b.c"),
+                          ("an unknown room",
+                           self.forge(self.k1, secrets.token_hex(16)))):
+            r = api(port, "POST", "/v1/check", token=tok)
+            check("flows: /v1/check with %s -> 401 invalid_token" % what,
+                  r is not None and r.status == 401 and
+                  r.err() == "invalid_token", describe(r))
+        r = api(port, "GET", "/v1/check", token=inv["token"])
+        check("flows: GET /v1/check -> 405",
+              r is not None and r.status == 405, describe(r))
+        a = self.joined_ws(ctok)
+        check("flows: the creator's joined says locked false, auto_lock "
+              "true, no seat, no participants",
+              a.joined.get("locked") is False and
+              a.joined.get("auto_lock") is True and
+              "seat" not in a.joined and
+              a.joined.get("participants") == [], repr(a.joined))
+        b = self.joined_ws(inv["token"])
+        seat = b.joined.get("seat")
+        sc = self.claims(seat) if isinstance(seat, str) else {}
+        check("flows: joining with an invite gives a seat token of one's "
+              "own (member, use seat, a new jti, this room)",
+              sc.get("use") == "seat" and sc.get("role") == "member" and
+              sc.get("room") == rid and
+              sc.get("jti") != self.claims(inv["token"]).get("jti"),
+              repr(sc))
+        check("flows: the second of two is told the room is now locked and "
+              "who is there (the creator, by role)",
+              b.joined.get("locked") is True and
+              b.joined.get("participants") == [
+                  {"peer": a.peer, "role": "creator", "muted": False}],
+              repr(b.joined))
+        m = a.msg()
+        check("flows: peer-joined of a member carries nothing new",
+              m == {"type": "peer-joined", "peer": b.peer}, repr(m))
+
+        # the same invite again: refused, and the creator is told
+        c, m = self.try_join(inv["token"])
+        check("flows: a used single-use invite -> invite_used",
+              m.get("type") == "error" and m.get("error") == "invite_used",
+              repr(m))
+        m = a.msg()
+        check("flows: the creator is told (join-refused invite_used)",
+              m == {"type": "join-refused", "reason": "invite_used",
+                    "count": 1}, repr(m))
+        r = api(port, "POST", "/v1/check", token=inv["token"])
+        check("flows: /v1/check with the used invite -> 403 invite_used",
+              r is not None and r.status == 403 and
+              r.err() == "invite_used", describe(r))
+        r = api(port, "POST", "/v1/credentials", token=inv["token"])
+        check("flows: the used invite still gets TURN credentials (the "
+              "person who used it holds it)",
+              r is not None and r.status == 200, describe(r))
+        c.shut()
+
+        # a third person with a new invite: full while two are in
+        inv3 = self.invite2(rid, ctok)
+        r = api(port, "POST", "/v1/check", token=inv3["token"])
+        check("flows: /v1/check of a new invite while two are in -> 403 "
+              "room_full", r is not None and r.status == 403 and
+              r.err() == "room_full", describe(r))
+        # the member leaves: the room stays locked
+        m = self.refused_notice(a, "room_full")
+        check("flows: a refused pre-join check is told to the creator as a "
+              "refused join (room_full)",
+              m.get("type") == "join-refused" and m.get("count", 0) >= 1,
+              repr(m))
+        b.send({"type": "leave"})
+        b.wait_closed()
+        m = self.next_not_refused(a)
+        check("flows: the creator sees the member leave",
+              m == {"type": "peer-left", "peer": b.peer}, repr(m))
+        time.sleep(1.1)  # past the creator's last refusal notice
+        c, m = self.try_join(inv3["token"])
+        check("flows: the room of two stays locked after one left: a third "
+              "person's new invite -> room_locked",
+              m.get("type") == "error" and m.get("error") == "room_locked",
+              repr(m))
+        m = self.refused_notice(a, "room_locked")
+        check("flows: the creator is told (join-refused room_locked)",
+              m.get("type") == "join-refused" and m.get("count", 0) >= 1,
+              repr(m))
+        c.shut()
+        # the member comes back with its seat (the locked room lets it)
+        b2, m = self.try_join(seat)
+        check("flows: the member's seat token joins the locked room again",
+              m.get("type") == "joined" and m.get("peers") == [a.peer] and
+              "seat" not in m, repr(m))
+        b2.peer = m.get("peer")
+        m = self.next_not_refused(a)
+        check("flows: the creator sees the member back",
+              m == {"type": "peer-joined", "peer": b2.peer}, repr(m))
+        # the creator reloads: its token replaces its old connection
+        a2, m = self.try_join(ctok)
+        check("flows: the creator's token joins again while its old "
+              "connection is in (a reload): joined, the member listed",
+              m.get("type") == "joined" and m.get("peers") == [b2.peer],
+              repr(m))
+        a2.peer = m.get("peer")
+        m = self.next_not_refused(a)
+        closed, _, _ = a.wait_closed()
+        check("flows: the old creator connection gets error replaced and "
+              "is closed", m.get("type") == "error" and
+              m.get("error") == "replaced" and closed, repr(m))
+        m1, m2 = b2.msg(), b2.msg()
+        check("flows: the member sees the old creator leave and the new one "
+              "join (role creator)",
+              m1 == {"type": "peer-left", "peer": a.peer} and
+              m2 == {"type": "peer-joined", "peer": a2.peer,
+                     "role": "creator"}, "%r %r" % (m1, m2))
+        # the seat in use cannot be taken twice: a second use replaces
+        b3, m = self.try_join(seat)
+        m_old = b2.msg()
+        check("flows: the seat token used again replaces the connection "
+              "holding it (no third participant)",
+              m.get("type") == "joined" and m_old.get("error") == "replaced",
+              "%r / %r" % (m, m_old))
+        for w in (a2, b2, b3):
+            w.shut()
+
+        # auto_lock off, and the group defaults
+        room = self.create_room(body={"max_participants": 2,
+                                      "auto_lock": False})
+        check("flows: auto_lock false is kept", room.get("auto_lock") is False,
+              repr(room))
+        r = api(port, "POST", "/v1/rooms", body={"auto_lock": "yes"})
+        check("flows: auto_lock not a boolean -> 400",
+              r is not None and r.status == 400, describe(r))
+        g = self.create_room(body={"max_participants": 4})
+        check("flows: a room of four does not lock itself by default",
+              g.get("auto_lock") is False, repr(g))
+        gid, gtok = g["room"], g["token"]
+        multi = self.invite2(gid, gtok)
+        check("flows: a group invite is reusable by default",
+              multi.get("single_use") is False and
+              "use" not in self.claims(multi["token"]), repr(multi))
+        once = self.invite2(gid, gtok, {"single_use": True})
+        check("flows: single_use true makes a group invite single-use",
+              once.get("single_use") is True and
+              self.claims(once["token"]).get("use") == "once", repr(once))
+        r = api(port, "POST", "/v1/rooms/%s/invites" % gid, token=gtok,
+                body={"single_use": 1})
+        check("flows: single_use not a boolean -> 400",
+              r is not None and r.status == 400, describe(r))
+
+        # display names: kept in the room, checked
+        ga = self.joined_ws(gtok)
+        bad_names = {
+            "empty": "", "spaces only": "   ", "a control character": "A\x07",
+            "a newline": "A\nB", "a right-to-left override": "A\u202eB",
+            "a zero-width space": "A\u200bB", "65 bytes": "x" * 65,
+            "not a string": 7,
+        }
+        for what, nm in bad_names.items():
+            w, m = self.try_join(multi["token"], name=nm)
+            w.send({"type": "ping"})
+            m2 = w.msg()
+            check("flows: a name with %s -> bad_message, not joined, socket "
+                  "open" % what, m.get("type") == "error" and
+                  m.get("error") == "bad_message" and
+                  m2.get("type") == "pong", "%r %r" % (m, m2))
+            w.shut()
+        m = ga.msg(0.3)
+        check("flows: refused names tell the room nothing",
+              m.get("type") == "_timeout", repr(m))
+        name1 = "Zoë name-canary-5521"
+        gb, m = self.try_join(multi["token"], name=name1)
+        gb.peer = m.get("peer")
+        check("flows: a join with a name (UTF-8, 64 bytes at most) is "
+              "joined", m.get("type") == "joined", repr(m))
+        m = ga.msg()
+        check("flows: peer-joined carries the name",
+              m == {"type": "peer-joined", "peer": gb.peer, "name": name1},
+              repr(m))
+        gb.send({"type": "status", "muted": True})
+        m = ga.msg()
+        check("flows: status muted is relayed with the sender's id",
+              m == {"type": "status", "from": gb.peer, "muted": True}, repr(m))
+        gb.send({"type": "status", "speaking": True})
+        m = ga.msg()
+        check("flows: status speaking is relayed",
+              m == {"type": "status", "from": gb.peer, "speaking": True},
+              repr(m))
+        m = gb.msg(0.3)
+        check("flows: the sender gets no echo of its status",
+              m.get("type") == "_timeout", repr(m))
+        for what, st in (("no field", {}), ("muted not a boolean",
+                                           {"muted": "yes"})):
+            msg = {"type": "status"}
+            msg.update(st)
+            gb.send(msg)
+            m = gb.msg()
+            check("flows: status with %s -> bad_message" % what,
+                  m.get("type") == "error" and
+                  m.get("error") == "bad_message", repr(m))
+        w = WS(port)
+        w.send({"type": "status", "muted": True})
+        m = w.msg()
+        check("flows: status before joining -> not_joined",
+              m.get("type") == "error" and m.get("error") == "not_joined",
+              repr(m))
+        w.shut()
+        gc, m = self.try_join(multi["token"])
+        gc.peer = m.get("peer")
+        parts = {x.get("peer"): x for x in m.get("participants") or []}
+        check("flows: a later joiner's participants name everyone with "
+              "role, name and muted",
+              parts.get(ga.peer) == {"peer": ga.peer, "role": "creator",
+                                     "muted": False} and
+              parts.get(gb.peer) == {"peer": gb.peer, "role": "member",
+                                     "muted": True, "name": name1} and
+              len(parts) == 2, repr(m))
+        ga.msg()
+        gb.msg()
+        # removing one person who came with the shared link: only that
+        # person goes; the link stops letting anyone new in
+        r = api(port, "POST", "/v1/rooms/%s/kick" % gid, token=gtok,
+                body={"peer": gc.peer})
+        m = gc.msg()
+        check("flows: the creator removes one of two who came with the "
+              "same link: that one is kicked",
+              r is not None and r.status == 200 and
+              m.get("error") == "kicked", "%s %r" % (describe(r), m))
+        m = gb.msg()
+        check("flows: the other who came with that link stays (peer-left "
+              "of the removed one only)",
+              m == {"type": "peer-left", "peer": gc.peer}, repr(m))
+        w, m = self.try_join(multi["token"])
+        check("flows: the removed person's link no longer joins "
+              "(invalid_token)", m.get("error") == "invalid_token", repr(m))
+        w.shut()
+        # a full group, and a lock by the creator: seats still return
+        m = ga.msg()
+        check("flows: the creator sees the removed one leave",
+              m == {"type": "peer-left", "peer": gc.peer}, repr(m))
+        gb.send({"type": "leave"})
+        gb.wait_closed()
+        ga.msg()
+        r = api(port, "POST", "/v1/rooms/%s/lock" % gid, token=gtok,
+                body={"locked": True})
+        w, m = self.try_join(once["token"])
+        check("flows: a locked group refuses a new invite (room_locked) and "
+              "does not spend it", m.get("error") == "room_locked" and
+              not api(port, "POST", "/v1/check",
+                      token=once["token"]).err() == "invite_used", repr(m))
+        w.shut()
+        m = self.refused_notice(ga, "room_locked")
+        check("flows: the creator of the group is told",
+              m.get("type") == "join-refused" and
+              m.get("reason") == "room_locked", repr(m))
+        # a flood of refusals is one notice a second (what waited from
+        # the checks above is read first)
+        while ga.msg(1.3).get("type") == "join-refused":
+            pass
+        ws_list = []
+        for _ in range(8):
+            w, m = self.try_join(once["token"])
+            ws_list.append(w)
+        got = []
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            m = ga.msg(max(0.05, deadline - time.monotonic()))
+            if m.get("type") == "join-refused":
+                got.append(m.get("count"))
+        check("flows: 8 refused joins within a second reach the creator as "
+              "at most 2 notices whose counts add up to 8",
+              1 <= len(got) <= 2 and sum(got) == 8, repr(got))
+        for w in ws_list:
+            w.shut()
+        for w in (ga, gb, gc):
+            w.shut()
 
     # -- WebSocket --
 
@@ -1852,7 +2204,7 @@ def main():
     slow = [t.join_timeout, t.slowloris, t.slow_drip]
     fast = [t.tokens, t.rotation, t.roles, t.rate_limits, t.lifecycle,
             t.credentials, t.websocket, t.websockets_interop, t.http_limits,
-            t.turn_users, t.invite_limit, t.kick_memory]
+            t.turn_users, t.invite_limit, t.kick_memory, t.call_flows]
     if a.only:
         names = a.only.split(",")
         slow = [g for g in slow if g.__name__ in names]

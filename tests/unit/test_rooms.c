@@ -247,12 +247,48 @@ test_log_id(void)
 	rooms_fini(&t);
 }
 
+/* Single-use invites spent: the kick list's rules, its own list. */
+static void
+test_spent(void)
+{
+	struct room_table t;
+	struct room *r;
+	char jti[33];
+	unsigned n = 0;
+
+	CHECK_EQ(rooms_init(&t, 10), 0);
+	r = room_create(&t, 2, 0, 1000, 100);
+	jti_of(7, jti);
+	CHECK(!room_is_spent(r, jti));
+	CHECK_EQ(room_spend(r, jti), 0);
+	CHECK_EQ(room_spend(r, jti), 0);
+	CHECK(room_is_spent(r, jti));
+	CHECK(!room_is_kicked(r, jti));
+	CHECK_EQ(r->n_spent, 1);
+	CHECK_EQ(room_spend(r, "zz"), -EINVAL);
+	for (unsigned i = 100; i < 199; i++) {
+		jti_of(i, jti);
+		CHECK_EQ(room_spend(r, jti), 0);
+	}
+	/* at its cap it refuses rather than forget one */
+	jti_of(500, jti);
+	CHECK_EQ(room_spend(r, jti), -ENOSPC);
+	CHECK(!room_is_spent(r, jti));
+	for (unsigned i = 100; i < 199; i++) {
+		jti_of(i, jti);
+		n += room_is_spent(r, jti);
+	}
+	CHECK_EQ(n, 99);
+	rooms_fini(&t);
+}
+
 int
 main(void)
 {
 	test_table();
 	test_members();
 	test_kick();
+	test_spent();
 	test_invites();
 	test_turn_slots();
 	test_log_id();

@@ -219,6 +219,34 @@ test_round_trip(void)
 	CHECK_EQ(v.role, SIG_ROLE_MEMBER);
 	CHECK(strcmp(v.jti, JTI) == 0);
 
+	/* the use claim: once and seat on members, kept; none on creators */
+	for (enum sig_use u = SIG_USE_ANY; u <= SIG_USE_SEAT; u++) {
+		struct sig_token_claims uc = {
+			.room = ROOM, .role = SIG_ROLE_MEMBER, .use = u,
+			.iat = NOW, .exp = NOW + 60,
+		};
+
+		n = sig_token_sign(&key_b, &uc, tok, sizeof(tok));
+		CHECK(n > 0);
+		CHECK(strcmp(verify_len(&key_b, 1, tok, (size_t)n, NOW, &v), "ok") == 0);
+		CHECK_EQ(v.use, u);
+	}
+	CHECK(strcmp(sig_use_name(SIG_USE_ONCE), "once") == 0);
+	CHECK(strcmp(sig_use_name(SIG_USE_SEAT), "seat") == 0);
+	CHECK(sig_use_name(SIG_USE_ANY) == NULL);
+	CHECK(sig_use_name((enum sig_use)3) == NULL);
+	{
+		struct sig_token_claims bad = {
+			.room = ROOM, .role = SIG_ROLE_CREATOR, .use = SIG_USE_SEAT,
+			.iat = NOW, .exp = NOW + 60,
+		};
+
+		CHECK_EQ(sig_token_sign(&key_b, &bad, tok, sizeof(tok)), -EINVAL);
+		bad.role = SIG_ROLE_MEMBER;
+		bad.use = (enum sig_use)7;
+		CHECK_EQ(sig_token_sign(&key_b, &bad, tok, sizeof(tok)), -EINVAL);
+	}
+
 	/* the largest token sign can make fits SIG_TOKEN_BUF */
 	struct sig_token_key big = { .secret_len = 64 };
 	memset(big.id, 'k', 32);
@@ -231,6 +259,12 @@ test_round_trip(void)
 	CHECK(strcmp(verify_len(&big, 1, tok, (size_t)n, INT64_MAX - 1, &v),
 		     "ok") == 0);
 	CHECK_EQ(v.exp, INT64_MAX);
+	/* a member's seat token is the longest payload */
+	mx.role = SIG_ROLE_MEMBER;
+	mx.use = SIG_USE_SEAT;
+	mx.jti[0] = '\0';
+	n = sig_token_sign(&big, &mx, tok, sizeof(tok));
+	CHECK(n > 0 && n < SIG_TOKEN_BUF);
 }
 
 static void
@@ -731,6 +765,26 @@ test_claims(void)
 	expect_payload(PL(r, "\"role\":null", i, e, j), "bad claim", __LINE__);
 	expect_payload(PL(r, "\"role\":[\"creator\"]", i, e, j), "bad claim",
 		       __LINE__);
+
+	/* use: members only, once or seat */
+	snprintf(pl, sizeof(pl), "{%s,%s,%s,%s,%s,\"use\":\"once\"}", r, ro, i,
+		 e, j);
+	expect_payload(pl, "ok", __LINE__);
+	snprintf(pl, sizeof(pl), "{%s,%s,%s,%s,%s,\"use\":\"seat\"}", r, ro, i,
+		 e, j);
+	expect_payload(pl, "ok", __LINE__);
+	static const char *const bad_use[] = {
+		"\"use\":\"twice\"", "\"use\":\"Once\"", "\"use\":\"\"",
+		"\"use\":1", "\"use\":null", "\"use\":[\"once\"]",
+	};
+	for (size_t k = 0; k < sizeof(bad_use) / sizeof(bad_use[0]); k++) {
+		snprintf(pl, sizeof(pl), "{%s,%s,%s,%s,%s,%s}", r, ro, i, e, j,
+			 bad_use[k]);
+		expect_payload(pl, "bad claim", __LINE__);
+	}
+	snprintf(pl, sizeof(pl), "{%s,\"role\":\"creator\",%s,%s,%s,\"use\":\"seat\"}",
+		 r, i, e, j);
+	expect_payload(pl, "bad claim", __LINE__);
 
 	/* room */
 	expect_payload(PL("\"room\":\"9f2c1a0b3d4e5f60718293a4b5c6d7e\"", ro,
